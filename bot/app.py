@@ -1,0 +1,79 @@
+"""The one place that builds the python-telegram-bot Application."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.commands import publish_command_menus
+from bot.context import BotContext, QuartierApplication
+from bot.services import Services
+from handlers import closures, errors, fallback, hours, identify, info, onboarding
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+
+
+def build_application(
+    services: Services,
+    token: str,
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+    base_file_url: str = DEFAULT_BASE_FILE_URL,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+) -> QuartierApplication:
+    """Application with our context type, services, lifecycle hooks and every feature registered."""
+    builder = (
+        ApplicationBuilder()
+        .application_class(QuartierApplication, kwargs={"services": services})
+        .context_types(ContextTypes(context=BotContext))
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if updates_request is not None:
+        builder = builder.get_updates_request(updates_request)
+    app = builder.build()
+    if not isinstance(app, QuartierApplication):
+        raise TypeError("ApplicationBuilder did not build a QuartierApplication")
+    register_features(app)
+    return app
+
+
+def register_features(app: QuartierApplication) -> None:
+    """Explicit registration, in order: identification first, fall-backs last."""
+    identify.register(app)
+    onboarding.register(app)
+    hours.register(app)
+    info.register(app)
+    closures.register(app)
+    fallback.register(app)
+    errors.register(app)
+
+
+async def _post_init(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
+    """Open the database in the running loop, then publish the command menus."""
+    services = _services(app)
+    await services.db.open()
+    await publish_command_menus(app.bot, services)
+
+
+async def _post_shutdown(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
+    """Close the database; every write was committed before the bot answered."""
+    await _services(app).db.close()
+
+
+def _services(app: object) -> Services:
+    """The services of our application type."""
+    if not isinstance(app, QuartierApplication):
+        raise TypeError("expected a QuartierApplication")
+    return app.services

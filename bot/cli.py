@@ -1,0 +1,196 @@
+"""The `quartierbot` command: run, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+
+from bot import __version__
+from bot.app import DEFAULT_BASE_FILE_URL, DEFAULT_BASE_URL, build_application
+from bot.config import Config, ConfigError, default_config_path, load_config
+from bot.i18n import Catalogs
+from bot.services import Services
+from storage.db import Database, StorageError
+
+log = logging.getLogger("quartierbot")
+
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+BASE_URL_ENV = "TELEGRAM_API_BASE_URL"
+BASE_FILE_URL_ENV = "TELEGRAM_API_BASE_FILE_URL"
+LOG_LEVEL_ENV = "QUARTIERBOT_LOG_LEVEL"
+
+EXIT_USAGE = 2
+
+TOKEN_HINT = (
+    f"quartierbot: {TOKEN_ENV} is not set. Create a bot with @BotFather in Telegram "
+    f"(send /newbot), then run: export {TOKEN_ENV}='<the token BotFather gives you>'"
+)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Removes secrets from every formatted record, exceptions included."""
+
+    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
+        super().__init__(fmt)
+        self.secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format, then blank out every secret."""
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+
+def setup_logging(secrets: Sequence[str]) -> None:
+    """One line per event on stderr; secrets never printed."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    level = os.environ.get(LOG_LEVEL_ENV, "INFO").upper()
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="quartierbot", description="Telegram bot for Bremen quarter offices."
+    )
+    parser.add_argument("--version", action="version", version=f"quartierbot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    config_help = f"configuration file (default: ${'QUARTIERBOT_CONFIG'}, else ./config.toml)"
+    run = commands.add_parser("run", help="run the bot with long polling")
+    run.add_argument("--config", type=Path, help=config_help)
+    check = commands.add_parser("check-config", help="validate the configuration and summarise it")
+    check.add_argument("--config", type=Path, help=config_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    config_path: Path = args.config or default_config_path()
+    if args.command == "check-config":
+        return check_config(config_path)
+    return run(config_path)
+
+
+def _load(config_path: Path) -> Config | None:
+    """Load the configuration, printing the problem on failure."""
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        print(f"quartierbot: invalid configuration: {exc}", file=sys.stderr)
+        return None
+
+
+def check_config(config_path: Path) -> int:
+    """Validate and print a short summary."""
+    config = _load(config_path)
+    if config is None:
+        return EXIT_USAGE
+    catalogs = Catalogs.load(config.languages, config.default_language, config.timezone)
+    for line in summary(config, catalogs):
+        print(line)
+    return 0
+
+
+def summary(config: Config, catalogs: Catalogs) -> list[str]:
+    """Human-readable lines describing a valid configuration."""
+    lines = [f"{config.path}: OK"]
+    lines.append(f"quarters ({len(config.quarters)}):")
+    for quarter in config.quarters:
+        days = sum(1 for day in range(7) if quarter.office.hours.for_weekday(day))
+        lines.append(
+            f"  {quarter.id} — {quarter.name} (reference prefix {quarter.prefix}, "
+            f"office open on {days} day(s) a week)"
+        )
+    staff = config.staff
+    group = staff.group_chat_id if staff.group_chat_id is not None else "not set"
+    lines.append(
+        f"staff: {len(staff.admins)} admin(s), {len(staff.officers)} officer(s) in the config, "
+        f"staff group {group}"
+    )
+    not_offered = [code for code in config.languages if code not in catalogs.offered]
+    languages = f"languages: {', '.join(catalogs.offered)} (default {config.default_language})"
+    if not_offered:
+        languages += f"; not offered yet, catalogs incomplete: {', '.join(not_offered)}"
+    lines.append(languages)
+    lines.append(f"topics: {', '.join(topic.id for topic in config.topics)}")
+    lines.append(f"time zone: {config.timezone.key}")
+    lines.append(f"database: {config.database}")
+    if not config.privacy.controller:
+        lines.append("warning: [privacy] controller is empty; /privacy cannot name who is responsible")
+    return lines
+
+
+def run(config_path: Path) -> int:
+    """Run the bot until SIGINT/SIGTERM."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        print(TOKEN_HINT, file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging([token])
+    config = _load(config_path)
+    if config is None:
+        return EXIT_USAGE
+    try:
+        asyncio.run(_prepare_database(config))
+    except StorageError as exc:
+        print(f"quartierbot: database problem: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    services = Services.create(config)
+    app = build_application(
+        services,
+        token,
+        base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        base_file_url=os.environ.get(BASE_FILE_URL_ENV) or DEFAULT_BASE_FILE_URL,
+    )
+    log.info(
+        "quartierbot %s starting: quarters %s; languages %s; database %s",
+        __version__,
+        ", ".join(config.quarter_ids),
+        ", ".join(services.catalogs.offered),
+        config.database,
+    )
+    try:
+        app.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            stop_signals=(signal.SIGINT, signal.SIGTERM),
+        )
+    except InvalidToken:
+        print(
+            f"quartierbot: Telegram refused the token in {TOKEN_ENV}; "
+            "check it with @BotFather (/mybots → API Token)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except TelegramError as exc:
+        # The message of a TelegramError never carries the token (the URL is not in it).
+        print(f"quartierbot: cannot reach Telegram: {exc}", file=sys.stderr)
+        return 1
+    log.info("quartierbot stopped")
+    return 0
+
+
+async def _prepare_database(config: Config) -> None:
+    """Open (creating or migrating) and close the database, so problems show before polling."""
+    database = Database(config.database)
+    await database.open()
+    await database.close()

@@ -1,0 +1,384 @@
+"""Load and validate the one TOML configuration file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.hours import HoursError, WeeklyHours
+from bot.topics import DEFAULT_TOPICS, Topic
+
+CONFIG_ENV = "QUARTIERBOT_CONFIG"
+DEFAULT_CONFIG_NAME = "config.toml"
+
+#: Languages the project ships catalogs for (see locales/). A config may narrow the set.
+KNOWN_LANGUAGES: tuple[str, ...] = ("de", "en", "tr", "ar", "uk", "ru", "bg", "ro", "pl")
+
+# Quarter ids travel in deep links (`start=q-<id>`, Telegram allows [A-Za-z0-9_-], 64 chars)
+# and in callback data (64 bytes), so they are kept short and plain.
+_QUARTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
+_PREFIX = re.compile(r"^[A-Z]{1,4}$")
+
+
+class ConfigError(Exception):
+    """The configuration file is unusable; the message names the key and the problem."""
+
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        self.path = path
+        self.key = key
+        self.problem = problem
+        where = f"{key}: " if key else ""
+        super().__init__(f"{path}: {where}{problem}")
+
+
+@dataclass(frozen=True)
+class Office:
+    """A quarter office: where residents go and when it is open."""
+
+    address: str
+    hours: WeeklyHours
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """One city quarter served by the bot."""
+
+    id: str
+    name: str
+    prefix: str
+    office: Office
+
+
+@dataclass(frozen=True)
+class Officer:
+    """A quarter officer declared in the config file."""
+
+    user_id: int
+    quarters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StaffSettings:
+    """Who may use staff commands."""
+
+    admins: frozenset[int] = frozenset()
+    group_chat_id: int | None = None
+    officers: tuple[Officer, ...] = ()
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """What residents are told about data protection."""
+
+    controller: str = ""
+    contact: str = ""
+    retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration."""
+
+    path: Path
+    default_language: str
+    languages: tuple[str, ...]
+    timezone: ZoneInfo
+    database: Path
+    staff: StaffSettings
+    quarters: tuple[Quarter, ...]
+    topics: tuple[Topic, ...]
+    privacy: PrivacySettings
+    _quarter_index: Mapping[str, Quarter] = field(repr=False, compare=False, default_factory=dict)
+
+    def quarter(self, quarter_id: str | None) -> Quarter | None:
+        """The quarter with this id, or None."""
+        if quarter_id is None:
+            return None
+        return self._quarter_index.get(quarter_id)
+
+    @property
+    def quarter_ids(self) -> tuple[str, ...]:
+        """All configured quarter ids in config order."""
+        return tuple(q.id for q in self.quarters)
+
+    def is_admin(self, user_id: int) -> bool:
+        """Whether this Telegram user has full staff rights."""
+        return user_id in self.staff.admins
+
+
+def default_config_path() -> Path:
+    """`$QUARTIERBOT_CONFIG`, else ./config.toml."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the TOML file at `path`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read the file ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+    return _Parser(path).parse(data)
+
+
+class _Parser:
+    """Turns the parsed TOML tree into a Config, naming the key of every problem."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        """Build the error for `key`."""
+        return ConfigError(self.path, key, problem)
+
+    def table(self, data: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any]:
+        """A sub-table, empty when absent."""
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        return value
+
+    def string(
+        self, data: Mapping[str, Any], key: str, name: str, default: str | None = None
+    ) -> str:
+        """A string value; required when no default is given."""
+        value = data.get(name, default)
+        if value is None:
+            raise self.fail(key, "is required")
+        if not isinstance(value, str):
+            raise self.fail(key, "must be a string")
+        return value
+
+    def integer(self, value: Any, key: str) -> int:
+        """An integer value (TOML booleans are refused although Python counts them as ints)."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, "must be an integer")
+        return value
+
+    def check_unknown(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> None:
+        """Refuse keys we do not know: a typo must not silently fall back to a default."""
+        for name in data:
+            if name not in allowed:
+                prefix = f"{key}." if key else ""
+                raise self.fail(f"{prefix}{name}", "unknown key")
+
+    def parse(self, data: Mapping[str, Any]) -> Config:
+        """Parse the whole file."""
+        self.check_unknown(data, "", {"bot", "staff", "quarters", "topics", "privacy"})
+        bot = self.table(data, "bot", "bot")
+        self.check_unknown(bot, "bot", {"default_language", "languages", "timezone", "database"})
+        languages = self.languages(bot)
+        default_language = self.string(bot, "bot.default_language", "default_language", "de")
+        if default_language not in languages:
+            raise self.fail(
+                "bot.default_language",
+                f"unknown language {default_language!r}; use one of {', '.join(languages)}",
+            )
+        timezone = self.timezone(bot)
+        database = self.database(bot)
+        quarters = self.quarters(data.get("quarters"))
+        quarter_ids = {q.id for q in quarters}
+        staff = self.staff(self.table(data, "staff", "staff"), quarter_ids)
+        topics = self.topics(data.get("topics"), languages)
+        privacy = self.privacy(self.table(data, "privacy", "privacy"))
+        return Config(
+            path=self.path,
+            default_language=default_language,
+            languages=languages,
+            timezone=timezone,
+            database=database,
+            staff=staff,
+            quarters=quarters,
+            topics=topics,
+            privacy=privacy,
+            _quarter_index={q.id: q for q in quarters},
+        )
+
+    def languages(self, bot: Mapping[str, Any]) -> tuple[str, ...]:
+        """`[bot].languages`: a subset of the shipped languages, all of them by default."""
+        value = bot.get("languages", list(KNOWN_LANGUAGES))
+        if not isinstance(value, list) or not value:
+            raise self.fail("bot.languages", "must be a non-empty list of language codes")
+        result: list[str] = []
+        for code in value:
+            if not isinstance(code, str) or code not in KNOWN_LANGUAGES:
+                raise self.fail(
+                    "bot.languages",
+                    f"unknown language {code!r}; use some of {', '.join(KNOWN_LANGUAGES)}",
+                )
+            if code not in result:
+                result.append(code)
+        return tuple(result)
+
+    def timezone(self, bot: Mapping[str, Any]) -> ZoneInfo:
+        """`[bot].timezone`, an IANA zone name."""
+        name = self.string(bot, "bot.timezone", "timezone", "Europe/Berlin")
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail("bot.timezone", f"unknown time zone {name!r}") from None
+
+    def database(self, bot: Mapping[str, Any]) -> Path:
+        """`[bot].database`, relative to the config file."""
+        name = self.string(bot, "bot.database", "database", "quartierbot.sqlite3")
+        if not name.strip():
+            raise self.fail("bot.database", "must not be empty")
+        path = Path(name).expanduser()
+        if not path.is_absolute():
+            path = self.path.resolve().parent / path
+        return path
+
+    def quarters(self, value: Any) -> tuple[Quarter, ...]:
+        """`[[quarters]]`: at least one."""
+        if not isinstance(value, list) or not value:
+            raise self.fail("quarters", "at least one [[quarters]] entry is required")
+        result: list[Quarter] = []
+        seen_prefixes: set[str] = set()
+        for index, item in enumerate(value):
+            key = f"quarters[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(key, "must be a table")
+            quarter = self.quarter(item, key)
+            if quarter.id in {q.id for q in result}:
+                raise self.fail(f"{key}.id", f"duplicate quarter id {quarter.id!r}")
+            if quarter.prefix in seen_prefixes:
+                raise self.fail(f"{key}.prefix", f"duplicate prefix {quarter.prefix!r}")
+            seen_prefixes.add(quarter.prefix)
+            result.append(quarter)
+        return tuple(result)
+
+    def quarter(self, item: Mapping[str, Any], key: str) -> Quarter:
+        """One quarter with its office."""
+        self.check_unknown(item, key, {"id", "name", "prefix", "office"})
+        quarter_id = self.string(item, f"{key}.id", "id")
+        if not _QUARTER_ID.match(quarter_id):
+            raise self.fail(
+                f"{key}.id",
+                f"{quarter_id!r} must be lower-case letters, digits and '-' (at most 40)",
+            )
+        name = self.string(item, f"{key}.name", "name")
+        if not name.strip():
+            raise self.fail(f"{key}.name", "must not be empty")
+        prefix = self.string(item, f"{key}.prefix", "prefix", _default_prefix(quarter_id))
+        if not _PREFIX.match(prefix):
+            raise self.fail(f"{key}.prefix", f"{prefix!r} must be 1 to 4 capital letters")
+        office = self.office(self.table(item, f"{key}.office", "office"), f"{key}.office")
+        return Quarter(id=quarter_id, name=name.strip(), prefix=prefix, office=office)
+
+    def office(self, item: Mapping[str, Any], key: str) -> Office:
+        """A quarter's office: address and weekly hours."""
+        self.check_unknown(item, key, {"name", "address", "phone", "email", "hours"})
+        hours_table = self.table(item, f"{key}.hours", "hours")
+        for day, spec in hours_table.items():
+            if not isinstance(spec, str):
+                raise self.fail(f"{key}.hours.{day}", "must be a string like '10:00-13:00'")
+        try:
+            hours = WeeklyHours.from_mapping(hours_table)
+        except HoursError as exc:
+            raise self.fail(f"{key}.hours", str(exc)) from None
+        return Office(
+            address=self.string(item, f"{key}.address", "address", "").strip(),
+            hours=hours,
+            name=self.string(item, f"{key}.name", "name", "").strip(),
+            phone=self.string(item, f"{key}.phone", "phone", "").strip(),
+            email=self.string(item, f"{key}.email", "email", "").strip(),
+        )
+
+    def staff(self, staff: Mapping[str, Any], quarter_ids: set[str]) -> StaffSettings:
+        """`[staff]`: admins, the staff group and officers from the config."""
+        self.check_unknown(staff, "staff", {"admins", "group_chat_id", "officers"})
+        admins_raw = staff.get("admins", [])
+        if not isinstance(admins_raw, list):
+            raise self.fail("staff.admins", "must be a list of Telegram user ids")
+        admins = frozenset(self.user_id(a, f"staff.admins[{i}]") for i, a in enumerate(admins_raw))
+        group = staff.get("group_chat_id")
+        group_chat_id = None if group is None else self.integer(group, "staff.group_chat_id")
+        if group_chat_id is not None and group_chat_id >= 0:
+            raise self.fail("staff.group_chat_id", "a group chat id is negative, e.g. -100123…")
+        officers_raw = staff.get("officers", [])
+        if not isinstance(officers_raw, list):
+            raise self.fail("staff.officers", "must be a list of tables")
+        officers: list[Officer] = []
+        for index, item in enumerate(officers_raw):
+            key = f"staff.officers[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(key, "must be a table")
+            self.check_unknown(item, key, {"user_id", "quarters"})
+            user_id = self.user_id(item.get("user_id"), f"{key}.user_id")
+            quarters = item.get("quarters")
+            if not isinstance(quarters, list) or not quarters:
+                raise self.fail(f"{key}.quarters", "must be a non-empty list of quarter ids")
+            for quarter_id in quarters:
+                if quarter_id not in quarter_ids:
+                    raise self.fail(f"{key}.quarters", f"unknown quarter id {quarter_id!r}")
+            officers.append(Officer(user_id=user_id, quarters=tuple(quarters)))
+        return StaffSettings(admins=admins, group_chat_id=group_chat_id, officers=tuple(officers))
+
+    def user_id(self, value: Any, key: str) -> int:
+        """A Telegram user id (positive integer)."""
+        user_id = self.integer(value, key)
+        if user_id <= 0:
+            raise self.fail(key, "a Telegram user id is a positive number")
+        return user_id
+
+    def topics(self, value: Any, languages: tuple[str, ...]) -> tuple[Topic, ...]:
+        """`[[topics]]` overrides the default topic list from DOMAIN.md."""
+        if value is None:
+            return DEFAULT_TOPICS
+        if not isinstance(value, list) or not value:
+            raise self.fail("topics", "must be a non-empty list of [[topics]] tables")
+        result: list[Topic] = []
+        for index, item in enumerate(value):
+            key = f"topics[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(key, "must be a table")
+            self.check_unknown(item, key, {"id", "name"})
+            topic_id = self.string(item, f"{key}.id", "id")
+            if not _TOPIC_ID.match(topic_id):
+                raise self.fail(f"{key}.id", f"{topic_id!r} must be lower-case letters and digits")
+            if topic_id in {t.id for t in result}:
+                raise self.fail(f"{key}.id", f"duplicate topic id {topic_id!r}")
+            names = item.get("name")
+            if not isinstance(names, dict) or not names:
+                raise self.fail(f"{key}.name", "must be a table of names per language")
+            for code, text in names.items():
+                if code not in KNOWN_LANGUAGES:
+                    raise self.fail(f"{key}.name.{code}", f"unknown language {code!r}")
+                if not isinstance(text, str) or not text.strip():
+                    raise self.fail(f"{key}.name.{code}", "must be a non-empty string")
+            result.append(Topic(id=topic_id, names=tuple(sorted(names.items()))))
+        return tuple(result)
+
+    def privacy(self, privacy: Mapping[str, Any]) -> PrivacySettings:
+        """`[privacy]`: who is responsible and how long data is kept."""
+        self.check_unknown(privacy, "privacy", {"controller", "contact", "retention_days"})
+        days = self.integer(privacy.get("retention_days", 365), "privacy.retention_days")
+        if not 1 <= days <= 3650:
+            raise self.fail("privacy.retention_days", "must be between 1 and 3650 days")
+        return PrivacySettings(
+            controller=self.string(privacy, "privacy.controller", "controller", "").strip(),
+            contact=self.string(privacy, "privacy.contact", "contact", "").strip(),
+            retention_days=days,
+        )
+
+
+def _default_prefix(quarter_id: str) -> str:
+    """Reference prefix from the id's parts: 'alwin-lonke' → 'AL', 'huenertshagen' → 'HU'."""
+    parts = [p for p in quarter_id.split("-") if p and p[0].isalpha()]
+    if len(parts) >= 2:
+        return (parts[0][0] + parts[1][0]).upper()
+    letters = [c for c in quarter_id if c.isalpha()]
+    return "".join(letters[:2]).upper() or "Q"

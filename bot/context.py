@@ -1,0 +1,59 @@
+"""The typed application and callback context that every handler receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from bot.i18n import Translator
+from bot.services import Services
+from storage.residents import Resident
+
+AnyDict = dict[Any, Any]
+
+
+class QuartierApplication(Application[ExtBot[None], "BotContext", AnyDict, AnyDict, AnyDict, Any]):
+    """python-telegram-bot's Application, carrying our services instead of an untyped bot_data."""
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+
+class BotContext(CallbackContext[ExtBot[None], AnyDict, AnyDict, AnyDict]):
+    """CallbackContext with the services, the resident and their translator."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self._translator: Translator | None = None
+        #: The stored resident behind this update, loaded once per update by the identify step.
+        self.resident: Resident | None = None
+
+    @property
+    def services(self) -> Services:
+        """The running bot's services."""
+        application = self.application
+        if not isinstance(application, QuartierApplication):
+            raise TypeError("BotContext needs a QuartierApplication")
+        return application.services
+
+    @property
+    def t(self) -> Translator:
+        """The translator for this update's user (the default language before identification)."""
+        if self._translator is None:
+            catalogs = self.services.catalogs
+            self._translator = catalogs.translator(catalogs.default_language)
+        return self._translator
+
+    def use_language(self, language: str) -> None:
+        """Answer this update in `language` from now on (e.g. right after the user picked it)."""
+        self._translator = self.services.catalogs.translator(language)
+
+
+BotJobQueue = JobQueue[BotContext]

@@ -1,0 +1,255 @@
+"""Catalogs, language negotiation and locale-aware formatting."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_skeleton, format_time, get_day_names
+from babel.lists import format_list
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+log = logging.getLogger(__name__)
+
+#: Languages written right to left; values embedded in their messages get directional isolates.
+RTL_LANGUAGES = frozenset({"ar"})
+
+# First Strong Isolate … Pop Directional Isolate: keeps "BV-0042" or "10:00" readable inside Arabic.
+FSI = "\u2068"
+PDI = "\u2069"
+
+# English speakers here live in Bremen and read posters in 24-hour time with day-month dates:
+# British English formats fit them better than the US defaults of plain `en`.
+_FORMAT_LOCALES: Mapping[str, str] = {"en": "en_GB"}
+
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def default_locales_dir() -> Path:
+    """`locales/` beside the code packages (in a checkout and in site-packages alike)."""
+    return Path(__file__).resolve().parent.parent / "locales"
+
+
+def native_name(language: str) -> str:
+    """The language's name in itself, capitalised: 'Türkçe', 'العربية', 'Українська'."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+class Translator:
+    """Translates and formats for one language; handlers get one per update."""
+
+    def __init__(self, language: str, translations: gettext.NullTranslations, tz: ZoneInfo):
+        self.language = language
+        self.tz = tz
+        self.rtl = language in RTL_LANGUAGES
+        self.locale = Locale.parse(_FORMAT_LOCALES.get(language, language))
+        self._translations = translations
+
+    def _(self, message: str, /, **values: object) -> str:
+        """Translate `message`, then fill its named placeholders."""
+        return self._fill(self._translations.gettext(message), values)
+
+    def _n(self, singular: str, plural: str, n: int, /, **values: object) -> str:
+        """Translate with the plural form for `n`, then fill its named placeholders."""
+        return self._fill(self._translations.ngettext(singular, plural, n), values)
+
+    def _fill(self, text: str, values: Mapping[str, object]) -> str:
+        """Substitute placeholders after translation, isolating values in right-to-left text."""
+        if not values:
+            return text
+        if self.rtl:
+            values = {key: self.isolate(str(value)) for key, value in values.items()}
+        return text.format(**values)
+
+    def isolate(self, text: str) -> str:
+        """Wrap an embedded value so its direction does not scramble a right-to-left line."""
+        return f"{FSI}{text}{PDI}" if self.rtl else text
+
+    def weekday(self, weekday: int) -> str:
+        """Full weekday name, Monday == 0."""
+        return str(get_day_names("wide", locale=self.locale)[weekday])
+
+    def fmt_time(self, value: time | datetime) -> str:
+        """Short local time, e.g. '10:00'."""
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).time()
+        return format_time(value, "short", locale=self.locale)
+
+    def fmt_date(self, value: date | datetime) -> str:
+        """Weekday, day and month, e.g. 'Thursday 24 December'."""
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return format_skeleton("EEEEdMMMM", value, locale=self.locale)
+
+    def fmt_full_date(self, value: date) -> str:
+        """Date with weekday and year."""
+        return format_date(value, "full", locale=self.locale)
+
+    def fmt_short_date(self, value: date) -> str:
+        """Compact date with year, e.g. '24.12.2026'."""
+        return format_date(value, "medium", locale=self.locale)
+
+    def fmt_datetime(self, value: datetime) -> str:
+        """Date and time in the configured zone."""
+        return format_datetime(value, "medium", tzinfo=self.tz, locale=self.locale)
+
+    def fmt_number(self, value: float) -> str:
+        """Number with the locale's separators."""
+        return format_decimal(value, locale=self.locale)
+
+    def fmt_list(self, items: Sequence[str]) -> str:
+        """'a, b and c' in the locale's style."""
+        return format_list(list(items), locale=self.locale) if items else ""
+
+
+@dataclass(frozen=True)
+class LoadedCatalog:
+    """One language's catalog and whether it translates every message of the template."""
+
+    language: str
+    translations: gettext.NullTranslations
+    missing: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        """No message of the template lacks a (non-fuzzy) translation."""
+        return not self.missing
+
+
+class Catalogs:
+    """All loaded catalogs and the languages residents can pick."""
+
+    def __init__(
+        self,
+        loaded: Mapping[str, LoadedCatalog],
+        offered: Sequence[str],
+        default_language: str,
+        tz: ZoneInfo,
+    ) -> None:
+        self._loaded = dict(loaded)
+        self.offered: tuple[str, ...] = tuple(offered)
+        self.default_language = default_language
+        self.tz = tz
+        self._translators = {
+            code: Translator(code, c.translations, tz) for code, c in loaded.items()
+        }
+
+    @classmethod
+    def load(
+        cls,
+        languages: Sequence[str],
+        default_language: str,
+        tz: ZoneInfo,
+        locales_dir: Path | None = None,
+    ) -> Catalogs:
+        """Read the .po files of `languages`; only complete catalogs are offered to residents."""
+        directory = locales_dir or default_locales_dir()
+        template = _template_ids(directory / f"{DOMAIN}.pot")
+        loaded = {code: _load_catalog(directory, code, template) for code in languages}
+        offered = [code for code in languages if loaded[code].complete]
+        for code in languages:
+            if not loaded[code].complete:
+                log.info(
+                    "language %s not offered: %d messages untranslated",
+                    code,
+                    len(loaded[code].missing),
+                )
+        if default_language not in offered:
+            # The default answers everyone whose language we cannot serve, so it must exist.
+            offered.insert(0, default_language)
+        return cls(loaded, offered, default_language, tz)
+
+    def catalog(self, language: str) -> LoadedCatalog:
+        """The loaded catalog for `language`."""
+        return self._loaded[language]
+
+    def translator(self, language: str | None) -> Translator:
+        """Translator for an offered language, else for the default language."""
+        if language in self.offered:
+            return self._translators[language]
+        return self._translators[self.default_language]
+
+    def negotiate(self, stored: str | None, telegram_code: str | None) -> str:
+        """Stored choice, else Telegram's language_code (normalised by Babel), else the default."""
+        if stored in self.offered:
+            return stored
+        code = normalise_language(telegram_code)
+        if code in self.offered:
+            return code
+        return self.default_language
+
+    def all_translations(self, message: str) -> tuple[str, ...]:
+        """`message` in every offered language (to recognise reply-keyboard buttons)."""
+        return tuple(sorted({self._translators[code]._(message) for code in self.offered}))
+
+
+def normalise_language(code: str | None) -> str | None:
+    """'pt-BR' → 'pt', 'UK' → 'uk'; None for anything Babel cannot parse."""
+    if not code:
+        return None
+    try:
+        return Locale.parse(code.strip().replace("-", "_")).language
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+
+
+def _template_ids(pot: Path) -> frozenset[str]:
+    """The message ids of the extracted template (empty if it is missing)."""
+    if not pot.is_file():
+        return frozenset()
+    with pot.open("rb") as handle:
+        catalog = read_po(handle)
+    return frozenset(str(m.id[0] if isinstance(m.id, tuple) else m.id) for m in catalog if m.id)
+
+
+def _load_catalog(directory: Path, language: str, template: Iterable[str]) -> LoadedCatalog:
+    """Read one .po file; fuzzy entries count as untranslated, as in `pybabel compile`."""
+    po = directory / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.is_file():
+        return LoadedCatalog(language, gettext.NullTranslations(), tuple(sorted(template)))
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    translated = {_message_key(m.id) for m in catalog if m.id and _is_translated(m.string, m.fuzzy)}
+    missing = tuple(sorted(set(template) - translated))
+    return LoadedCatalog(language, _compile(catalog), missing)
+
+
+def _message_key(message_id: str | tuple[str, ...] | list[str]) -> str:
+    """Singular id of a (possibly plural) message."""
+    return str(message_id if isinstance(message_id, str) else message_id[0])
+
+
+def _is_translated(string: object, fuzzy: bool) -> bool:
+    """Every form present and not fuzzy."""
+    if fuzzy:
+        return False
+    if isinstance(string, str):
+        return bool(string)
+    if isinstance(string, tuple | list):
+        return all(bool(form) for form in string)
+    return False
+
+
+def _compile(catalog: Catalog) -> gettext.NullTranslations:
+    """Compile in memory, so a checkout runs without a `pybabel compile` step."""
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)

@@ -1,0 +1,53 @@
+"""Everything a handler needs, built once per application (no module-level singletons)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.config import Config
+from bot.i18n import Catalogs
+from bot.office import HolidayCalendar
+from storage.audit import AuditRepository
+from storage.closures import ClosureRepository
+from storage.db import Database
+from storage.residents import ResidentRepository
+
+
+def system_clock() -> datetime:
+    """The real current instant."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Configuration, catalogs and repositories of one running bot."""
+
+    config: Config
+    catalogs: Catalogs
+    db: Database
+    residents: ResidentRepository
+    closures: ClosureRepository
+    audit: AuditRepository
+    holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
+    #: Injected so tests can pin "now" (office hours depend on it).
+    clock: Callable[[], datetime] = field(default=system_clock)
+
+    @classmethod
+    def create(cls, config: Config, catalogs: Catalogs | None = None) -> Services:
+        """Wire repositories to one database at the configured path (opened later, in the loop)."""
+        db = Database(config.database)
+        return cls(
+            config=config,
+            catalogs=catalogs
+            or Catalogs.load(config.languages, config.default_language, config.timezone),
+            db=db,
+            residents=ResidentRepository(db),
+            closures=ClosureRepository(db),
+            audit=AuditRepository(db),
+        )
+
+    def now(self) -> datetime:
+        """The current instant, from the injected clock."""
+        return self.clock()

@@ -1,0 +1,53 @@
+"""Small helpers shared by the feature modules (no handlers are registered here)."""
+
+from __future__ import annotations
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import BadRequest
+from telegram.ext import filters
+
+from bot.context import BotContext
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def message_of(update: Update) -> Message:
+    """The message a command or text handler was called for."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError("update without a message")
+    return message
+
+
+def user_of(update: Update) -> User:
+    """The user behind the update."""
+    user = update.effective_user
+    if user is None:
+        raise ValueError("update without a user")
+    return user
+
+
+def command_argument(update: Update) -> str:
+    """Everything after the command word, with the user's spacing kept."""
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    parts = text.split(None, 1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def is_admin(context: BotContext, user_id: int) -> bool:
+    """Server-side check of full staff rights (never trust what a button claims)."""
+    return context.services.config.is_admin(user_id)
+
+
+async def edit_text(
+    query: CallbackQuery,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    **kwargs: object,
+) -> None:
+    """Edit the button's message; a double tap that changes nothing is not an error."""
+    try:
+        await query.edit_message_text(text, reply_markup=reply_markup, **kwargs)  # type: ignore[arg-type]
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise

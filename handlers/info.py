@@ -1,0 +1,83 @@
+"""/help and /privacy."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import CommandHandler, MessageHandler, filters
+
+from bot.commands import command_list
+from bot.context import BotContext, QuartierApplication
+from bot.menu import MENU_HELP, MENU_PRIVACY, main_menu
+from handlers.common import PRIVATE, is_admin, message_of, user_of
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """List the commands in the reader's language (staff see theirs too)."""
+    t = context.t
+    staff = is_admin(context, user_of(update).id)
+    lines = [f"<b>{html.escape(t._('What this bot can do'))}</b>", ""]
+    lines += [
+        f"/{command.command} — {html.escape(command.description)}"
+        for command in command_list(t, staff=staff)
+    ]
+    lines += ["", html.escape(t._("You can also use the buttons below."))]
+    await message_of(update).reply_text(
+        "\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=main_menu(t)
+    )
+
+
+async def privacy_command(update: Update, context: BotContext) -> None:
+    """Who is responsible, what is stored, for how long, and the resident's rights."""
+    t = context.t
+    privacy = context.services.config.privacy
+    controller = privacy.controller or t._("the organisation that runs this bot")
+    contact = privacy.contact or controller
+    sections = [
+        f"<b>{html.escape(t._('Privacy'))}</b>",
+        html.escape(t._("Responsible for this bot: {controller}", controller=controller)),
+        html.escape(t._("Contact: {contact}", contact=contact)),
+        "",
+        f"<b>{html.escape(t._('What we store'))}</b>",
+        html.escape(
+            t._(
+                "Your Telegram user number, the language and quarter you chose, and the day "
+                "you first and last used the bot. We do not store your name, your phone number "
+                "or the messages you send to the menu."
+            )
+        ),
+        "",
+        f"<b>{html.escape(t._('Why'))}</b>",
+        html.escape(t._("So that the bot answers you in your language and for your quarter.")),
+        "",
+        f"<b>{html.escape(t._('How long'))}</b>",
+        html.escape(t._("Until you ask us to delete it.")),
+        "",
+        f"<b>{html.escape(t._('Your rights'))}</b>",
+        html.escape(
+            t._(
+                "You can ask what we store about you, have it corrected or deleted, and "
+                "object to its use. Write to {contact}. You can also complain to the data "
+                "protection authority of Bremen.",
+                contact=contact,
+            )
+        ),
+    ]
+    await message_of(update).reply_text("\n".join(sections), parse_mode=ParseMode.HTML)
+
+
+def register(app: QuartierApplication) -> None:
+    """Install /help and /privacy with their menu buttons."""
+    catalogs = app.services.catalogs
+    app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("privacy", privacy_command, filters=PRIVATE))
+    app.add_handler(
+        MessageHandler(PRIVATE & filters.Text(catalogs.all_translations(MENU_HELP)), help_command)
+    )
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.Text(catalogs.all_translations(MENU_PRIVACY)), privacy_command
+        )
+    )

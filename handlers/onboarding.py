@@ -1,0 +1,230 @@
+"""/start with language and quarter choice, deep links from posters, /language and /quarter."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.commands import publish_staff_menu
+from bot.config import Quarter
+from bot.context import BotContext, QuartierApplication
+from bot.i18n import native_name
+from bot.menu import MENU_LANGUAGE, MENU_QUARTER, language_keyboard, main_menu, quarter_keyboard
+from handlers.common import PRIVATE, edit_text, is_admin, message_of, user_of
+
+DEEP_LINK_PREFIX = "q-"
+
+
+def quarter_from_payload(context: BotContext, payload: str | None) -> Quarter | None:
+    """The quarter of a poster deep link `q-<id>`; anything else is ignored."""
+    if not payload or not payload.startswith(DEEP_LINK_PREFIX):
+        return None
+    return context.services.config.quarter(payload[len(DEEP_LINK_PREFIX) :])
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """First contact or return: ask what is missing, else welcome back with the menu."""
+    message = message_of(update)
+    user = user_of(update)
+    services = context.services
+    quarter = quarter_from_payload(context, context.args[0] if context.args else None)
+    before = context.resident
+    resident = await services.residents.register(user.id, quarter.id if quarter else None)
+    context.resident = resident
+    t = context.t
+    if resident.language is None:
+        await ask_language(message, context, t._("Hello! Please choose your language."))
+        return
+    home = services.config.quarter(resident.quarter_id)
+    if home is None:
+        await ask_quarter(message, context)
+        return
+    if before is not None and before.onboarded and quarter and before.quarter_id != quarter.id:
+        text = t._(
+            "Your quarter is now {quarter}. You can change it with /quarter.", quarter=home.name
+        )
+        await message.reply_text(text, reply_markup=main_menu(t))
+        return
+    if before is None or not before.onboarded:
+        await send_welcome(message, context, home)
+        return
+    await message.reply_text(
+        t._("Welcome back! How can we help you? Choose an option below."), reply_markup=main_menu(t)
+    )
+
+
+async def ask_language(message: Message, context: BotContext, prompt: str) -> None:
+    """The language picker: each language written in its own name."""
+    offered = context.services.catalogs.offered
+    current = context.resident.language if context.resident else None
+    await message.reply_text(prompt, reply_markup=language_keyboard(offered, current))
+
+
+async def ask_quarter(message: Message, context: BotContext) -> None:
+    """The quarter picker."""
+    t = context.t
+    current = context.resident.quarter_id if context.resident else None
+    await message.reply_text(
+        t._("Which quarter do you live in?"),
+        reply_markup=quarter_keyboard(context.services.config.quarters, "quarter", current),
+    )
+
+
+async def send_welcome(message: Message, context: BotContext, quarter: Quarter) -> None:
+    """The first welcome after onboarding, with the main menu."""
+    t = context.t
+    await message.reply_text(
+        t._(
+            "Welcome! This bot connects you with the quarter office of {quarter}. "
+            "Here you can see when the office is open and where it is. "
+            "Use the buttons below. Send /help to see everything the bot can do.",
+            quarter=quarter.name,
+        ),
+        reply_markup=main_menu(t),
+    )
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    """/language [code]: change directly, or show the picker."""
+    message = message_of(update)
+    t = context.t
+    code = (context.args[0] if context.args else "").strip().lower()
+    if not code:
+        await ask_language(message, context, t._("Please choose your language."))
+        return
+    offered = context.services.catalogs.offered
+    if code not in offered:
+        choices = t.fmt_list([f"{c} ({native_name(c)})" for c in offered])
+        await message.reply_text(
+            t._(
+                "I don't know the language “{code}”. Available: {choices}.",
+                code=code[:16],
+                choices=choices,
+            ),
+            reply_markup=language_keyboard(offered),
+        )
+        return
+    await apply_language(update, context, code, message)
+
+
+async def language_chosen(update: Update, context: BotContext) -> None:
+    """A language button was pressed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    code = query.data.removeprefix("lang:")
+    if code not in context.services.catalogs.offered:
+        await query.answer(context.t._("This choice is not available any more."), show_alert=True)
+        return
+    await query.answer()
+    context.use_language(code)
+    if isinstance(query.message, Message):
+        await edit_text(query, context.t._("Language: {language}", language=native_name(code)))
+        await apply_language(update, context, code, query.message)
+
+
+async def apply_language(update: Update, context: BotContext, code: str, message: Message) -> None:
+    """Store the language, then continue onboarding or confirm with a refreshed menu."""
+    services = context.services
+    user = user_of(update)
+    await services.residents.set_language(user.id, code)
+    context.use_language(code)
+    t = context.t
+    before = context.resident
+    home = services.config.quarter(before.quarter_id if before else None)
+    if is_admin(context, user.id):
+        await publish_staff_menu(context.bot, services, user.id)
+    if home is None:
+        await ask_quarter(message, context)
+        return
+    if before is None or not before.onboarded:
+        await send_welcome(message, context, home)
+        return
+    await message.reply_text(
+        t._("Done. I will write to you in {language}.", language=native_name(code)),
+        reply_markup=main_menu(t),
+    )
+
+
+async def quarter_command(update: Update, context: BotContext) -> None:
+    """/quarter [id]: change directly, or show the picker."""
+    message = message_of(update)
+    quarter_id = (context.args[0] if context.args else "").strip().lower()
+    if not quarter_id:
+        await ask_quarter(message, context)
+        return
+    config = context.services.config
+    quarter = config.quarter(quarter_id)
+    if quarter is None:
+        await message.reply_text(
+            unknown_quarter_text(context, quarter_id),
+            reply_markup=quarter_keyboard(config.quarters, "quarter"),
+        )
+        return
+    await apply_quarter(update, context, quarter, message)
+
+
+def unknown_quarter_text(context: BotContext, quarter_id: str) -> str:
+    """Explains an unknown quarter id and lists the valid ones."""
+    t = context.t
+    choices = t.fmt_list([f"{q.id} ({q.name})" for q in context.services.config.quarters])
+    return t._(
+        "I don't know the quarter “{quarter}”. Available: {choices}.",
+        quarter=quarter_id[:40],
+        choices=choices,
+    )
+
+
+async def quarter_chosen(update: Update, context: BotContext) -> None:
+    """A quarter button was pressed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    quarter = context.services.config.quarter(query.data.removeprefix("quarter:"))
+    if quarter is None:
+        await query.answer(context.t._("This choice is not available any more."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await edit_text(query, context.t._("Quarter: {quarter}", quarter=quarter.name))
+        await apply_quarter(update, context, quarter, query.message)
+
+
+async def apply_quarter(
+    update: Update, context: BotContext, quarter: Quarter, message: Message
+) -> None:
+    """Store the home quarter, then continue onboarding or confirm."""
+    services = context.services
+    user = user_of(update)
+    await services.residents.set_quarter(user.id, quarter.id)
+    before = context.resident
+    t = context.t
+    if before is None or before.language is None:
+        # Someone used /quarter before /start: the language question is still open.
+        context.resident = await services.residents.get(user.id)
+        await ask_language(message, context, t._("Please choose your language."))
+        return
+    if not before.onboarded:
+        await send_welcome(message, context, quarter)
+        return
+    await message.reply_text(
+        t._("Your quarter is now {quarter}.", quarter=quarter.name), reply_markup=main_menu(t)
+    )
+
+
+def register(app: QuartierApplication) -> None:
+    """Install /start, /language, /quarter, their buttons and menu entries."""
+    catalogs = app.services.catalogs
+    app.add_handler(CommandHandler("start", start, filters=PRIVATE))
+    app.add_handler(CommandHandler("language", language_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("quarter", quarter_command, filters=PRIVATE))
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.Text(catalogs.all_translations(MENU_LANGUAGE)), language_command
+        )
+    )
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.Text(catalogs.all_translations(MENU_QUARTER)), quarter_command
+        )
+    )
+    app.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(quarter_chosen, pattern=r"^quarter:"))

@@ -1,0 +1,116 @@
+"""Catalog workflow: extract the template, update the catalogs, compile, and check them.
+
+    python scripts/i18n.py extract   # bot/ handlers/ → locales/messages.pot
+    python scripts/i18n.py update    # merge the template into every locales/<lang>/…/messages.po
+    python scripts/i18n.py compile   # .po → .mo (optional: the bot reads .po directly)
+    python scripts/i18n.py check     # fail on untranslated/fuzzy entries or placeholder mismatch
+    python scripts/i18n.py all       # extract, update, check
+
+Keywords and comment tags come from [tool.quartierbot.i18n] in pyproject.toml, so the plain
+pybabel commands in the README and this script extract exactly the same messages.
+"""
+
+from __future__ import annotations
+
+import string
+import sys
+import tomllib
+from pathlib import Path
+
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings() -> dict[str, object]:
+    """The [tool.quartierbot.i18n] table."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return dict(data["tool"]["quartierbot"]["i18n"])
+
+
+def pybabel(*args: str) -> None:
+    """Run a pybabel command in-process from the repository root."""
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+def extract() -> None:
+    """Write the template from the sources."""
+    conf = settings()
+    args = ["extract", "-F", "pyproject.toml", "--no-default-keywords", "--sort-by-file"]
+    args += ["--project", "quartierbot", "--msgid-bugs-address", "-"]
+    for keyword in conf["keywords"]:  # type: ignore[attr-defined]
+        args += ["-k", keyword]
+    for tag in conf["comment_tags"]:  # type: ignore[attr-defined]
+        args += ["-c", tag]
+    args += ["-o", str(conf["template"]), *conf["sources"]]  # type: ignore[misc]
+    pybabel(*args)
+
+
+def languages() -> list[str]:
+    """Languages that have a catalog directory."""
+    base = ROOT / str(settings()["locales_dir"])
+    return sorted(p.parent.parent.name for p in base.glob("*/LC_MESSAGES/messages.po"))
+
+
+def update() -> None:
+    """Merge the template into every catalog (new messages appear untranslated)."""
+    conf = settings()
+    for lang in languages():
+        pybabel("update", "-i", str(conf["template"]), "-d", str(conf["locales_dir"]), "-l", lang,
+                "--no-fuzzy-matching")
+
+
+def compile_catalogs() -> None:
+    """Compile .mo files next to the .po files."""
+    pybabel("compile", "-d", str(settings()["locales_dir"]), "--statistics")
+
+
+def placeholders(text: str) -> set[str]:
+    """Named `{placeholders}` of a message."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def check() -> int:
+    """Report every problem; the exit status is the number of catalogs with problems (capped)."""
+    conf = settings()
+    failures = 0
+    for lang in languages():
+        path = ROOT / str(conf["locales_dir"]) / lang / "LC_MESSAGES" / "messages.po"
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=lang)
+        problems: list[str] = []
+        for message in catalog:
+            if not message.id:
+                continue
+            ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+            if message.fuzzy or not all(strings):
+                problems.append(f"untranslated or fuzzy: {ids[0]!r}")
+                continue
+            expected = set().union(*(placeholders(i) for i in ids))
+            for text in strings:
+                if placeholders(text) != expected:
+                    problems.append(f"placeholders differ: {ids[0]!r} → {text!r}")
+        for problem in problems:
+            print(f"{lang}: {problem}")
+        failures += bool(problems)
+    return min(failures, 100)
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch the sub-command."""
+    command = argv[1] if len(argv) > 1 else "all"
+    if command in ("extract", "all"):
+        extract()
+    if command in ("update", "all"):
+        update()
+    if command == "compile":
+        compile_catalogs()
+    if command in ("check", "all"):
+        return check()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,154 @@
+"""The SQLite database: connection settings, migrations and serialised access."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrations import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any]
+
+
+class StorageError(Exception):
+    """The database cannot be used; the message says why and what to do."""
+
+
+def utc_now() -> datetime:
+    """The current instant, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def to_db_time(value: datetime) -> str:
+    """Store instants as ISO 8601 UTC text: sortable, readable in exports."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_db_time(value: str) -> datetime:
+    """Parse what `to_db_time` wrote."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+class Database:
+    """One aiosqlite connection shared by the bot, with transactions serialised by a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        # One connection means one transaction at a time: without the lock, a coroutine that
+        # awaits inside its transaction would let another coroutine's statements join it.
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """The open connection."""
+        if self._conn is None:
+            raise StorageError("the database is not open")
+        return self._conn
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """The lock that serialises access to the connection."""
+        if self._lock is None:
+            raise StorageError("the database is not open")
+        return self._lock
+
+    async def open(self) -> None:
+        """Connect, configure and migrate."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits implicitly.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        try:
+            await _configure(conn)
+            await _migrate(conn, self.path)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        """Close the connection; every write was already committed when it returned."""
+        if self._conn is not None:
+            async with self.lock:
+                await self._conn.close()
+            self._conn = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; holds the lock throughout."""
+        async with self.lock:
+            conn = self.conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """First row of a query."""
+        async with self.lock, self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """All rows of a query."""
+        async with self.lock, self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one writing statement in its own transaction; returns the changed row count."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for many rows in one transaction."""
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    """Connection pragmas."""
+    await conn.execute("PRAGMA journal_mode=WAL")
+    # FULL, not NORMAL: in WAL mode NORMAL can lose the last commits on power loss, and what the
+    # bot confirmed to a resident ("your concern BV-0042 is saved") must survive exactly that.
+    # The cost is one fsync per commit, which our write rate (people typing) easily affords.
+    await conn.execute("PRAGMA synchronous=FULL")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    # Another process (a backup, an export cron job) may hold the write lock briefly.
+    await conn.execute("PRAGMA busy_timeout=5000")
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION; refuse a database written by a newer version."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    current = int(row[0]) if row else 0
+    if current > SCHEMA_VERSION:
+        raise StorageError(
+            f"{path} has schema version {current}, but this quartierbot only knows up to "
+            f"{SCHEMA_VERSION}: upgrade quartierbot or restore a backup made by this version"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version - 1]:
+                await conn.execute(statement)
+            # PRAGMA user_version is transactional: it commits or rolls back with the schema.
+            await conn.execute(f"PRAGMA user_version = {version:d}")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        log.info("database migrated to schema version %d", version)

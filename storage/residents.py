@@ -1,0 +1,114 @@
+"""Residents: who talks to the bot, in which language, for which home quarter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage.db import Database, from_db_time, to_db_time, utc_now
+
+# last_seen is kept coarse on purpose: it serves statistics and retention, not tracking,
+# and skipping the write on most updates keeps read-only requests read-only.
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Resident:
+    """A resident's stored choices."""
+
+    user_id: int
+    language: str | None
+    quarter_id: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+    @property
+    def onboarded(self) -> bool:
+        """Both questions of the first /start are answered."""
+        return self.language is not None and self.quarter_id is not None
+
+
+def _resident(row: aiosqlite.Row) -> Resident:
+    """Row → Resident."""
+    return Resident(
+        user_id=row["user_id"],
+        language=row["language"],
+        quarter_id=row["quarter_id"],
+        first_seen=from_db_time(row["first_seen"]),
+        last_seen=from_db_time(row["last_seen"]),
+    )
+
+
+_COLUMNS = "user_id, language, quarter_id, first_seen, last_seen"
+
+
+class ResidentRepository:
+    """Typed access to the residents table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, user_id: int) -> Resident | None:
+        """The resident, if they ever started the bot."""
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM residents WHERE user_id = ?",  # noqa: S608 - constant columns
+            (user_id,),
+        )
+        return _resident(row) if row else None
+
+    async def register(self, user_id: int, quarter_id: str | None = None) -> Resident:
+        """Create the resident on first /start (keeping an existing row); returns the row."""
+        now = to_db_time(utc_now())
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO residents (user_id, quarter_id, first_seen, last_seen) "
+                "VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET "
+                "quarter_id = coalesce(excluded.quarter_id, residents.quarter_id), "
+                "last_seen = excluded.last_seen",
+                (user_id, quarter_id, now, now),
+            )
+            async with conn.execute(
+                f"SELECT {_COLUMNS} FROM residents WHERE user_id = ?",  # noqa: S608
+                (user_id,),
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None  # just written in the same transaction
+        return _resident(row)
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        """Store the chosen language (creating the resident if needed)."""
+        await self._upsert(user_id, "language", language)
+
+    async def set_quarter(self, user_id: int, quarter_id: str) -> None:
+        """Store the home quarter (creating the resident if needed)."""
+        await self._upsert(user_id, "quarter_id", quarter_id)
+
+    async def _upsert(self, user_id: int, column: str, value: str) -> None:
+        """Insert or update one choice column."""
+        assert column in {"language", "quarter_id"}  # never user input: keeps the SQL constant
+        now = to_db_time(utc_now())
+        await self.db.execute(
+            f"INSERT INTO residents (user_id, {column}, first_seen, last_seen) "  # noqa: S608
+            f"VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+            f"{column} = excluded.{column}, last_seen = excluded.last_seen",
+            (user_id, value, now, now),
+        )
+
+    async def touch(self, resident: Resident, now: datetime | None = None) -> bool:
+        """Refresh last_seen when it is older than the resolution; True if it wrote."""
+        now = now or utc_now()
+        if now - resident.last_seen < LAST_SEEN_RESOLUTION:
+            return False
+        changed = await self.db.execute(
+            "UPDATE residents SET last_seen = ? WHERE user_id = ?",
+            (to_db_time(now), resident.user_id),
+        )
+        return changed > 0
+
+    async def count(self) -> int:
+        """How many residents are stored."""
+        row = await self.db.fetchone("SELECT count(*) FROM residents")
+        return int(row[0]) if row else 0
