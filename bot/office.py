@@ -107,19 +107,24 @@ def render_status(status: OfficeStatus, t: Translator) -> str:
     """The /hours message (HTML): office, address, open state, weekly hours, closures."""
     quarter = status.quarter
     office = quarter.office
-    lines = [f"<b>{html.escape(office_title(quarter, t))}</b>"]
+    lines = [bold(office_title(quarter, t))]
     if office.address:
         lines.append("📍 " + html.escape(office.address))
     if office.phone:
         lines.append("☎️ " + t.isolate(html.escape(office.phone)))
     if office.email:
         lines.append("✉️ " + t.isolate(html.escape(office.email)))
-    lines += ["", render_open_state(status, t), "", f"<b>{html.escape(t._('Opening hours'))}</b>"]
+    lines += ["", render_open_state(status, t), "", bold(t._("Opening hours"))]
     lines += [html.escape(line) for line in render_week(office.hours, t)]
     if status.closed_periods:
-        lines += ["", f"<b>{html.escape(t._('Closed on these days'))}</b>"]
+        lines += ["", bold(t._("Closed on these days"))]
         lines += [html.escape(render_period(period, t)) for period in status.closed_periods]
     return "\n".join(lines)
+
+
+def bold(text: str) -> str:
+    """Escaped text in HTML bold (translations are plain text, never markup)."""
+    return f"<b>{html.escape(text)}</b>"
 
 
 def render_open_state(status: OfficeStatus, t: Translator) -> str:

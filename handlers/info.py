@@ -11,6 +11,7 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.commands import command_list
 from bot.context import BotContext, QuartierApplication
 from bot.menu import MENU_HELP, MENU_PRIVACY, main_menu
+from bot.office import bold
 from handlers.common import PRIVATE, is_admin, message_of, user_of
 
 
@@ -18,7 +19,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     """List the commands in the reader's language (staff see theirs too)."""
     t = context.t
     staff = is_admin(context, user_of(update).id)
-    lines = [f"<b>{html.escape(t._('What this bot can do'))}</b>", ""]
+    lines = [bold(t._("What this bot can do")), ""]
     lines += [
         f"/{command.command} — {html.escape(command.description)}"
         for command in command_list(t, staff=staff)
@@ -36,11 +37,11 @@ async def privacy_command(update: Update, context: BotContext) -> None:
     controller = privacy.controller or t._("the organisation that runs this bot")
     contact = privacy.contact or controller
     sections = [
-        f"<b>{html.escape(t._('Privacy'))}</b>",
+        bold(t._("Privacy")),
         html.escape(t._("Responsible for this bot: {controller}", controller=controller)),
         html.escape(t._("Contact: {contact}", contact=contact)),
         "",
-        f"<b>{html.escape(t._('What we store'))}</b>",
+        bold(t._("What we store")),
         html.escape(
             t._(
                 "Your Telegram user number, the language and quarter you chose, and the day "
@@ -49,13 +50,13 @@ async def privacy_command(update: Update, context: BotContext) -> None:
             )
         ),
         "",
-        f"<b>{html.escape(t._('Why'))}</b>",
+        bold(t._("Why")),
         html.escape(t._("So that the bot answers you in your language and for your quarter.")),
         "",
-        f"<b>{html.escape(t._('How long'))}</b>",
+        bold(t._("How long")),
         html.escape(t._("Until you ask us to delete it.")),
         "",
-        f"<b>{html.escape(t._('Your rights'))}</b>",
+        bold(t._("Your rights")),
         html.escape(
             t._(
                 "You can ask what we store about you, have it corrected or deleted, and "

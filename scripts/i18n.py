@@ -4,7 +4,8 @@
     python scripts/i18n.py update    # merge the template into every locales/<lang>/…/messages.po
     python scripts/i18n.py compile   # .po → .mo (optional: the bot reads .po directly)
     python scripts/i18n.py check     # fail on untranslated/fuzzy entries or placeholder mismatch
-    python scripts/i18n.py all       # extract, update, check
+    python scripts/i18n.py all       # extract, update, fill-source, check
+    python scripts/i18n.py fill-source   # English is the source: copy new ids into en/…/messages.po
 
 Keywords and comment tags come from [tool.quartierbot.i18n] in pyproject.toml, so the plain
 pybabel commands in the README and this script extract exactly the same messages.
@@ -66,6 +67,26 @@ def compile_catalogs() -> None:
     pybabel("compile", "-d", str(settings()["locales_dir"]), "--statistics")
 
 
+def fill_source(language: str = "en") -> None:
+    """The source language's catalog repeats the message ids; fill the new ones."""
+    from babel.messages.pofile import write_po
+
+    path = ROOT / str(settings()["locales_dir"]) / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    for message in catalog:
+        if message.id and (message.fuzzy or not all(_forms(message.string))):
+            message.string = tuple(message.id) if isinstance(message.id, tuple | list) else message.id
+            message.flags.discard("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalog, sort_by_file=True)
+
+
+def _forms(string: object) -> tuple[str, ...]:
+    """A message's translation as a tuple of forms."""
+    return tuple(string) if isinstance(string, tuple | list) else (str(string or ""),)
+
+
 def placeholders(text: str) -> set[str]:
     """Named `{placeholders}` of a message."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
@@ -105,6 +126,8 @@ def main(argv: list[str]) -> int:
         extract()
     if command in ("update", "all"):
         update()
+    if command in ("fill-source", "all"):
+        fill_source()
     if command == "compile":
         compile_catalogs()
     if command in ("check", "all"):

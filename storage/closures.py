@@ -61,7 +61,7 @@ class ClosureRepository:
         """Store a closure and its audit entry together."""
         if last_day < first_day:
             raise ValueError("last_day before first_day")
-        now = utc_now()
+        now = utc_now().replace(microsecond=0)  # as stored
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "INSERT INTO closures (quarter_id, first_day, last_day, reason, created_by, "

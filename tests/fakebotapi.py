@@ -1393,6 +1393,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 keep-alive handler delegating to the fake."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, every keep-alive
+    # response would stall ~40 ms waiting for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:
@@ -1763,14 +1766,14 @@ class _TelegramHtml(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.offset = 0
+        self.text_length = 0
         self.open_tags: list[tuple[str, int, dict[str, str | None]]] = []
         self.entities: list[JsonDict] = []
 
     def handle_data(self, data: str) -> None:
         """Collect visible text."""
         self.parts.append(data)
-        self.offset += _utf16_len(data)
+        self.text_length += _utf16_len(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """Open an entity; unknown tags are an error like on Telegram."""
@@ -1779,7 +1782,7 @@ class _TelegramHtml(HTMLParser):
             raise _EntityParseError(f'Unsupported start tag "{tag}"')
         if tag == "span" and attributes.get("class") != "tg-spoiler":
             raise _EntityParseError('Tag "span" must have class "tg-spoiler"')
-        self.open_tags.append((tag, self.offset, attributes))
+        self.open_tags.append((tag, self.text_length, attributes))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """Self-closing tags such as <br/> are not supported by Telegram."""
@@ -1800,7 +1803,7 @@ class _TelegramHtml(HTMLParser):
             if css_class.startswith("language-"):
                 self.open_tags[-1][2]["data-language"] = css_class.removeprefix("language-")
             return
-        length = self.offset - start
+        length = self.text_length - start
         if length == 0:
             return  # Telegram drops empty entities
         entity: JsonDict = {"type": _HTML_ENTITY_TYPES[name], "offset": start, "length": length}

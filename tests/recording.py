@@ -1,0 +1,254 @@
+"""Offline Telegram for unit tests: a recording BaseRequest and scripted chat participants.
+
+Modelled on python-telegram-bot's tests/auxil offline request: the real Bot, Application and
+handlers run unchanged; only the HTTP boundary is replaced.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.request import BaseRequest, RequestData
+
+from bot.app import build_application
+from bot.context import QuartierApplication
+from bot.services import Services
+
+BOT_ID = 5550001
+BOT_USERNAME = "quartier_test_bot"
+TOKEN = "5550001:TEST-unit-token-abcdefghijklmnopqrstu"
+
+
+@dataclass
+class Call:
+    """One Bot API request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class RecordingRequest(BaseRequest):
+    """Answers Bot API calls like Telegram would and records them."""
+
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No real network, so no timeout."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        """Record the call and return a plausible result."""
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        self.calls.append(Call(api_method, params))
+        result = self.result_for(api_method, params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def result_for(self, method: str, params: dict[str, Any]) -> Any:
+        """What Telegram would answer."""
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Quartierbot",
+                "username": BOT_USERNAME,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        if method in {"sendMessage", "sendDocument", "sendPhoto"}:
+            chat_id = int(params["chat_id"])
+            message = {
+                "message_id": next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Quartierbot"},
+                "text": params.get("text", params.get("caption", "")),
+            }
+            markup = params.get("reply_markup")
+            if isinstance(markup, dict) and "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            self.messages[(chat_id, message["message_id"])] = message
+            return message
+        if method in {"editMessageText", "editMessageReplyMarkup"}:
+            key = (int(params["chat_id"]), int(params["message_id"]))
+            message = dict(self.messages.get(key, {"message_id": key[1], "date": 0}))
+            message["chat"] = {"id": key[0], "type": "private"}
+            if "text" in params:
+                message["text"] = params["text"]
+            markup = params.get("reply_markup")
+            if isinstance(markup, dict) and "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            else:
+                message.pop("reply_markup", None)
+            self.messages[key] = message
+            return message
+        return True
+
+    def to_chat(self, chat_id: int) -> list[Call]:
+        """Calls addressed to one chat."""
+        return [c for c in self.calls if str(c.params.get("chat_id")) == str(chat_id)]
+
+    def of(self, method: str) -> list[Call]:
+        """Calls of one method."""
+        return [c for c in self.calls if c.method == method]
+
+
+_update_ids = itertools.count(1000)
+
+
+def message_update(
+    user_id: int,
+    text: str,
+    language_code: str | None = "en",
+    chat_id: int | None = None,
+    chat_type: str = "private",
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A raw message update as Telegram sends it."""
+    chat_id = user_id if chat_id is None else chat_id
+    message: dict[str, Any] = {
+        "message_id": next(_update_ids),
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": chat_type},
+        "from": {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Resident",
+            **({"language_code": language_code} if language_code else {}),
+        },
+    }
+    if text:
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    message.update(extra or {})
+    return {"update_id": next(_update_ids), "message": message}
+
+
+def callback_update(
+    user_id: int, message: dict[str, Any], data: str, language_code: str | None = "en"
+) -> dict[str, Any]:
+    """A raw callback_query update for a button under `message`."""
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": {
+                "id": user_id,
+                "is_bot": False,
+                "first_name": "Resident",
+                **({"language_code": language_code} if language_code else {}),
+            },
+            "chat_instance": "test",
+            "data": data,
+            "message": message,
+        },
+    }
+
+
+class Person:
+    """A scripted Telegram user talking to the bot in a private chat."""
+
+    def __init__(
+        self, app: QuartierApplication, request: RecordingRequest, user_id: int, lang: str | None
+    ) -> None:
+        self.app = app
+        self.request = request
+        self.user_id = user_id
+        self.lang = lang
+
+    async def process(self, raw: dict[str, Any]) -> list[Call]:
+        """Feed one update through the application; return the calls it caused."""
+        before = len(self.request.calls)
+        await self.app.process_update(Update.de_json(raw, self.app.bot))
+        return self.request.calls[before:]
+
+    async def send(self, text: str, **kwargs: Any) -> list[Call]:
+        """Type a message."""
+        return await self.process(message_update(self.user_id, text, self.lang, **kwargs))
+
+    def last_keyboard_message(self, button_text: str) -> tuple[dict[str, Any], str]:
+        """The newest bot message in this chat with an inline button containing the text."""
+        for (chat_id, _), message in reversed(list(self.request.messages.items())):
+            if chat_id != self.user_id:
+                continue
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                for button in row:
+                    if button_text in button["text"]:
+                        return message, button["callback_data"]
+        raise AssertionError(f"no button {button_text!r} in chat {self.user_id}")
+
+    def old_bot_message(self) -> dict[str, Any]:
+        """A bot message in this chat, as a forged or stale callback would carry it."""
+        return {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": self.user_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Quartierbot"},
+            "text": "old",
+        }
+
+    async def press(self, button_text: str) -> list[Call]:
+        """Tap an inline button (the newest one whose label contains the text)."""
+        message, data = self.last_keyboard_message(button_text)
+        return await self.press_data(message, data)
+
+    async def press_data(self, message: dict[str, Any], data: str) -> list[Call]:
+        """Send a callback with arbitrary data (for forged-button tests)."""
+        return await self.process(callback_update(self.user_id, message, data, self.lang))
+
+
+def texts(calls: list[Call]) -> list[str]:
+    """The texts the bot sent or edited in these calls."""
+    return [str(c.params["text"]) for c in calls if "text" in c.params]
+
+
+def reply_keyboard(calls: list[Call]) -> list[str]:
+    """Labels of the last reply keyboard sent in these calls."""
+    for call in reversed(calls):
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict) and "keyboard" in markup:
+            return [b["text"] if isinstance(b, dict) else b for row in markup["keyboard"] for b in row]
+    return []
+
+
+@asynccontextmanager
+async def running_app(services: Services) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest]]:
+    """An initialised application over an open database, shut down afterwards."""
+    request = RecordingRequest()
+    app = build_application(services, TOKEN, request=request, updates_request=RecordingRequest())
+    await services.db.open()
+    await app.initialize()
+    try:
+        yield app, request
+    finally:
+        await app.shutdown()
+        await services.db.close()

@@ -1,0 +1,117 @@
+"""Resident flows through the real handlers: onboarding, language and quarter changes."""
+
+from __future__ import annotations
+
+from bot.services import Services
+from tests.recording import Person, reply_keyboard, texts
+
+
+async def test_new_resident_picks_language_then_quarter_and_gets_menu(
+    resident: Person, services: Services
+) -> None:
+    calls = await resident.send("/start")
+    assert texts(calls) == ["Hello! Please choose your language."]
+    keyboard = calls[-1].params["reply_markup"]["inline_keyboard"]
+    labels = [b["text"] for row in keyboard for b in row]
+    assert labels == ["Deutsch", "English"]
+
+    calls = await resident.press("Deutsch")
+    assert "Sprache: Deutsch" in texts(calls)
+    assert any("In welchem Quartier wohnen Sie?" in t for t in texts(calls))
+
+    calls = await resident.press("Bahnhofsvorstadt")
+    assert "Quartier: Bahnhofsvorstadt" in texts(calls)
+    welcome = texts(calls)[-1]
+    assert welcome.startswith("Willkommen!") and "Bahnhofsvorstadt" in welcome
+    assert "🕒 Öffnungszeiten" in reply_keyboard(calls)
+
+    stored = await services.residents.get(resident.user_id)
+    assert stored is not None and stored.language == "de" and stored.quarter_id == "bahnhofsvorstadt"
+
+
+async def test_returning_resident_gets_welcome_back(resident: Person) -> None:
+    await resident.send("/start")
+    await resident.press("English")
+    await resident.press("Hünertshagen")
+    calls = await resident.send("/start")
+    assert texts(calls) == ["Welcome back! How can we help you? Choose an option below."]
+    assert "🕒 Office hours" in reply_keyboard(calls)
+
+
+async def test_deep_link_sets_quarter_and_skips_the_question(
+    resident: Person, services: Services
+) -> None:
+    await resident.send("/start q-huenertshagen")
+    calls = await resident.press("English")
+    assert not any("Which quarter" in t for t in texts(calls))
+    assert "Hünertshagen" in texts(calls)[-1]
+    stored = await services.residents.get(resident.user_id)
+    assert stored is not None and stored.quarter_id == "huenertshagen"
+
+
+async def test_unknown_deep_link_is_ignored_politely(resident: Person, services: Services) -> None:
+    calls = await resident.send("/start q-atlantis")
+    assert texts(calls) == ["Hello! Please choose your language."]
+    await resident.press("English")
+    stored = await services.residents.get(resident.user_id)
+    assert stored is not None and stored.quarter_id is None
+
+
+async def test_deep_link_for_another_quarter_moves_a_returning_resident(resident: Person) -> None:
+    await resident.send("/start q-huenertshagen")
+    await resident.press("English")
+    calls = await resident.send("/start q-bahnhofsvorstadt")
+    assert texts(calls) == [
+        "Your quarter is now Bahnhofsvorstadt. You can change it with /quarter."
+    ]
+
+
+async def test_language_with_argument_and_unknown_code(resident: Person, services: Services) -> None:
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    calls = await resident.send("/language xx")
+    assert texts(calls) == ["I don't know the language “xx”. Available: de (Deutsch) and en (English)."]
+    stored = await services.residents.get(resident.user_id)
+    assert stored is not None and stored.language == "en"
+
+    calls = await resident.send("/language de")
+    assert texts(calls) == ["Fertig. Ich schreibe Ihnen ab jetzt auf Deutsch."]
+    assert "🕒 Öffnungszeiten" in reply_keyboard(calls)
+
+
+async def test_quarter_command_with_argument_buttons_and_unknown_id(
+    resident: Person, services: Services
+) -> None:
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    calls = await resident.send("/quarter atlantis")
+    assert texts(calls)[0].startswith("I don't know the quarter “atlantis”. Available:")
+    assert "bahnhofsvorstadt (Bahnhofsvorstadt)" in texts(calls)[0]
+
+    calls = await resident.send("/quarter huenertshagen")
+    assert texts(calls) == ["Your quarter is now Hünertshagen."]
+
+    await resident.send("/quarter")
+    calls = await resident.press("Bahnhofsvorstadt")
+    assert texts(calls)[-1] == "Your quarter is now Bahnhofsvorstadt."
+    stored = await services.residents.get(resident.user_id)
+    assert stored is not None and stored.quarter_id == "bahnhofsvorstadt"
+
+
+async def test_menu_buttons_work_in_the_residents_language(resident: Person) -> None:
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("Deutsch")
+    calls = await resident.send("🌐 Sprache")
+    assert texts(calls) == ["Bitte wählen Sie Ihre Sprache."]
+    calls = await resident.send("🕒 Öffnungszeiten")
+    assert "Bahnhofsvorstadt" in texts(calls)[0]
+
+
+async def test_forged_language_button_changes_nothing(resident: Person, services: Services) -> None:
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    calls = await resident.press_data(resident.old_bot_message(), "lang:xx")
+    answer = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert answer and answer[0].params["text"] == "This choice is not available any more."
+    stored = await services.residents.get(resident.user_id)
+    assert stored is not None and stored.language == "en"

@@ -1,0 +1,149 @@
+"""The data layer against a real SQLite file: pragmas, migrations, repositories, audit log."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage.audit import AuditRepository
+from storage.closures import ClosureRepository
+from storage.db import Database, StorageError
+from storage.migrations import SCHEMA_VERSION
+from storage.residents import ResidentRepository
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """An open database in a temp dir."""
+    database = Database(tmp_path / "test.sqlite3")
+    await database.open()
+    yield database
+    await database.close()
+
+
+async def test_pragmas_and_schema_version(db: Database) -> None:
+    assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
+    assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
+    assert (await db.fetchone("PRAGMA synchronous"))[0] == 2  # type: ignore[index]  # FULL
+    assert (await db.fetchone("PRAGMA busy_timeout"))[0] == 5000  # type: ignore[index]
+    assert (await db.fetchone("PRAGMA user_version"))[0] == SCHEMA_VERSION  # type: ignore[index]
+
+
+async def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "again.sqlite3"
+    first = Database(path)
+    await first.open()
+    await ResidentRepository(first).set_language(1, "de")
+    await first.close()
+    second = Database(path)
+    await second.open()
+    resident = await ResidentRepository(second).get(1)
+    await second.close()
+    assert resident is not None and resident.language == "de"
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="upgrade quartierbot"):
+        await Database(path).open()
+
+
+async def test_failed_transaction_rolls_back(db: Database) -> None:
+    residents = ResidentRepository(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO residents (user_id, first_seen, last_seen) VALUES (5, 'x', 'x')"
+            )
+            raise RuntimeError("boom")
+    assert await residents.get(5) is None
+
+
+async def test_resident_lifecycle(db: Database) -> None:
+    residents = ResidentRepository(db)
+    assert await residents.get(42) is None
+    created = await residents.register(42, "bahnhofsvorstadt")
+    assert created.language is None and created.quarter_id == "bahnhofsvorstadt"
+    assert not created.onboarded
+    # A /start without a deep link keeps the quarter from the poster.
+    again = await residents.register(42, None)
+    assert again.quarter_id == "bahnhofsvorstadt"
+    await residents.set_language(42, "tr")
+    await residents.set_quarter(42, "huenertshagen")
+    stored = await residents.get(42)
+    assert stored is not None and stored.onboarded
+    assert (stored.language, stored.quarter_id) == ("tr", "huenertshagen")
+    assert await residents.count() == 1
+
+
+async def test_last_seen_is_written_only_when_stale(db: Database) -> None:
+    residents = ResidentRepository(db)
+    resident = await residents.register(7)
+    assert not await residents.touch(resident, resident.last_seen + timedelta(minutes=5))
+    later = resident.last_seen + timedelta(hours=2)
+    assert await residents.touch(resident, later)
+    stored = await residents.get(7)
+    assert stored is not None and stored.last_seen == later.replace(microsecond=0)
+
+
+async def test_closures_and_their_audit_trail(db: Database) -> None:
+    closures = ClosureRepository(db)
+    audit = AuditRepository(db)
+    everywhere = await closures.add(1, date(2026, 12, 24), date(2026, 12, 31), "Winter break", None)
+    bv = await closures.add(1, date(2026, 12, 2), date(2026, 12, 2), "", "bahnhofsvorstadt")
+    await closures.add(1, date(2026, 1, 2), date(2026, 1, 3), "old", None)
+    upcoming = await closures.upcoming(date(2026, 12, 1))
+    assert [c.id for c in upcoming] == [bv.id, everywhere.id]
+    only_hu = await closures.upcoming(date(2026, 12, 1), "huenertshagen")
+    assert [c.id for c in only_hu] == [everywhere.id]
+    assert await closures.delete(2, bv.id) == bv
+    assert await closures.delete(2, bv.id) is None
+    entries = await audit.recent()
+    assert [e.action for e in entries] == [
+        "closure.delete",
+        "closure.add",
+        "closure.add",
+        "closure.add",
+    ]
+    assert entries[0].actor_id == 2 and entries[0].subject == f"closure:{bv.id}"
+    assert entries[-1].detail["reason"] == "Winter break"
+    with pytest.raises(ValueError):
+        await closures.add(1, date(2026, 12, 5), date(2026, 12, 4), "", None)
+
+
+async def test_audit_log_cannot_be_edited_or_deleted(db: Database) -> None:
+    await AuditRepository(db).record(9, "test.action", "x")
+    for statement in ("UPDATE audit_log SET actor_id = 1", "DELETE FROM audit_log"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            await db.execute(statement)
+    assert len(await AuditRepository(db).recent()) == 1
+
+
+async def test_commit_is_visible_to_another_connection_immediately(db: Database) -> None:
+    await ResidentRepository(db).set_language(11, "uk")
+    # A second, independent connection (another process in production) sees the commit.
+    with sqlite3.connect(db.path) as other:
+        row = other.execute("SELECT language FROM residents WHERE user_id = 11").fetchone()
+    assert row == ("uk",)
+
+
+def test_storage_does_not_import_telegram_handlers_or_bot() -> None:
+    root = Path(__file__).resolve().parent.parent / "storage"
+    for source in root.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        for forbidden in ("import telegram", "from telegram", "from handlers", "from bot",
+                          "import handlers", "import bot"):
+            assert forbidden not in text, f"{source.name} imports {forbidden}"
+
+
+def test_utc_round_trip() -> None:
+    from storage.db import from_db_time, to_db_time
+
+    moment = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert from_db_time(to_db_time(moment)) == moment
