@@ -136,7 +136,9 @@ def summary(config: Config, catalogs: Catalogs) -> list[str]:
     lines.append(f"time zone: {config.timezone.key}")
     lines.append(f"database: {config.database}")
     if not config.privacy.controller:
-        lines.append("warning: [privacy] controller is empty; /privacy cannot name who is responsible")
+        lines.append(
+            "warning: [privacy] controller is empty; /privacy cannot name who is responsible"
+        )
     return lines
 
 

@@ -58,8 +58,16 @@ def update() -> None:
     """Merge the template into every catalog (new messages appear untranslated)."""
     conf = settings()
     for lang in languages():
-        pybabel("update", "-i", str(conf["template"]), "-d", str(conf["locales_dir"]), "-l", lang,
-                "--no-fuzzy-matching")
+        pybabel(
+            "update",
+            "-i",
+            str(conf["template"]),
+            "-d",
+            str(conf["locales_dir"]),
+            "-l",
+            lang,
+            "--no-fuzzy-matching",
+        )
 
 
 def compile_catalogs() -> None:
@@ -76,7 +84,9 @@ def fill_source(language: str = "en") -> None:
         catalog = read_po(handle, locale=language)
     for message in catalog:
         if message.id and (message.fuzzy or not all(_forms(message.string))):
-            message.string = tuple(message.id) if isinstance(message.id, tuple | list) else message.id
+            message.string = (
+                tuple(message.id) if isinstance(message.id, tuple | list) else message.id
+            )
             message.flags.discard("fuzzy")
     with path.open("wb") as handle:
         write_po(handle, catalog, sort_by_file=True)
@@ -105,7 +115,9 @@ def check() -> int:
             if not message.id:
                 continue
             ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
-            strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+            strings = (
+                message.string if isinstance(message.string, tuple | list) else (message.string,)
+            )
             if message.fuzzy or not all(strings):
                 problems.append(f"untranslated or fuzzy: {ids[0]!r}")
                 continue

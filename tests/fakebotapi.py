@@ -247,6 +247,7 @@ class _Fault:
 
     remaining: int
     error: ApiError | None  # None: drop the connection without answering
+    processed: bool = False  # for drops: whether the request took effect before the drop
 
 
 @dataclass
@@ -326,6 +327,7 @@ class FakeBotApi:
         self._delivered_up_to = 0
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
+        self._waiting_polls = 0
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._chats: dict[int, _ChatState] = {}
@@ -644,6 +646,20 @@ class FakeBotApi:
                     raise FakeApiTimeout(self._describe_idle_timeout(timeout))
                 self._cond.wait(min(remaining, max(quiet - quiet_for, 0.01)))
 
+    def wait_polling(self, timeout: float = 10.0) -> None:
+        """Wait until the bot is blocked in a long-poll getUpdates (it is up and listening)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._waiting_polls == 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    recent = [_call_summary(c) for c in self._calls[-5:]]
+                    raise FakeApiTimeout(
+                        f"no long-poll getUpdates waiting within {timeout}s; recent calls:\n  "
+                        + ("\n  ".join(recent) or "(none)")
+                    )
+                self._cond.wait(remaining)
+
     async def wait_for_message_async(
         self,
         chat_id: int,
@@ -686,9 +702,14 @@ class FakeBotApi:
         error = ApiError(error_code, description, retry_after=retry_after)
         self._queue_fault(method, _Fault(remaining=times, error=error))
 
-    def drop_next(self, method: str, times: int = 1) -> None:
-        """The next ``times`` requests to ``method`` get their connection closed, no answer."""
-        self._queue_fault(method, _Fault(remaining=times, error=None))
+    def drop_next(self, method: str, times: int = 1, after_processing: bool = False) -> None:
+        """The next ``times`` requests to ``method`` get their connection closed, no answer.
+
+        With ``after_processing`` the request still takes effect (a sent message exists), as
+        when Telegram handled a request but the response was lost: the retry-duplicate case.
+        """
+        fault = _Fault(remaining=times, error=None, processed=after_processing)
+        self._queue_fault(method, fault)
 
     def set_delay(self, method: str | None, seconds: float) -> None:
         """Delay handling of ``method`` (None: every method) by ``seconds``; 0 removes it."""
@@ -792,14 +813,14 @@ class FakeBotApi:
             self._apply_delay(name)
             with self._cond:
                 fault = self._take_fault(name)
-            if fault is not None and fault.error is None:
-                return None
             if fault is not None and fault.error is not None:
                 raise fault.error
+            if fault is not None and not fault.processed:
+                return None
             with self._cond:
                 self._check_chat_error(name, params)
                 result = entry[1](params)
-            return {"ok": True, "result": result}
+            return None if fault is not None else {"ok": True, "result": result}
         except ApiError as error:
             return error.to_response()
         except Exception as exc:
@@ -1100,7 +1121,12 @@ class FakeBotApi:
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0 or self._stopped.is_set():
                 return batch
-            self._cond.wait(remaining)
+            self._waiting_polls += 1
+            self._cond.notify_all()  # wake wait_polling()
+            try:
+                self._cond.wait(remaining)
+            finally:
+                self._waiting_polls -= 1
 
     def _confirm(self, offset: int) -> None:
         """Forget updates confirmed by ``offset`` (negative: keep only the last -offset)."""

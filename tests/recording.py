@@ -236,12 +236,16 @@ def reply_keyboard(calls: list[Call]) -> list[str]:
     for call in reversed(calls):
         markup = call.params.get("reply_markup")
         if isinstance(markup, dict) and "keyboard" in markup:
-            return [b["text"] if isinstance(b, dict) else b for row in markup["keyboard"] for b in row]
+            return [
+                b["text"] if isinstance(b, dict) else b for row in markup["keyboard"] for b in row
+            ]
     return []
 
 
 @asynccontextmanager
-async def running_app(services: Services) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest]]:
+async def running_app(
+    services: Services,
+) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest]]:
     """An initialised application over an open database, shut down afterwards."""
     request = RecordingRequest()
     app = build_application(services, TOKEN, request=request, updates_request=RecordingRequest())

@@ -222,8 +222,7 @@ async def test_second_poller_conflicts(bot: Bot, api: FakeBotApi) -> None:
     """A newer getUpdates terminates the older one with 409, as with two bot instances."""
     async with Bot(api.token, base_url=api.base_url) as other:
         first = asyncio.create_task(bot.get_updates(timeout=5))
-        await asyncio.to_thread(api.wait_for_call, "getMe", None, 2)  # both bots initialised
-        await asyncio.sleep(0.2)  # let the first long poll reach the server
+        await asyncio.to_thread(api.wait_polling, 2)
         second = asyncio.create_task(other.get_updates(timeout=1))
         with pytest.raises(Conflict):
             await first
@@ -321,6 +320,10 @@ async def test_server_errors_and_drops(bot: Bot, api: FakeBotApi) -> None:
         await bot.send_message(ALICE.id, "x")
     assert api.calls_to("sendMessage")[-1].response is None
     assert api.sent_messages() == []
+    api.drop_next("sendMessage", after_processing=True)
+    with pytest.raises(NetworkError):
+        await bot.send_message(ALICE.id, "delivered but unconfirmed")
+    assert [m["text"] for m in api.sent_messages()] == ["delivered but unconfirmed"]
     assert (await bot.send_message(ALICE.id, "works again")).text == "works again"
 
 

@@ -26,7 +26,9 @@ async def test_new_resident_picks_language_then_quarter_and_gets_menu(
     assert "🕒 Öffnungszeiten" in reply_keyboard(calls)
 
     stored = await services.residents.get(resident.user_id)
-    assert stored is not None and stored.language == "de" and stored.quarter_id == "bahnhofsvorstadt"
+    assert (
+        stored is not None and stored.language == "de" and stored.quarter_id == "bahnhofsvorstadt"
+    )
 
 
 async def test_returning_resident_gets_welcome_back(resident: Person) -> None:
@@ -66,11 +68,15 @@ async def test_deep_link_for_another_quarter_moves_a_returning_resident(resident
     ]
 
 
-async def test_language_with_argument_and_unknown_code(resident: Person, services: Services) -> None:
+async def test_language_with_argument_and_unknown_code(
+    resident: Person, services: Services
+) -> None:
     await resident.send("/start q-bahnhofsvorstadt")
     await resident.press("English")
     calls = await resident.send("/language xx")
-    assert texts(calls) == ["I don't know the language “xx”. Available: de (Deutsch) and en (English)."]
+    assert texts(calls) == [
+        "I don't know the language “xx”. Available: de (Deutsch) and en (English)."
+    ]
     stored = await services.residents.get(resident.user_id)
     assert stored is not None and stored.language == "en"
 

@@ -137,8 +137,14 @@ def test_storage_does_not_import_telegram_handlers_or_bot() -> None:
     root = Path(__file__).resolve().parent.parent / "storage"
     for source in root.glob("*.py"):
         text = source.read_text(encoding="utf-8")
-        for forbidden in ("import telegram", "from telegram", "from handlers", "from bot",
-                          "import handlers", "import bot"):
+        for forbidden in (
+            "import telegram",
+            "from telegram",
+            "from handlers",
+            "from bot",
+            "import handlers",
+            "import bot",
+        ):
             assert forbidden not in text, f"{source.name} imports {forbidden}"
 
 
