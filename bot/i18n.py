@@ -164,13 +164,11 @@ class Catalogs:
         template = _template_ids(directory / f"{DOMAIN}.pot")
         loaded = {code: _load_catalog(directory, code, template) for code in languages}
         offered = [code for code in languages if loaded[code].complete]
-        for code in languages:
-            if not loaded[code].complete:
-                log.info(
-                    "language %s not offered: %d messages untranslated",
-                    code,
-                    len(loaded[code].missing),
-                )
+        incomplete = [
+            f"{c} ({len(loaded[c].missing)} missing)" for c in languages if c not in offered
+        ]
+        if incomplete:
+            log.info("languages not offered, catalogs incomplete: %s", ", ".join(incomplete))
         if default_language not in offered:
             # The default answers everyone whose language we cannot serve, so it must exist.
             offered.insert(0, default_language)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
-from telegram.ext import TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext, QuartierApplication
+from handlers.errors import apologise
+
+log = logging.getLogger(__name__)
 
 # Group -1 runs before the feature handlers in group 0, on the same context object.
 IDENTIFY_GROUP = -1
@@ -17,9 +22,21 @@ async def identify(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot:
         return
     services = context.services
-    resident = await services.residents.get(user.id)
-    if resident is not None:
-        await services.residents.touch(resident, services.now())
+    try:
+        resident = await services.residents.get(user.id)
+        if resident is not None:
+            await services.residents.touch(resident, services.now())
+    except Exception as exc:
+        # Without knowing the resident every later handler would answer wrongly (e.g. ask for
+        # a quarter they chose long ago): stop this update here, with an apology.
+        log.error(
+            "identifying the user failed for update %s: %s",
+            update.update_id,
+            type(exc).__name__,
+            exc_info=exc,
+        )
+        await apologise(update, context)
+        raise ApplicationHandlerStop from exc
     context.resident = resident
     context.use_language(
         services.catalogs.negotiate(resident.language if resident else None, user.language_code)

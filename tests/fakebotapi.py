@@ -531,7 +531,7 @@ class FakeBotApi:
 
     @property
     def calls(self) -> list[Call]:
-        """Every API request so far, in arrival-completion order (a snapshot)."""
+        """Every API request so far, in completion order (``at`` is the arrival time)."""
         with self._cond:
             return list(self._calls)
 
@@ -756,12 +756,12 @@ class FakeBotApi:
         if not route.startswith("/bot"):
             return _json_outcome(ApiError(404, "Not Found").to_response())
         token, _, method = route.removeprefix("/bot").partition("/")
+        params: JsonDict = {}
+        parse_error: ApiError | None = None
         try:
             params = _read_params(url.query, headers.get("Content-Type", ""), body)
-        except ValueError as exc:
-            params, parse_error = {}, ApiError(400, f"Bad Request: {exc}")
-        else:
-            parse_error = None
+        except ValueError as exc:  # includes malformed JSON and non-UTF-8 text
+            parse_error = ApiError(400, f"Bad Request: {exc}")
         return self._serve_api(token, method, params, parse_error)
 
     def _serve_api(
@@ -1444,7 +1444,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _read_chunked(self) -> bytes:
         """Decode a chunked request body."""
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:

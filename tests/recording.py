@@ -227,8 +227,17 @@ class Person:
 
 
 def texts(calls: list[Call]) -> list[str]:
-    """The texts the bot sent or edited in these calls."""
-    return [str(c.params["text"]) for c in calls if "text" in c.params]
+    """The message texts the bot sent or edited in these calls (not button toasts)."""
+    return [
+        str(c.params["text"])
+        for c in calls
+        if c.method in {"sendMessage", "editMessageText"} and "text" in c.params
+    ]
+
+
+def toasts(calls: list[Call]) -> list[str]:
+    """Texts of answerCallbackQuery notifications."""
+    return [str(c.params.get("text", "")) for c in calls if c.method == "answerCallbackQuery"]
 
 
 def reply_keyboard(calls: list[Call]) -> list[str]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import http.client
 import json
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -110,9 +112,11 @@ async def test_send_message_with_inline_keyboard(bot: Bot, api: FakeBotApi) -> N
 
 async def test_group_chat_and_reply(bot: Bot, api: FakeBotApi) -> None:
     """Negative chat ids are supergroups; replies embed the target message."""
-    update_id = api.push_message(ALICE, "in the group", chat_id=-100123)
-    assert update_id == 1
+    api.push_message(ALICE, "in the group", chat_id=-100123)
+    pushed = api.current_message(-100123, 1)  # first message of that chat
+    assert pushed is not None and pushed["from"]["id"] == ALICE.id
     reply = await bot.send_message(-100123, "noted", reply_to_message_id=1)
+    assert reply.message_id == 2  # users and the bot share a chat's message ids
     assert reply.chat.type == "supergroup"
     assert reply.reply_to_message is not None and reply.reply_to_message.text == "in the group"
     with pytest.raises(BadRequest, match="(?i)replied not found"):
@@ -124,7 +128,8 @@ async def test_edit_message_text(bot: Bot, api: FakeBotApi) -> None:
     sent = await bot.send_message(ALICE.id, "Draft", reply_markup=KEYBOARD)
     mark = api.cursor()
     edited = await bot.edit_message_text("Final", ALICE.id, sent.message_id, reply_markup=KEYBOARD)
-    assert isinstance(edited, object) and api.sent_messages(ALICE.id)[0]["text"] == "Final"
+    assert not isinstance(edited, bool) and edited.text == "Final"
+    assert api.sent_messages(ALICE.id)[0]["text"] == "Final"
     seen = api.wait_for_message(ALICE.id, lambda m: m["text"] == "Final", timeout=1, after=mark)
     assert "edit_date" in seen and api.find_button(seen, "No") == "cancel:1"
 
@@ -372,6 +377,44 @@ def test_raw_wire_formats(api: FakeBotApi) -> None:
     assert (status, missing["description"]) == (404, "Not Found: method not found")
     status, _ = raw_request(f"{api.base_file_url}{api.token}/documents/missing.bin")
     assert status == 404
+
+
+def test_form_and_chunked_bodies(api: FakeBotApi) -> None:
+    """Form values that merely look like JSON stay text; chunked bodies are decoded."""
+    form = urllib.parse.urlencode(
+        {"chat_id": "7", "text": "[1, 2]", "reply_markup": '{"inline_keyboard": []}'}
+    ).encode()
+    status, sent = raw_request(
+        f"{api.base_url}{api.token}/sendMessage", form, "application/x-www-form-urlencoded"
+    )
+    assert status == 200 and sent["result"]["text"] == "[1, 2]"
+    assert api.calls_to("sendMessage")[0].params == {
+        "chat_id": 7,
+        "text": "[1, 2]",
+        "reply_markup": {"inline_keyboard": []},
+    }
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=5)
+    connection.request(
+        "POST",
+        f"/bot{api.token}/sendMessage",
+        body=iter([b"chat_id=7&", b"text=chunked"]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with connection.getresponse() as response:
+        assert json.loads(response.read())["result"]["text"] == "chunked"
+    connection.close()
+
+
+async def test_allowed_updates_and_raw_updates(bot: Bot, api: FakeBotApi) -> None:
+    """Opt-in and filtered update kinds are dropped; raw updates pass through verbatim."""
+    api.push_update({"message_reaction": {}})  # opt-in kind: never delivered by default
+    raw = {"message": {"message_id": 9, "date": 0, "chat": {"id": 5, "type": "private"}}}
+    raw_id = api.push_update(raw)
+    api.push_callback(ALICE, {"message_id": 1, "chat": {"id": ALICE.id}}, "stale")
+    updates = await bot.get_updates(allowed_updates=["message"])
+    assert [u.update_id for u in updates] == [raw_id]
+    assert updates[0].message is not None and updates[0].message.text is None
+    api.wait_idle(timeout=1, quiet=0.05)
 
 
 def test_restart_keeps_state_and_port(api: FakeBotApi) -> None:

@@ -123,7 +123,7 @@ async def test_double_tap_on_delete_is_harmless(german_admin: Person, services: 
     await german_admin.press_data(message, data)
     calls = await german_admin.press_data(message, data)
     (answer,) = [c for c in calls if c.method == "answerCallbackQuery"]
-    assert answer.params["text"] == "Diese Schließung war schon gelöscht."
+    assert answer.params["text"] == "Diese Schließung wurde schon gelöscht."
 
 
 async def test_closed_in_a_group_does_nothing(admin: Person, services: Services) -> None:

@@ -1,0 +1,103 @@
+"""The `quartierbot` command as a user runs it: exit codes, one-line errors, no secrets."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from storage.migrations import SCHEMA_VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "4242:SECRET-token-never-to-be-printed"
+
+
+def quartierbot(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a subprocess with a clean environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "QUARTIERBOT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_run_without_token_prints_one_line_hint_and_exits_2(tmp_path: Path) -> None:
+    result = quartierbot("run", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TELEGRAM_BOT_TOKEN" in lines[0] and "@BotFather" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_on_the_example_passes() -> None:
+    result = quartierbot("check-config", "--config", "config.example.toml")
+    assert result.returncode == 0, result.stderr
+    assert "alwin-lonke — Alwin-Lonke-Quartier" in result.stdout
+    assert "bahnhofsvorstadt — Bahnhofsvorstadt (reference prefix BV" in result.stdout
+    assert "languages: de, en" in result.stdout
+    assert "database: " in result.stdout
+
+
+def test_check_config_uses_the_environment_variable(tmp_path: Path) -> None:
+    example = ROOT / "config.example.toml"
+    result = quartierbot("check-config", env={"QUARTIERBOT_CONFIG": str(example)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_invalid_config_exits_2_naming_key_and_problem(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('wed = "10:00-13:00"', 'wed = "25:00-26:00"'), encoding="utf-8")
+    for command in ("check-config", "run"):
+        result = quartierbot(command, "--config", str(bad), env={"TELEGRAM_BOT_TOKEN": SECRET})
+        assert result.returncode == 2
+        assert "quarters[1].office.hours" in result.stderr
+        assert "25:00-26:00" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_missing_default_config_is_explained(tmp_path: Path) -> None:
+    result = quartierbot("run", env={"TELEGRAM_BOT_TOKEN": SECRET}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "config.toml" in result.stderr and "cannot read" in result.stderr
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    with sqlite3.connect(tmp_path / "quartierbot.sqlite3") as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    result = quartierbot("run", "--config", str(config), env={"TELEGRAM_BOT_TOKEN": SECRET})
+    assert result.returncode == 2
+    assert "upgrade quartierbot" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_api_exits_1_and_never_prints_the_token(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = quartierbot(
+        "run",
+        "--config",
+        str(config),
+        env={"TELEGRAM_BOT_TOKEN": SECRET, "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"},
+    )
+    assert result.returncode == 1
+    assert "cannot reach Telegram" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+    assert SECRET.split(":")[1] not in result.stderr + result.stdout
+
+
+def test_version() -> None:
+    result = quartierbot("--version")
+    assert result.returncode == 0 and result.stdout.startswith("quartierbot ")
