@@ -1,0 +1,244 @@
+"""End to end: the real `quartierbot run` process against the loopback fake Bot API.
+
+Residents and staff are scripted through the fake server exactly as Telegram would deliver their
+messages; the bot reaches it through TELEGRAM_API_BASE_URL like any self-hosted Bot API server.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakebotapi import FakeBotApi, FakeUser
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = FakeUser(id=810001, first_name="Iris", language_code="de")
+
+CONFIG = f"""
+[bot]
+default_language = "de"
+languages = ["de", "en"]
+database = "e2e.sqlite3"
+
+[staff]
+admins = [{ADMIN.id}]
+
+[privacy]
+controller = "Hans-Wendt-Stiftung, Grohner Straße 45, 28217 Bremen"
+contact = "datenschutz@example.org"
+
+[[quarters]]
+id = "bahnhofsvorstadt"
+name = "Bahnhofsvorstadt"
+prefix = "BV"
+[quarters.office]
+address = "Teststraße 1, 28195 Bremen"
+[quarters.office.hours]
+mon = "10:00-13:00, 14:00-16:00"
+wed = "10:00-13:00"
+
+[[quarters]]
+id = "huenertshagen"
+name = "Hünertshagen"
+[quarters.office]
+address = "Teststraße 3, 28777 Bremen"
+[quarters.office.hours]
+wed = "14:00-17:00"
+"""
+
+
+class BotProcess:
+    """The bot as a child process, with its combined log."""
+
+    def __init__(self, api: FakeBotApi, config: Path, log: Path) -> None:
+        self.api = api
+        self.config = config
+        self.log_path = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start `quartierbot run` and wait until it long-polls."""
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
+                env={**self.api.bot_env(), "QUARTIERBOT_LOG_LEVEL": "INFO"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.config.parent,
+            )
+        self.api.wait_polling(timeout=30)
+
+    def stop(self) -> int:
+        """SIGTERM, as systemd or docker would; returns the exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.proc = None
+        return code
+
+    @property
+    def log(self) -> str:
+        """Everything the process printed."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+class Chat:
+    """One person's private chat with the bot, driven through the fake API."""
+
+    def __init__(self, api: FakeBotApi, user: FakeUser) -> None:
+        self.api = api
+        self.user = user
+
+    def say(self, text: str) -> list[dict[str, Any]]:
+        """Send a message and return every bot message it caused."""
+        cursor, first_call = self.api.cursor(), len(self.api.calls)
+        self.api.push_message(self.user, text)
+        return self._replies(cursor, first_call)
+
+    def press(self, label: str) -> list[dict[str, Any]]:
+        """Tap the newest inline button whose label contains `label`."""
+        for message in reversed(self.api.sent_messages(self.user.id)):
+            try:
+                data = self.api.find_button(message, label)
+            except AssertionError:
+                continue
+            cursor, first_call = self.api.cursor(), len(self.api.calls)
+            self.api.push_callback(self.user, message, data)
+            return self._replies(cursor, first_call)
+        raise AssertionError(f"no button {label!r} for {self.user.id}")
+
+    def _replies(self, cursor: int, first_call: int) -> list[dict[str, Any]]:
+        """Wait for the first reply, then until the bot is idle; return what it sent or edited."""
+        self.api.wait_for_message(self.user.id, after=cursor, timeout=15)
+        self.api.wait_idle(timeout=15)
+        seen: dict[int, dict[str, Any]] = {}
+        for call in self.api.calls[first_call:]:
+            if call.method in ("sendMessage", "editMessageText") and call.response.get("ok"):
+                result = call.response["result"]
+                if isinstance(result, dict):
+                    seen[result["message_id"]] = result
+        return list(seen.values())
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """All texts, joined, for substring assertions."""
+    return "\n".join(str(m.get("text", "")) for m in messages)
+
+
+def sent_keyboard(api: FakeBotApi, chat_id: int) -> list[str]:
+    """Labels of the last reply keyboard sent to a chat."""
+    for call in reversed(api.calls_to("sendMessage")):
+        markup = call.params.get("reply_markup")
+        if call.params.get("chat_id") == chat_id and isinstance(markup, dict):
+            if "keyboard" in markup:
+                return [b["text"] for row in markup["keyboard"] for b in row]
+    return []
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    """The loopback fake Bot API."""
+    with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+    """The running bot; afterwards: clean exit, no traceback, no token, intact database."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    process = BotProcess(api, config, tmp_path / "bot.log")
+    process.start()
+    yield process
+    if process.proc is not None:
+        assert process.stop() == 0, process.log
+    assert "Traceback" not in process.log, process.log
+    assert api.token not in process.log
+    with sqlite3.connect(tmp_path / "e2e.sqlite3") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_resident_in_english(api: FakeBotApi, bot: BotProcess) -> None:
+    chat = Chat(api, FakeUser(id=710001, first_name="Ayşe", language_code="en"))
+    assert "Hello! Please choose your language." in texts(chat.say("/start"))
+    assert "Which quarter do you live in?" in texts(chat.press("English"))
+    welcome = texts(chat.press("Bahnhofsvorstadt"))
+    assert "Welcome! This bot connects you with the quarter office of Bahnhofsvorstadt." in welcome
+    assert sent_keyboard(api, 710001) == [
+        "🕒 Office hours",
+        "📍 My quarter",
+        "🌐 Language",
+        "❓ Help",
+        "🔒 Privacy",
+    ]
+
+    hours = texts(chat.say("/hours"))
+    assert "Quarter office Bahnhofsvorstadt" in hours
+    assert "📍 Teststraße 1, 28195 Bremen" in hours
+    assert ("🟢 Open now" in hours) != ("🔴 Closed" in hours)
+    assert "Monday: 10:00–13:00, 14:00–16:00" in hours and "Sunday: closed" in hours
+    assert "Quarter office Bahnhofsvorstadt" in texts(chat.say("🕒 Office hours"))
+    assert "Wednesday: 14:00–17:00" in texts(chat.say("/hours huenertshagen"))
+    assert "I don't know the quarter “x”" in texts(chat.say("/hours x"))
+
+    chat.say("/quarter")
+    assert "Your quarter is now Hünertshagen." in texts(chat.press("Hünertshagen"))
+    assert "Your quarter is now Bahnhofsvorstadt." in texts(chat.say("/quarter bahnhofsvorstadt"))
+    assert "I don't know the language “xx”" in texts(chat.say("/language xx"))
+
+    privacy = texts(chat.say("/privacy"))
+    assert "Hans-Wendt-Stiftung" in privacy and "Your rights" in privacy
+    assert "/hours — Office hours and address" in texts(chat.say("/help"))
+    assert "I don't know the command /nope" in texts(chat.say("/nope"))
+    assert "I can't read free text yet." in texts(chat.say("Hello?"))
+    assert "Welcome back!" in texts(chat.say("/start"))
+
+    # The command menu was published for each language and as a default.
+    assert [c["command"] for c in api.commands(None, "en")][:2] == ["start", "hours"]
+    assert api.commands(None, "en")[1]["description"] == "Office hours and address"
+    assert api.commands(None, "de")[1]["description"] == "Öffnungszeiten und Adresse"
+    assert api.commands(None, "")[1]["description"] == "Öffnungszeiten und Adresse"
+
+
+def test_resident_in_german_from_a_poster(api: FakeBotApi, bot: BotProcess) -> None:
+    chat = Chat(api, FakeUser(id=710002, first_name="Jan", language_code="de"))
+    assert "Hallo! Bitte wählen Sie Ihre Sprache." in texts(chat.say("/start q-huenertshagen"))
+    welcome = texts(chat.press("Deutsch"))
+    assert "Willkommen! Dieser Bot verbindet Sie mit dem Quartiersbüro Hünertshagen." in welcome
+    assert "Welches Quartier" not in welcome
+    assert "🕒 Öffnungszeiten" in sent_keyboard(api, 710002)
+    hours = texts(chat.say("/hours"))
+    assert "Mittwoch: 14:00–17:00" in hours and "Montag: geschlossen" in hours
+    assert "Datenschutz" in texts(chat.say("/privacy"))
+    # The confirmation already speaks the newly chosen language.
+    assert "Done. I will write to you in English." in texts(chat.say("/language en"))
+    assert "Fertig. Ich schreibe Ihnen ab jetzt auf Deutsch." in texts(chat.say("/language de"))
+
+
+def test_staff_closure_and_restart_keeps_everything(api: FakeBotApi, bot: BotProcess) -> None:
+    staff = Chat(api, ADMIN)
+    staff.say("/start q-bahnhofsvorstadt")
+    staff.press("Deutsch")
+    assert api.commands({"type": "chat", "chat_id": ADMIN.id}, "")[-1]["command"] == "closed"
+    saved = texts(staff.say("/closed 2030-12-23 2030-12-27 Winterpause"))
+    assert "Gespeichert." in saved and "23.12.2030 – 27.12.2030" in saved
+
+    resident = Chat(api, FakeUser(id=710003, language_code="en"))
+    resident.say("/start q-bahnhofsvorstadt")
+    resident.press("English")
+    assert "Sorry, this command is only for staff." in texts(resident.say("/closed 2030-12-01"))
+
+    assert bot.stop() == 0
+    bot.start()
+    assert "Welcome back!" in texts(resident.say("/start"))
+    listing = texts(staff.say("/closed"))
+    assert "1. 23.12.2030 – 27.12.2030, alle Quartiersbüros: Winterpause" in listing
+    staff.press("1 löschen")
+    assert "Es sind keine Schließungen geplant." in texts(staff.press("Ja, löschen"))
