@@ -136,9 +136,12 @@ def sent_keyboard(api: FakeBotApi, chat_id: int) -> list[str]:
     """Labels of the last reply keyboard sent to a chat."""
     for call in reversed(api.calls_to("sendMessage")):
         markup = call.params.get("reply_markup")
-        if call.params.get("chat_id") == chat_id and isinstance(markup, dict):
-            if "keyboard" in markup:
-                return [b["text"] for row in markup["keyboard"] for b in row]
+        if (
+            call.params.get("chat_id") == chat_id
+            and isinstance(markup, dict)
+            and "keyboard" in markup
+        ):
+            return [b["text"] for row in markup["keyboard"] for b in row]
     return []
 
 
