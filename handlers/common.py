@@ -6,6 +6,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
 from telegram.ext import filters
 
+from bot.config import Quarter
 from bot.context import BotContext
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -51,3 +52,16 @@ async def edit_text(
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise
+
+
+async def quarter_from_button(update: Update, context: BotContext, prefix: str) -> Quarter | None:
+    """The quarter a `<prefix>:<id>` button names, acknowledged; None (with a notice) if unknown."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return None
+    quarter = context.services.config.quarter(query.data.removeprefix(f"{prefix}:"))
+    if quarter is None:
+        await query.answer(context.t._("This choice is not available any more."), show_alert=True)
+        return None
+    await query.answer()
+    return quarter

@@ -10,7 +10,7 @@ from bot.config import Quarter
 from bot.context import BotContext, QuartierApplication
 from bot.menu import MENU_HOURS, quarter_keyboard
 from bot.office import compute_status, render_status
-from handlers.common import PRIVATE, edit_text, message_of
+from handlers.common import PRIVATE, edit_text, message_of, quarter_from_button
 from handlers.onboarding import unknown_quarter_text
 
 
@@ -59,13 +59,9 @@ async def send_hours(message: Message, context: BotContext, quarter: Quarter) ->
 async def hours_chosen(update: Update, context: BotContext) -> None:
     """A quarter was picked for /hours."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    quarter = context.services.config.quarter(query.data.removeprefix("hours:"))
-    if quarter is None:
-        await query.answer(context.t._("This choice is not available any more."), show_alert=True)
-        return
-    await query.answer()
-    await edit_text(query, await office_text(context, quarter), parse_mode=ParseMode.HTML)
+    quarter = await quarter_from_button(update, context, "hours")
+    if quarter is not None and query is not None:
+        await edit_text(query, await office_text(context, quarter), parse_mode=ParseMode.HTML)
 
 
 def register(app: QuartierApplication) -> None:

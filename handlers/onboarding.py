@@ -10,7 +10,14 @@ from bot.config import Quarter
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import native_name
 from bot.menu import MENU_LANGUAGE, MENU_QUARTER, language_keyboard, main_menu, quarter_keyboard
-from handlers.common import PRIVATE, edit_text, is_admin, message_of, user_of
+from handlers.common import (
+    PRIVATE,
+    edit_text,
+    is_admin,
+    message_of,
+    quarter_from_button,
+    user_of,
+)
 
 DEEP_LINK_PREFIX = "q-"
 
@@ -177,13 +184,8 @@ def unknown_quarter_text(context: BotContext, quarter_id: str) -> str:
 async def quarter_chosen(update: Update, context: BotContext) -> None:
     """A quarter button was pressed."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    quarter = context.services.config.quarter(query.data.removeprefix("quarter:"))
-    if quarter is None:
-        await query.answer(context.t._("This choice is not available any more."), show_alert=True)
-        return
-    await query.answer()
-    if isinstance(query.message, Message):
+    quarter = await quarter_from_button(update, context, "quarter")
+    if quarter is not None and query is not None and isinstance(query.message, Message):
         await edit_text(query, context.t._("Quarter: {quarter}", quarter=quarter.name))
         await apply_quarter(update, context, quarter, query.message)
 

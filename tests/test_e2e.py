@@ -16,42 +16,13 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ADMIN_ID, TEST_CONFIG
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN = FakeUser(id=810001, first_name="Iris", language_code="de")
+ADMIN = FakeUser(id=ADMIN_ID, first_name="Iris", language_code="de")
 
-CONFIG = f"""
-[bot]
-default_language = "de"
-languages = ["de", "en"]
-database = "e2e.sqlite3"
-
-[staff]
-admins = [{ADMIN.id}]
-
-[privacy]
-controller = "Hans-Wendt-Stiftung, Grohner Straße 45, 28217 Bremen"
-contact = "datenschutz@example.org"
-
-[[quarters]]
-id = "bahnhofsvorstadt"
-name = "Bahnhofsvorstadt"
-prefix = "BV"
-[quarters.office]
-address = "Teststraße 1, 28195 Bremen"
-[quarters.office.hours]
-mon = "10:00-13:00, 14:00-16:00"
-wed = "10:00-13:00"
-
-[[quarters]]
-id = "huenertshagen"
-name = "Hünertshagen"
-[quarters.office]
-address = "Teststraße 3, 28777 Bremen"
-[quarters.office.hours]
-wed = "14:00-17:00"
-"""
+CONFIG = TEST_CONFIG
 
 
 class BotProcess:
@@ -164,7 +135,7 @@ def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
         assert process.stop() == 0, process.log
     assert "Traceback" not in process.log, process.log
     assert api.token not in process.log
-    with sqlite3.connect(tmp_path / "e2e.sqlite3") as conn:
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
