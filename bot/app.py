@@ -7,10 +7,23 @@ import logging
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
+from bot import jobs
 from bot.commands import publish_command_menus
 from bot.context import BotContext, QuartierApplication
 from bot.services import Services
-from handlers import closures, errors, fallback, hours, identify, info, onboarding
+from handlers import (
+    closures,
+    concern_intake,
+    errors,
+    fallback,
+    hours,
+    identify,
+    info,
+    my_data,
+    onboarding,
+    staff_admin,
+    staff_concerns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +68,13 @@ def register_features(app: QuartierApplication) -> None:
     onboarding.register(app)
     hours.register(app)
     info.register(app)
+    my_data.register(app)
     closures.register(app)
+    staff_admin.register(app)
+    staff_concerns.register(app)
+    # Takes all other typed input in private chats (drafts, replies to our messages), so it
+    # comes after every feature that reacts to text and right before the fall-backs.
+    concern_intake.register(app)
     fallback.register(app)
     errors.register(app)
 
@@ -65,6 +84,8 @@ async def _post_init(app: Application[..., ..., ..., ..., ..., ...]) -> None:  #
     services = _services(app)
     await services.db.open()
     await publish_command_menus(app.bot, services)
+    if isinstance(app, QuartierApplication):
+        jobs.schedule(app)
 
 
 async def _post_shutdown(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]

@@ -16,20 +16,42 @@ log = logging.getLogger(__name__)
 RESIDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start: choose language and quarter")),
     ("hours", N_("Office hours and address")),
+    ("concern", N_("Report a concern to the quarter office")),
+    ("myconcerns", N_("Your concerns and their status")),
     ("quarter", N_("Change your quarter")),
     ("language", N_("Change the language")),
     ("privacy", N_("Privacy and your data")),
+    ("mydata", N_("Download everything stored about you")),
+    ("deleteme", N_("Delete all your data")),
+    ("cancel", N_("Stop what you are doing")),
     ("help", N_("What this bot can do")),
 )
 
-STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("closed", N_("Staff: add or list office closures")),
+#: Quarter officers (and admins): work on the concerns of their quarters.
+OFFICER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("concerns", N_("Staff: list concerns")),
+    ("reply", N_("Staff: answer a concern")),
+    ("status", N_("Staff: change the status of a concern")),
+    ("note", N_("Staff: add an internal note")),
+    ("export", N_("Staff: export concerns as CSV or XLSX")),
 )
 
+#: Admins only.
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("closed", N_("Staff: add or list office closures")),
+    ("staff", N_("Staff: manage quarter officers")),
+)
 
-def command_list(t: Translator, staff: bool = False) -> list[BotCommand]:
+ROLES = ("resident", "officer", "admin")
+
+
+def command_list(t: Translator, role: str = "resident") -> list[BotCommand]:
     """The menu in one language; staff get their commands after the residents' ones."""
-    entries = RESIDENT_COMMANDS + (STAFF_COMMANDS if staff else ())
+    entries = RESIDENT_COMMANDS
+    if role in ("officer", "admin"):
+        entries += OFFICER_COMMANDS
+    if role == "admin":
+        entries += ADMIN_COMMANDS
     return [BotCommand(name, t._(description)) for name, description in entries]
 
 
@@ -45,18 +67,30 @@ async def publish_command_menus(bot: ExtBot[None], services: Services) -> None:
         # A missing menu is cosmetic; the bot still answers every command.
         log.warning("could not publish the command menu: %s", type(exc).__name__)
         return
-    for admin_id in sorted(services.config.staff.admins):
-        await publish_staff_menu(bot, services, admin_id)
+    staff = set(services.config.staff.admins) | set(await services.staff.officers_by_user())
+    for user_id in sorted(staff):
+        await publish_staff_menu(bot, services, user_id)
+
+
+async def role_of(services: Services, user_id: int) -> str:
+    """'admin', 'officer' or 'resident'."""
+    if services.config.is_admin(user_id):
+        return "admin"
+    return "officer" if await services.staff.is_staff(user_id) else "resident"
 
 
 async def publish_staff_menu(bot: ExtBot[None], services: Services, user_id: int) -> None:
-    """The extended menu in one staff member's private chat, in their language."""
+    """The menu for one user's private chat, by role and in their language."""
     resident = await services.residents.get(user_id)
     t = services.catalogs.translator(resident.language if resident else None)
+    role = await role_of(services, user_id)
+    scope = BotCommandScopeChat(chat_id=user_id)
     try:
-        await bot.set_my_commands(
-            command_list(t, staff=True), scope=BotCommandScopeChat(chat_id=user_id)
-        )
+        if role == "resident":
+            # No longer staff: fall back to the per-language resident menus.
+            await bot.delete_my_commands(scope=scope)
+        else:
+            await bot.set_my_commands(command_list(t, role), scope=scope)
     except TelegramError as exc:
         # Telegram refuses chat scopes for users who never opened the bot; /start fixes that.
-        log.info("staff menu for an admin not set yet: %s", type(exc).__name__)
+        log.info("staff menu not set yet: %s", type(exc).__name__)

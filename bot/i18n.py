@@ -12,7 +12,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_skeleton, format_time, get_day_names
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    get_datetime_format,
+    get_day_names,
+)
 from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -107,8 +113,10 @@ class Translator:
         return format_date(value, "medium", locale=self.locale)
 
     def fmt_datetime(self, value: datetime) -> str:
-        """Date and time in the configured zone."""
-        return format_datetime(value, "medium", tzinfo=self.tz, locale=self.locale)
+        """Date and time to the minute in the configured zone, e.g. '21.11.2026, 10:17'."""
+        local = value.astimezone(self.tz)
+        pattern = str(get_datetime_format("medium", locale=self.locale))
+        return pattern.format(self.fmt_time(local), self.fmt_short_date(local.date()))
 
     def fmt_number(self, value: float) -> str:
         """Number with the locale's separators."""

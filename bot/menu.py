@@ -12,6 +12,8 @@ from bot.i18n import N_, Translator, native_name
 # Reply-keyboard buttons send their label as text; handlers recognise it in every language.
 # Only features that work are listed: later features add their button here.
 MENU_HOURS = N_("🕒 Office hours")
+MENU_CONCERN = N_("📝 Report a concern")
+MENU_MY_CONCERNS = N_("📋 My concerns")
 MENU_QUARTER = N_("📍 My quarter")
 MENU_LANGUAGE = N_("🌐 Language")
 MENU_HELP = N_("❓ Help")
@@ -19,6 +21,7 @@ MENU_PRIVACY = N_("🔒 Privacy")
 
 MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
     (MENU_HOURS,),
+    (MENU_CONCERN, MENU_MY_CONCERNS),
     (MENU_QUARTER, MENU_LANGUAGE),
     (MENU_HELP, MENU_PRIVACY),
 )

@@ -9,9 +9,13 @@ from datetime import UTC, datetime
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.office import HolidayCalendar
+from bot.roles import StaffDirectory
 from storage.audit import AuditRepository
 from storage.closures import ClosureRepository
+from storage.concerns import ConcernRepository
 from storage.db import Database
+from storage.officers import OfficerRepository
+from storage.privacy import PrivacyRepository
 from storage.residents import ResidentRepository
 
 
@@ -30,6 +34,10 @@ class Services:
     residents: ResidentRepository
     closures: ClosureRepository
     audit: AuditRepository
+    concerns: ConcernRepository
+    privacy: PrivacyRepository
+    officers: OfficerRepository
+    staff: StaffDirectory
     holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
     #: Injected so tests can pin "now" (office hours depend on it).
     clock: Callable[[], datetime] = field(default=system_clock)
@@ -38,6 +46,7 @@ class Services:
     def create(cls, config: Config, catalogs: Catalogs | None = None) -> Services:
         """Wire repositories to one database at the configured path (opened later, in the loop)."""
         db = Database(config.database)
+        officers = OfficerRepository(db)
         return cls(
             config=config,
             catalogs=catalogs
@@ -46,6 +55,10 @@ class Services:
             residents=ResidentRepository(db),
             closures=ClosureRepository(db),
             audit=AuditRepository(db),
+            concerns=ConcernRepository(db),
+            privacy=PrivacyRepository(db),
+            officers=officers,
+            staff=StaffDirectory(config, officers),
         )
 
     def now(self) -> datetime:

@@ -8,6 +8,7 @@ from telegram.ext import filters
 
 from bot.config import Quarter
 from bot.context import BotContext
+from bot.menu import main_menu
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -65,3 +66,19 @@ async def quarter_from_button(update: Update, context: BotContext, prefix: str) 
         return None
     await query.answer()
     return quarter
+
+
+async def answer_unrecognised(update: Update, context: BotContext) -> None:
+    """What the bot says to input no feature expects: point to /start or the menu."""
+    t = context.t
+    message = message_of(update)
+    if context.resident is None or not context.resident.onboarded:
+        await message.reply_text(t._("Hello! Send /start to begin."))
+        return
+    await message.reply_text(
+        t._(
+            "I did not understand that. Please choose an option with the buttons below, "
+            "or send /help."
+        ),
+        reply_markup=main_menu(t),
+    )

@@ -1,4 +1,6 @@
-"""Answers for everything no feature handled: unknown commands, free text, stale buttons.
+"""Answers for what no feature handled: unknown commands and stale buttons.
+
+(Unexpected typed input is answered by the concern intake's catch-all, see bot/app.py.)
 
 Registered last, so it only sees what the feature modules did not take.
 """
@@ -31,21 +33,6 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     )
 
 
-async def other_message(update: Update, context: BotContext) -> None:
-    """Free text, stickers, voice and the like in a private chat."""
-    t = context.t
-    if context.resident is None or not context.resident.onboarded:
-        await message_of(update).reply_text(t._("Hello! Send /start to begin."))
-        return
-    await message_of(update).reply_text(
-        t._(
-            "I can't read free text yet. Please choose an option with the buttons below, "
-            "or send /help."
-        ),
-        reply_markup=main_menu(t),
-    )
-
-
 async def stale_button(update: Update, context: BotContext) -> None:
     """A button whose data we do not know (old message, forged data)."""
     query = update.callback_query
@@ -56,6 +43,4 @@ async def stale_button(update: Update, context: BotContext) -> None:
 def register(app: QuartierApplication) -> None:
     """Install the fall-backs; must be the last registration in group 0."""
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
-    # Edited messages are left alone: answering every edit twice would only confuse.
-    app.add_handler(MessageHandler(PRIVATE & ~filters.UpdateType.EDITED, other_message))
     app.add_handler(CallbackQueryHandler(stale_button))

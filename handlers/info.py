@@ -8,21 +8,21 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.commands import command_list
+from bot.commands import command_list, role_of
 from bot.context import BotContext, QuartierApplication
 from bot.menu import MENU_HELP, MENU_PRIVACY, main_menu
 from bot.office import bold
-from handlers.common import PRIVATE, is_admin, message_of, user_of
+from handlers.common import PRIVATE, message_of, user_of
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """List the commands in the reader's language (staff see theirs too)."""
     t = context.t
-    staff = is_admin(context, user_of(update).id)
+    role = await role_of(context.services, user_of(update).id)
     lines = [bold(t._("What this bot can do")), ""]
     lines += [
         f"/{command.command} — {html.escape(command.description)}"
-        for command in command_list(t, staff=staff)
+        for command in command_list(t, role)
     ]
     lines += ["", html.escape(t._("You can also use the buttons below."))]
     await message_of(update).reply_text(

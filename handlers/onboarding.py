@@ -13,7 +13,6 @@ from bot.menu import MENU_LANGUAGE, MENU_QUARTER, language_keyboard, main_menu, 
 from handlers.common import (
     PRIVATE,
     edit_text,
-    is_admin,
     message_of,
     quarter_from_button,
     user_of,
@@ -138,7 +137,7 @@ async def apply_language(update: Update, context: BotContext, code: str, message
     t = context.t
     before = context.resident
     home = services.config.quarter(before.quarter_id if before else None)
-    if is_admin(context, user.id):
+    if await services.staff.is_staff(user.id):
         await publish_staff_menu(context.bot, services, user.id)
     if home is None:
         await ask_quarter(message, context)

@@ -97,6 +97,21 @@ class Database:
                 raise
             await conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A separate read-only connection: in WAL mode a long read (an export) blocks no writer."""
+        conn = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            await conn.execute("PRAGMA busy_timeout=5000")
+            yield conn
+        finally:
+            await conn.close()
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it, so old page images are gone too."""
+        async with self.lock:
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """First row of a query."""
         async with self.lock, self.conn.execute(sql, params) as cursor:
@@ -128,6 +143,8 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA foreign_keys=ON")
     # Another process (a backup, an export cron job) may hold the write lock briefly.
     await conn.execute("PRAGMA busy_timeout=5000")
+    # Erased personal data must not linger in free pages of the file (GDPR erasure).
+    await conn.execute("PRAGMA secure_delete=ON")
 
 
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:

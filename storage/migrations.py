@@ -50,6 +50,98 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END
         """,
     ),
+    # 2: concerns with their threads, drafts of the intake conversation, quarter officers.
+    (
+        "ALTER TABLE residents ADD COLUMN consent_at TEXT",
+        """
+        CREATE TABLE officers (
+            user_id     INTEGER NOT NULL,
+            quarter_id  TEXT NOT NULL,
+            added_by    INTEGER NOT NULL,
+            added_at    TEXT NOT NULL,
+            PRIMARY KEY (user_id, quarter_id)
+        ) STRICT
+        """,
+        """
+        CREATE TABLE concern_counters (
+            quarter_id   TEXT PRIMARY KEY,
+            last_number  INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE concerns (
+            id                 INTEGER PRIMARY KEY,
+            reference          TEXT NOT NULL UNIQUE,
+            quarter_id         TEXT NOT NULL,
+            number             INTEGER NOT NULL,
+            topic_id           TEXT NOT NULL,
+            resident_id        INTEGER,
+            language           TEXT,
+            text               TEXT,
+            photo_file_id      TEXT,
+            latitude           REAL,
+            longitude          REAL,
+            contact_allowed    INTEGER NOT NULL CHECK (contact_allowed IN (0, 1)),
+            status             TEXT NOT NULL
+                               CHECK (status IN ('new', 'in_progress', 'done', 'rejected')),
+            created_at         TEXT NOT NULL,
+            status_changed_at  TEXT NOT NULL,
+            closed_at          TEXT,
+            anonymised_at      TEXT,
+            posted_at          TEXT,
+            UNIQUE (quarter_id, number)
+        ) STRICT
+        """,
+        "CREATE INDEX concerns_by_resident ON concerns (resident_id) WHERE resident_id IS NOT NULL",
+        "CREATE INDEX concerns_by_quarter_status ON concerns (quarter_id, status)",
+        "CREATE INDEX concerns_by_created ON concerns (created_at)",
+        """
+        CREATE INDEX concerns_to_anonymise ON concerns (closed_at)
+        WHERE anonymised_at IS NULL AND closed_at IS NOT NULL
+        """,
+        "CREATE INDEX concerns_unposted ON concerns (id) WHERE posted_at IS NULL",
+        """
+        CREATE TABLE concern_events (
+            id          INTEGER PRIMARY KEY,
+            concern_id  INTEGER NOT NULL REFERENCES concerns (id) ON DELETE CASCADE,
+            kind        TEXT NOT NULL CHECK (kind IN ('resident', 'reply', 'note', 'status')),
+            author_id   INTEGER,
+            text        TEXT,
+            status      TEXT,
+            created_at  TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX concern_events_by_concern ON concern_events (concern_id, id)",
+        # Which Telegram message (a relay in a resident's chat, a post in the staff group) belongs
+        # to which concern, so that a Telegram reply to it lands in the right thread.
+        """
+        CREATE TABLE concern_links (
+            chat_id     INTEGER NOT NULL,
+            message_id  INTEGER NOT NULL,
+            concern_id  INTEGER NOT NULL REFERENCES concerns (id) ON DELETE CASCADE,
+            kind        TEXT NOT NULL DEFAULT 'text'
+                        CHECK (kind IN ('text', 'photo', 'location', 'followup')),
+            PRIMARY KEY (chat_id, message_id)
+        ) STRICT
+        """,
+        "CREATE INDEX concern_links_by_concern ON concern_links (concern_id)",
+        # The intake conversation, written through on every step so a restart loses nothing.
+        """
+        CREATE TABLE concern_drafts (
+            user_id          INTEGER PRIMARY KEY,
+            step             TEXT NOT NULL,
+            quarter_id       TEXT NOT NULL,
+            topic_id         TEXT,
+            text             TEXT,
+            photo_file_id    TEXT,
+            latitude         REAL,
+            longitude        REAL,
+            contact_allowed  INTEGER,
+            editing          INTEGER NOT NULL DEFAULT 0,
+            updated_at       TEXT NOT NULL
+        ) STRICT
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

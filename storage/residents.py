@@ -23,6 +23,8 @@ class Resident:
     quarter_id: str | None
     first_seen: datetime
     last_seen: datetime
+    #: When the resident agreed to the privacy notice for concerns (None: not yet).
+    consent_at: datetime | None = None
 
     @property
     def onboarded(self) -> bool:
@@ -38,10 +40,11 @@ def _resident(row: aiosqlite.Row) -> Resident:
         quarter_id=row["quarter_id"],
         first_seen=from_db_time(row["first_seen"]),
         last_seen=from_db_time(row["last_seen"]),
+        consent_at=from_db_time(row["consent_at"]) if row["consent_at"] else None,
     )
 
 
-_COLUMNS = "user_id, language, quarter_id, first_seen, last_seen"
+_COLUMNS = "user_id, language, quarter_id, first_seen, last_seen, consent_at"
 
 
 class ResidentRepository:
@@ -107,6 +110,13 @@ class ResidentRepository:
             (to_db_time(now), resident.user_id),
         )
         return changed > 0
+
+    async def give_consent(self, user_id: int) -> None:
+        """Record agreement to the privacy notice for concerns."""
+        await self.db.execute(
+            "UPDATE residents SET consent_at = ? WHERE user_id = ?",
+            (to_db_time(utc_now()), user_id),
+        )
 
     async def count(self) -> int:
         """How many residents are stored."""

@@ -15,6 +15,7 @@ from tests.recording import Person, RecordingRequest, running_app
 
 ADMIN_ID = 900001
 RESIDENT_ID = 700001
+GROUP_ID = -100500
 
 TEST_CONFIG = f"""
 [bot]
@@ -25,6 +26,7 @@ database = "bot.sqlite3"
 
 [staff]
 admins = [{ADMIN_ID}]
+group_chat_id = {GROUP_ID}
 
 [privacy]
 controller = "Hans-Wendt-Stiftung, Grohner Straße 45, 28217 Bremen"

@@ -40,6 +40,8 @@ class RecordingRequest(BaseRequest):
 
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    #: Uploaded files by (chat id, message id): (file name, content).
+    files: dict[tuple[int, int], tuple[str, bytes]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -68,6 +70,9 @@ class RecordingRequest(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append(Call(api_method, params))
         result = self.result_for(api_method, params)
+        if request_data is not None and request_data.multipart_data and isinstance(result, dict):
+            for name, content, *_ in request_data.multipart_data.values():
+                self.files[(int(params["chat_id"]), result["message_id"])] = (name, content)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def result_for(self, method: str, params: dict[str, Any]) -> Any:
@@ -82,7 +87,7 @@ class RecordingRequest(BaseRequest):
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
             }
-        if method in {"sendMessage", "sendDocument", "sendPhoto"}:
+        if method in {"sendMessage", "sendDocument", "sendPhoto", "sendLocation"}:
             chat_id = int(params["chat_id"])
             message = {
                 "message_id": next(self._ids),
@@ -99,7 +104,7 @@ class RecordingRequest(BaseRequest):
         if method in {"editMessageText", "editMessageReplyMarkup"}:
             key = (int(params["chat_id"]), int(params["message_id"]))
             message = dict(self.messages.get(key, {"message_id": key[1], "date": 0}))
-            message["chat"] = {"id": key[0], "type": "private"}
+            message["chat"] = {"id": key[0], "type": "private" if key[0] > 0 else "supergroup"}
             if "text" in params:
                 message["text"] = params["text"]
             markup = params.get("reply_markup")
@@ -178,12 +183,25 @@ class Person:
     """A scripted Telegram user talking to the bot in a private chat."""
 
     def __init__(
-        self, app: QuartierApplication, request: RecordingRequest, user_id: int, lang: str | None
+        self,
+        app: QuartierApplication,
+        request: RecordingRequest,
+        user_id: int,
+        lang: str | None,
+        chat_id: int | None = None,
+        first_name: str = "Resident",
     ) -> None:
         self.app = app
         self.request = request
         self.user_id = user_id
         self.lang = lang
+        #: The chat this person writes in: their private chat, or a group.
+        self.chat_id = user_id if chat_id is None else chat_id
+        self.first_name = first_name
+
+    def in_chat(self, chat_id: int) -> Person:
+        """The same person writing in another chat (e.g. the staff group)."""
+        return Person(self.app, self.request, self.user_id, self.lang, chat_id, self.first_name)
 
     async def process(self, raw: dict[str, Any]) -> list[Call]:
         """Feed one update through the application; return the calls it caused."""
@@ -192,26 +210,47 @@ class Person:
         return self.request.calls[before:]
 
     async def send(self, text: str, **kwargs: Any) -> list[Call]:
-        """Type a message."""
-        return await self.process(message_update(self.user_id, text, self.lang, **kwargs))
+        """Type a message (in this person's chat unless told otherwise)."""
+        if self.chat_id != self.user_id:
+            kwargs.setdefault("chat_id", self.chat_id)
+            kwargs.setdefault("chat_type", "supergroup")
+        raw = message_update(self.user_id, text, self.lang, **kwargs)
+        raw["message"]["from"]["first_name"] = self.first_name
+        return await self.process(raw)
+
+    async def reply(self, to: dict[str, Any], text: str) -> list[Call]:
+        """Answer a bot message with Telegram's reply feature."""
+        return await self.send(text, extra={"reply_to_message": to})
+
+    async def send_extra(self, extra: dict[str, Any], text: str = "") -> list[Call]:
+        """Send a non-text message (photo, sticker, voice, location…)."""
+        return await self.send(text, extra=extra)
+
+    def last_message_to(self, chat_id: int | None = None) -> dict[str, Any]:
+        """The newest message the bot sent into a chat (default: this person's)."""
+        target = self.chat_id if chat_id is None else chat_id
+        for (cid, _), message in reversed(list(self.request.messages.items())):
+            if cid == target:
+                return message
+        raise AssertionError(f"no bot message in chat {target}")
 
     def last_keyboard_message(self, button_text: str) -> tuple[dict[str, Any], str]:
         """The newest bot message in this chat with an inline button containing the text."""
         for (chat_id, _), message in reversed(list(self.request.messages.items())):
-            if chat_id != self.user_id:
+            if chat_id != self.chat_id:
                 continue
             for row in message.get("reply_markup", {}).get("inline_keyboard", []):
                 for button in row:
                     if button_text in button["text"]:
                         return message, button["callback_data"]
-        raise AssertionError(f"no button {button_text!r} in chat {self.user_id}")
+        raise AssertionError(f"no button {button_text!r} in chat {self.chat_id}")
 
     def old_bot_message(self) -> dict[str, Any]:
         """A bot message in this chat, as a forged or stale callback would carry it."""
         return {
             "message_id": 1,
             "date": int(time.time()),
-            "chat": {"id": self.user_id, "type": "private"},
+            "chat": {"id": self.chat_id, "type": "private" if self.chat_id > 0 else "supergroup"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Quartierbot"},
             "text": "old",
         }
@@ -223,7 +262,9 @@ class Person:
 
     async def press_data(self, message: dict[str, Any], data: str) -> list[Call]:
         """Send a callback with arbitrary data (for forged-button tests)."""
-        return await self.process(callback_update(self.user_id, message, data, self.lang))
+        raw = callback_update(self.user_id, message, data, self.lang)
+        raw["callback_query"]["from"]["first_name"] = self.first_name
+        return await self.process(raw)
 
 
 def texts(calls: list[Call]) -> list[str]:

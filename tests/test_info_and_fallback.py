@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from telegram import Update
 
-from bot.commands import RESIDENT_COMMANDS, STAFF_COMMANDS, publish_command_menus
+from bot.commands import (
+    ADMIN_COMMANDS,
+    OFFICER_COMMANDS,
+    RESIDENT_COMMANDS,
+    publish_command_menus,
+)
 from bot.context import QuartierApplication
 from bot.services import Services
 from tests.conftest import ADMIN_ID
@@ -50,7 +55,7 @@ async def test_unknown_command_and_free_text_point_to_the_menu(resident: Person)
     ]
     assert "🕒 Office hours" in reply_keyboard(calls)
     calls = await resident.send("hello, is anybody there?")
-    assert texts(calls)[0].startswith("I can't read free text yet.")
+    assert texts(calls)[0].startswith("I did not understand that.")
     calls = await resident.process(
         message_update(
             resident.user_id,
@@ -68,7 +73,7 @@ async def test_unknown_command_and_free_text_point_to_the_menu(resident: Person)
             },
         )
     )
-    assert texts(calls)[0].startswith("I can't read free text yet.")
+    assert texts(calls)[0].startswith("I did not understand that.")
 
 
 async def test_strangers_are_sent_to_start(resident: Person, services: Services) -> None:
@@ -126,8 +131,8 @@ async def test_command_menus_for_every_language_and_each_admin(
     (staff,) = [c for c in calls if c.params.get("scope")]
     assert staff.params["scope"] == {"type": "chat", "chat_id": ADMIN_ID}
     names = [c["command"] for c in staff.params["commands"]]
-    assert names == [n for n, _ in RESIDENT_COMMANDS + STAFF_COMMANDS]
-    assert staff.params["commands"][-1]["description"] == "Staff: add or list office closures"
+    assert names == [n for n, _ in RESIDENT_COMMANDS + OFFICER_COMMANDS + ADMIN_COMMANDS]
+    assert staff.params["commands"][-1]["description"] == "Staff: manage quarter officers"
 
 
 async def test_identify_ignores_updates_without_user(

@@ -1,0 +1,263 @@
+"""Concerns between residents and staff: labels, staff-group posts, relays and notifications."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from bot.config import Config
+from bot.i18n import N_, Translator
+from bot.services import Services
+from storage.concerns import Concern, Link
+
+log = logging.getLogger(__name__)
+
+#: Staff group posts and exports are German unless a staff member chose otherwise.
+STAFF_LANGUAGE = "de"
+
+# The longest description we accept: the staff post adds a header and must fit Telegram's
+# 4096-character message limit.
+MAX_DESCRIPTION = 3500
+
+STATUS_LABELS: dict[str, str] = {
+    "new": N_("new"),
+    "in_progress": N_("in progress"),
+    "done": N_("done"),
+    "rejected": N_("rejected"),
+}
+
+STATUS_BUTTONS: tuple[tuple[str, str], ...] = (
+    ("in_progress", N_("▶️ In progress")),
+    ("done", N_("✅ Done")),
+    ("rejected", N_("✖️ Reject")),
+)
+
+
+def status_label(status: str, t: Translator) -> str:
+    """The status in the reader's language."""
+    return t._(STATUS_LABELS.get(status, status))
+
+
+def topic_label(topic_id: str, config: Config, t: Translator) -> str:
+    """The topic's name in the reader's language (the id if the topic was since removed)."""
+    for topic in config.topics:
+        if topic.id == topic_id:
+            return topic.label(t, config.default_language)
+    return topic_id
+
+
+def quarter_name(quarter_id: str, config: Config) -> str:
+    """The quarter's display name (the id if it was since removed)."""
+    quarter = config.quarter(quarter_id)
+    return quarter.name if quarter else quarter_id
+
+
+def staff_translator(services: Services) -> Translator:
+    """Translator for the staff group."""
+    return services.catalogs.translator(STAFF_LANGUAGE)
+
+
+@dataclass(frozen=True)
+class StatusStamp:
+    """Who set the current status, for the staff post."""
+
+    by: str
+    status: str
+
+
+def status_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
+    """Status buttons under a staff post (the current status is not offered again)."""
+    buttons = [
+        InlineKeyboardButton(t._(label), callback_data=f"cst:{concern.id}:{status}")
+        for status, label in STATUS_BUTTONS
+        if status != concern.status
+    ]
+    return InlineKeyboardMarkup([buttons])
+
+
+def staff_post(
+    concern: Concern, services: Services, t: Translator, stamp: StatusStamp | None = None
+) -> str:
+    """The HTML post about a concern for staff; never names or identifies the resident."""
+    config = services.config
+    created = t.fmt_datetime(concern.created_at)
+    lines = [
+        "📝 <b>" + html.escape(t._("Concern {reference}", reference=concern.reference)) + "</b>",
+        html.escape(t._("Quarter: {quarter}", quarter=quarter_name(concern.quarter_id, config))),
+        html.escape(t._("Topic: {topic}", topic=topic_label(concern.topic_id, config, t))),
+        html.escape(t._("Received: {when}", when=created)),
+    ]
+    if concern.anonymous:
+        lines.append(html.escape(t._("Contact: anonymous — replies are kept as internal notes")))
+    else:
+        lines.append(html.escape(t._("Contact: you can reply to this post; the bot forwards it")))
+    status = status_label(concern.status, t)
+    if stamp is not None:
+        lines.append(
+            html.escape(t._("Status: {status} (set by {name})", status=status, name=stamp.by))
+        )
+    else:
+        lines.append(html.escape(t._("Status: {status}", status=status)))
+    if concern.anonymised_at is not None:
+        lines += ["", html.escape(t._("The content was deleted (privacy)."))]
+    elif concern.text:
+        lines += ["", html.escape(concern.text)]
+    if concern.photo_file_id and not concern.anonymised_at:
+        lines.append(html.escape(t._("📷 Photo below")))
+    if concern.latitude is not None and not concern.anonymised_at:
+        lines.append(html.escape(t._("📍 Location below")))
+    return "\n".join(lines)
+
+
+async def announce(bot: ExtBot[None], services: Services, concern: Concern) -> bool:
+    """Post a new concern to the staff group (with photo/location); False if that failed."""
+    group = services.config.staff.group_chat_id
+    if group is None:
+        await services.concerns.mark_posted(concern.id)  # staff use /concerns instead
+        return True
+    t = staff_translator(services)
+    try:
+        post = await bot.send_message(
+            group,
+            staff_post(concern, services, t),
+            parse_mode=ParseMode.HTML,
+            reply_markup=status_keyboard(concern, t),
+        )
+        await services.concerns.link(group, post.message_id, concern.id)
+        if concern.photo_file_id:
+            photo = await bot.send_photo(
+                group,
+                concern.photo_file_id,
+                caption=concern.reference,
+                reply_to_message_id=post.message_id,
+            )
+            await services.concerns.link(group, photo.message_id, concern.id, "photo")
+        if concern.latitude is not None and concern.longitude is not None:
+            place = await bot.send_location(
+                group,
+                latitude=concern.latitude,
+                longitude=concern.longitude,
+                reply_to_message_id=post.message_id,
+            )
+            await services.concerns.link(group, place.message_id, concern.id, "location")
+    except TelegramError as exc:
+        # The concern is saved; the repost job tries again later.
+        log.warning(
+            "posting %s to the staff group failed: %s", concern.reference, type(exc).__name__
+        )
+        return False
+    await services.concerns.mark_posted(concern.id)
+    return True
+
+
+async def refresh_staff_post(
+    bot: ExtBot[None], services: Services, concern: Concern, stamp: StatusStamp | None
+) -> None:
+    """Show the new status (and who set it) in the staff group post."""
+    group = services.config.staff.group_chat_id
+    if group is None:
+        return
+    t = staff_translator(services)
+    for link in await services.concerns.links(concern.id, group):
+        if link.kind != "text":
+            continue
+        try:
+            await bot.edit_message_text(
+                staff_post(concern, services, t, stamp),
+                chat_id=group,
+                message_id=link.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=status_keyboard(concern, t),
+            )
+        except TelegramError as exc:
+            log.info("staff post of %s not updated: %s", concern.reference, type(exc).__name__)
+        return
+
+
+async def resident_translator(services: Services, concern: Concern) -> Translator | None:
+    """The resident's current language, or None when the concern no longer has a resident."""
+    if concern.resident_id is None:
+        return None
+    resident = await services.residents.get(concern.resident_id)
+    language = resident.language if resident and resident.language else concern.language
+    return services.catalogs.translator(language)
+
+
+async def notify_status(bot: ExtBot[None], services: Services, concern: Concern, note: str) -> bool:
+    """Tell the resident, in their language, that the status changed (with the note if allowed)."""
+    t = await resident_translator(services, concern)
+    if t is None or concern.resident_id is None:
+        return False
+    text = t._(
+        "Update on your concern {reference} ({topic}): the status is now “{status}”.",
+        reference=concern.reference,
+        topic=topic_label(concern.topic_id, services.config, t),
+        status=status_label(concern.status, t),
+    )
+    # For anonymous concerns staff cannot write to the resident, so a note stays internal.
+    if note and not concern.anonymous:
+        text += "\n\n" + t._("Message from the quarter office: {note}", note=note)
+    return await _send_linked(bot, services, concern, concern.resident_id, text)
+
+
+async def relay_reply(bot: ExtBot[None], services: Services, concern: Concern, text: str) -> bool:
+    """Forward a staff reply to the resident in their language; False if it could not be sent."""
+    t = await resident_translator(services, concern)
+    if t is None or concern.resident_id is None or concern.anonymous:
+        return False
+    message = t._(
+        "Reply from the quarter office about your concern {reference}:\n\n{text}\n\n"
+        "To answer, reply to this message.",
+        reference=concern.reference,
+        text=text,
+    )
+    return await _send_linked(bot, services, concern, concern.resident_id, message)
+
+
+async def _send_linked(
+    bot: ExtBot[None], services: Services, concern: Concern, chat_id: int, text: str
+) -> bool:
+    """Send to the resident and remember the message, so their Telegram reply finds the concern."""
+    try:
+        sent: Message = await bot.send_message(chat_id, text)
+    except Forbidden:
+        log.info("resident of %s has blocked the bot", concern.reference)
+        return False
+    except TelegramError as exc:
+        log.warning("message about %s not delivered: %s", concern.reference, type(exc).__name__)
+        return False
+    await services.concerns.link(chat_id, sent.message_id, concern.id)
+    return True
+
+
+async def redact_staff_posts(bot: ExtBot[None], services: Services, posts: list[Link]) -> None:
+    """Remove erased content from staff-group posts (best effort: Telegram may refuse)."""
+    t = staff_translator(services)
+    for post in posts:
+        concern = await services.concerns.get(post.concern_id)
+        try:
+            if post.kind == "text" and concern is not None:
+                await bot.edit_message_text(
+                    staff_post(concern, services, t),
+                    chat_id=post.chat_id,
+                    message_id=post.message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=status_keyboard(concern, t) if not concern.is_closed else None,
+                )
+            elif post.kind == "followup":
+                # Bots may edit their messages at any age, but delete them only for 48 hours.
+                await bot.edit_message_text(
+                    t._("🗑 Message deleted (privacy)."),
+                    chat_id=post.chat_id,
+                    message_id=post.message_id,
+                )
+            else:
+                await bot.delete_message(post.chat_id, post.message_id)
+        except TelegramError as exc:
+            log.info("staff post not redacted: %s", type(exc).__name__)

@@ -1,0 +1,527 @@
+"""Residents report a concern: topic → description → contact → consent → summary → submit.
+
+The conversation state is the draft row in SQLite, written on every step: a restart of the bot
+in the middle of a conversation loses nothing, and the buttons carry no state of their own.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.concerns import MAX_DESCRIPTION, announce, quarter_name, staff_translator, topic_label
+from bot.context import BotContext, QuartierApplication
+from bot.i18n import Translator
+from bot.menu import MENU_CONCERN, main_menu
+from handlers.common import PRIVATE, answer_unrecognised, edit_text, message_of, user_of
+from storage.concerns import Concern, Draft, DraftGone
+
+
+def cancel_button(t: Translator) -> InlineKeyboardButton:
+    """The cancel button offered at every step."""
+    return InlineKeyboardButton(t._("✖️ Cancel"), callback_data="cflow:cancel")
+
+
+async def start_concern(update: Update, context: BotContext) -> None:
+    """/concern or the menu button: begin a new draft in the resident's home quarter."""
+    message = message_of(update)
+    t = context.t
+    resident = context.resident
+    quarter = context.services.config.quarter(resident.quarter_id if resident else None)
+    if resident is None or resident.language is None or quarter is None:
+        await message.reply_text(t._("Please send /start first and choose your quarter."))
+        return
+    await context.services.concerns.start_draft(resident.user_id, quarter.id)
+    await ask_topic(message, context)
+
+
+async def ask_topic(message: Message, context: BotContext) -> None:
+    """Topic buttons, two per row."""
+    t = context.t
+    config = context.services.config
+    buttons = [
+        InlineKeyboardButton(
+            topic.label(t, config.default_language), callback_data=f"ctopic:{topic.id}"
+        )
+        for topic in config.topics
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [[cancel_button(t)]]
+    await message.reply_text(
+        t._("What is your concern about? Choose a topic."), reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def ask_text(message: Message, context: BotContext) -> None:
+    """Ask for the description."""
+    t = context.t
+    await message.reply_text(
+        t._(
+            "Please describe your concern in your own words. You can also send a photo "
+            "(with or without a caption) or share a location. Send /cancel to stop."
+        ),
+        reply_markup=InlineKeyboardMarkup([[cancel_button(t)]]),
+    )
+
+
+async def ask_contact(message: Message, context: BotContext) -> None:
+    """May staff write back?"""
+    t = context.t
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t._("Yes, you may write to me"), callback_data="ccontact:yes")],
+            [InlineKeyboardButton(t._("No, stay anonymous"), callback_data="ccontact:no")],
+            [cancel_button(t)],
+        ]
+    )
+    await message.reply_text(
+        t._(
+            "May the quarter office answer you about this concern? They would write to you "
+            "here, through the bot. They do not see your name or phone number either way."
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def ask_consent(message: Message, context: BotContext) -> None:
+    """The short privacy notice before the first concern."""
+    t = context.t
+    days = context.services.config.privacy.retention_days
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t._("I agree"), callback_data="cconsent:yes")], [cancel_button(t)]]
+    )
+    await message.reply_text(
+        t._n(
+            "Before your first concern: we store what you send (text, photo, location) and share "
+            "it with the staff of the quarter office. When a concern is closed, it is anonymised "
+            "after {count} day. You can see and delete your data at any time with /mydata and "
+            "/deleteme. More in /privacy.",
+            "Before your first concern: we store what you send (text, photo, location) and share "
+            "it with the staff of the quarter office. When a concern is closed, it is anonymised "
+            "after {count} days. You can see and delete your data at any time with /mydata and "
+            "/deleteme. More in /privacy.",
+            days,
+            count=days,
+        ),
+        reply_markup=keyboard,
+    )
+
+
+def summary_text(draft: Draft, context: BotContext) -> str:
+    """Everything the resident is about to send, in their language (plain text)."""
+    t = context.t
+    config = context.services.config
+    lines = [
+        t._("Please check your concern:"),
+        "",
+        t._("Quarter: {quarter}", quarter=quarter_name(draft.quarter_id, config)),
+        t._("Topic: {topic}", topic=topic_label(draft.topic_id or "", config, t)),
+    ]
+    if draft.text:
+        lines.append(t._("Description: {text}", text=draft.text))
+    if draft.photo_file_id:
+        lines.append(t._("📷 A photo is attached."))
+    if draft.latitude is not None:
+        lines.append(t._("📍 A location is attached."))
+    if draft.contact_allowed:
+        lines.append(t._("Contact: the quarter office may write to you here."))
+    else:
+        lines.append(t._("Contact: anonymous, the quarter office cannot answer you."))
+    return "\n".join(lines)
+
+
+async def show_summary(message: Message, context: BotContext, draft: Draft) -> None:
+    """Summary with Submit / Change / Cancel."""
+    t = context.t
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t._("✅ Submit"), callback_data="cflow:submit")],
+            [
+                InlineKeyboardButton(t._("✏️ Change"), callback_data="cflow:change"),
+                cancel_button(t),
+            ],
+        ]
+    )
+    await message.reply_text(summary_text(draft, context), reply_markup=keyboard)
+
+
+async def ask_what_to_change(message: Message, context: BotContext) -> None:
+    """Which part to change."""
+    t = context.t
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t._("Topic"), callback_data="cchange:topic"),
+                InlineKeyboardButton(t._("Description"), callback_data="cchange:text"),
+                InlineKeyboardButton(t._("Contact"), callback_data="cchange:contact"),
+            ],
+            [InlineKeyboardButton(t._("↩️ Back to the summary"), callback_data="cflow:summary")],
+        ]
+    )
+    await message.reply_text(t._("What would you like to change?"), reply_markup=keyboard)
+
+
+async def continue_after(message: Message, context: BotContext, draft: Draft) -> None:
+    """Ask the next open question; while changing one answer, go back to the summary."""
+    if draft.editing or draft.step == "summary":
+        await context.services.concerns.update_draft(draft.user_id, step="summary", editing=0)
+        await show_summary(message, context, draft)
+        return
+    steps = {"text": ask_text, "contact": ask_contact, "consent": ask_consent}
+    await steps[draft.step](message, context)
+
+
+def next_step_after_contact(context: BotContext) -> str:
+    """Consent is asked once, before the first concern."""
+    resident = context.resident
+    return "summary" if resident is not None and resident.consent_at is not None else "consent"
+
+
+async def draft_gone(update: Update, context: BotContext) -> None:
+    """A button of a draft that was already sent or cancelled."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(
+            context.t._("This concern was already sent or cancelled."), show_alert=True
+        )
+
+
+async def on_topic(update: Update, context: BotContext) -> None:
+    """Topic button."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    topic_id = query.data.removeprefix("ctopic:")
+    config = context.services.config
+    if topic_id not in {topic.id for topic in config.topics}:
+        await query.answer(context.t._("This choice is not available any more."), show_alert=True)
+        return
+    repository = context.services.concerns
+    draft = await repository.draft(user.id)
+    if draft is None:
+        await draft_gone(update, context)
+        return
+    next_step = draft.step if draft.editing else "text"
+    draft = await repository.update_draft(user.id, topic_id=topic_id, step=next_step)
+    await query.answer()
+    t = context.t
+    await edit_text(query, t._("Topic: {topic}", topic=topic_label(topic_id, config, t)))
+    if isinstance(query.message, Message):
+        await continue_after(query.message, context, draft)
+
+
+async def on_contact(update: Update, context: BotContext) -> None:
+    """Contact buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    allowed = query.data == "ccontact:yes"
+    repository = context.services.concerns
+    draft = await repository.draft(user.id)
+    if draft is None:
+        await draft_gone(update, context)
+        return
+    step = draft.step if draft.editing else next_step_after_contact(context)
+    draft = await repository.update_draft(user.id, contact_allowed=int(allowed), step=step)
+    await query.answer()
+    t = context.t
+    choice = t._("Yes, you may write to me") if allowed else t._("No, stay anonymous")
+    await edit_text(query, choice)
+    if isinstance(query.message, Message):
+        await continue_after(query.message, context, draft)
+
+
+async def on_consent(update: Update, context: BotContext) -> None:
+    """'I agree' to the privacy notice."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    repository = context.services.concerns
+    if await repository.draft(user.id) is None:
+        await draft_gone(update, context)
+        return
+    await context.services.residents.give_consent(user.id)
+    draft = await repository.update_draft(user.id, step="summary")
+    await query.answer()
+    await edit_text(query, context.t._("Thank you. You agreed to the privacy notice."))
+    if isinstance(query.message, Message):
+        await show_summary(query.message, context, draft)
+
+
+async def on_flow(update: Update, context: BotContext) -> None:
+    """Submit, change, back to the summary, cancel."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action = query.data.removeprefix("cflow:")
+    user = user_of(update)
+    repository = context.services.concerns
+    draft = await repository.draft(user.id)
+    if draft is None:
+        await draft_gone(update, context)
+        return
+    message = query.message if isinstance(query.message, Message) else None
+    if action == "cancel":
+        await query.answer()
+        await cancel_draft(update, context, edit=True)
+    elif action == "submit" and draft.step == "summary":
+        await submit(update, context)
+    elif action == "change":
+        await query.answer()
+        await repository.update_draft(user.id, step="change")
+        if message is not None:
+            await ask_what_to_change(message, context)
+    elif action == "summary" and draft.topic_id and draft.contact_allowed is not None:
+        await query.answer()
+        draft = await repository.update_draft(user.id, step="summary", editing=0)
+        if message is not None:
+            await show_summary(message, context, draft)
+    elif action == "next" and draft.step == "text" and draft.has_description:
+        await query.answer()
+        draft = await repository.update_draft(user.id, step=following_text_step(draft, context))
+        if message is not None:
+            await continue_after(message, context, draft)
+    else:
+        await query.answer(context.t._("This button is no longer active."), show_alert=True)
+
+
+async def on_change(update: Update, context: BotContext) -> None:
+    """Pick which answer to change."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    part = query.data.removeprefix("cchange:")
+    user = user_of(update)
+    repository = context.services.concerns
+    draft = await repository.draft(user.id)
+    if draft is None or part not in ("topic", "text", "contact"):
+        await draft_gone(update, context)
+        return
+    await repository.update_draft(user.id, step=part, editing=1)
+    await query.answer()
+    if isinstance(query.message, Message):
+        asks = {"topic": ask_topic, "text": ask_text, "contact": ask_contact}
+        await asks[part](query.message, context)
+
+
+def following_text_step(draft: Draft, context: BotContext) -> str:
+    """After the description: back to the summary when changing it, else the contact question."""
+    return "summary" if draft.editing else "contact"
+
+
+async def submit(update: Update, context: BotContext) -> None:
+    """Commit the concern, then tell the resident its reference, then tell staff."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    services = context.services
+    t = context.t
+    draft = await services.concerns.draft(user.id)
+    quarter = services.config.quarter(draft.quarter_id if draft else None)
+    if draft is None or quarter is None:
+        await draft_gone(update, context)
+        return
+    try:
+        concern = await services.concerns.submit(user.id, quarter.prefix, t.language)
+    except DraftGone:
+        await draft_gone(update, context)
+        return
+    # Committed above: only now do we tell the resident it is saved.
+    await query.answer()
+    await edit_text(query, summary_text(draft, context))
+    if isinstance(query.message, Message):
+        await query.message.reply_text(confirmation(concern, context), reply_markup=main_menu(t))
+    await announce(context.bot, services, concern)
+
+
+def confirmation(concern: Concern, context: BotContext) -> str:
+    """The reference and what happens next."""
+    t = context.t
+    text = t._(
+        "Thank you! Your concern has the number {reference}. The team of the quarter office "
+        "will look at it. /myconcerns shows the state of all your concerns.",
+        reference=concern.reference,
+    )
+    if concern.contact_allowed:
+        text += "\n" + t._("When the office answers or the status changes, you get a message here.")
+    else:
+        text += "\n" + t._(
+            "You chose to stay anonymous: you get a message here when the status changes."
+        )
+    return text
+
+
+async def cancel_draft(update: Update, context: BotContext, edit: bool = False) -> None:
+    """Throw the draft away and say so."""
+    t = context.t
+    user = user_of(update)
+    had = await context.services.concerns.discard_draft(user.id)
+    text = t._("Cancelled. Nothing was sent.") if had else t._("There is nothing to cancel.")
+    query = update.callback_query
+    if edit and query is not None:
+        await edit_text(query, text)
+        if isinstance(query.message, Message):
+            await query.message.reply_text(
+                t._("What would you like to do?"), reply_markup=main_menu(t)
+            )
+        return
+    await message_of(update).reply_text(text, reply_markup=main_menu(t))
+
+
+async def cancel_command(update: Update, context: BotContext) -> None:
+    """/cancel at any step."""
+    await cancel_draft(update, context)
+
+
+async def on_input(update: Update, context: BotContext) -> None:
+    """Typed input: a reply to one of our concern messages, a draft step, or nothing we expect."""
+    message = message_of(update)
+    user = user_of(update)
+    services = context.services
+    reply_to = message.reply_to_message
+    if reply_to is not None and message.text:
+        concern = await services.concerns.linked(message.chat_id, reply_to.message_id)
+        if concern is not None and concern.resident_id == user.id:
+            await resident_follow_up(update, context, concern)
+            return
+    draft = await services.concerns.draft(user.id)
+    if draft is None:
+        await answer_unrecognised(update, context)
+        return
+    if draft.step == "text":
+        await take_description(update, context, draft)
+    elif draft.step == "topic":
+        await ask_topic(message, context)
+    elif draft.step == "summary":
+        await message.reply_text(context.t._("Please use the buttons below the summary."))
+        await show_summary(message, context, draft)
+    else:
+        await message.reply_text(context.t._("Please choose one of the buttons above."))
+        steps = {"contact": ask_contact, "consent": ask_consent, "change": ask_what_to_change}
+        await steps[draft.step](message, context)
+
+
+async def take_description(update: Update, context: BotContext, draft: Draft) -> None:
+    """Text, a photo (with or without caption) or a location; anything else is asked again."""
+    message = message_of(update)
+    t = context.t
+    repository = context.services.concerns
+    if message.text is not None:
+        text = message.text.strip()
+        if not text:
+            await message.reply_text(t._("The message was empty. Please describe your concern."))
+            return
+        if len(text) > MAX_DESCRIPTION:
+            await message.reply_text(
+                t._(
+                    "Your text is too long ({length} characters). Please shorten it to at most "
+                    "{limit} characters.",
+                    length=t.fmt_number(len(text)),
+                    limit=t.fmt_number(MAX_DESCRIPTION),
+                )
+            )
+            return
+        # Typed text after a photo or location completes the description.
+        draft = await repository.update_draft(
+            draft.user_id, text=text, step=following_text_step(draft, context)
+        )
+        await continue_after(message, context, draft)
+        return
+    if message.photo or message.location:
+        fields: dict[str, object] = {}
+        if message.photo:
+            fields["photo_file_id"] = message.photo[-1].file_id
+            if message.caption and message.caption.strip():
+                fields["text"] = message.caption.strip()[:MAX_DESCRIPTION]
+        if message.location:
+            fields["latitude"] = message.location.latitude
+            fields["longitude"] = message.location.longitude
+        draft = await repository.update_draft(draft.user_id, **fields)
+        if draft.text:
+            draft = await repository.update_draft(
+                draft.user_id, step=following_text_step(draft, context)
+            )
+            await continue_after(message, context, draft)
+            return
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t._("Continue without words"), callback_data="cflow:next")]]
+        )
+        await message.reply_text(
+            t._("Thank you. You can add a few words now, or continue."), reply_markup=keyboard
+        )
+        return
+    await message.reply_text(
+        t._(
+            "I can only take text, a photo or a location here. Voice messages, stickers and "
+            "files cannot be read. Please describe your concern in writing."
+        )
+    )
+
+
+async def resident_follow_up(update: Update, context: BotContext, concern: Concern) -> None:
+    """A resident's Telegram reply to a message about their concern joins its thread."""
+    message = message_of(update)
+    t = context.t
+    services = context.services
+    text = (message.text or "").strip()
+    if not text:
+        return
+    if len(text) > MAX_DESCRIPTION:
+        await message.reply_text(
+            t._(
+                "Your text is too long ({length} characters). Please shorten it to at most "
+                "{limit} characters.",
+                length=t.fmt_number(len(text)),
+                limit=t.fmt_number(MAX_DESCRIPTION),
+            )
+        )
+        return
+    await services.concerns.add_resident_message(concern.id, user_of(update).id, text)
+    await message.reply_text(
+        t._("Thank you. Your message was added to {reference}.", reference=concern.reference)
+    )
+    await forward_follow_up(context, concern, text)
+
+
+async def forward_follow_up(context: BotContext, concern: Concern, text: str) -> None:
+    """Show the follow-up in the staff group, as a reply to the concern's post."""
+    services = context.services
+    group = services.config.staff.group_chat_id
+    if group is None:
+        return
+    staff_t = staff_translator(services)
+    posts = await services.concerns.links(concern.id, group)
+    try:
+        sent = await context.bot.send_message(
+            group,
+            staff_t._(
+                "💬 Message about {reference}:\n\n{text}", reference=concern.reference, text=text
+            ),
+            reply_to_message_id=posts[0].message_id if posts else None,
+            allow_sending_without_reply=True,
+        )
+    except TelegramError:
+        return  # it is in the thread; staff see it in /concerns
+    await services.concerns.link(group, sent.message_id, concern.id, "followup")
+
+
+def register(app: QuartierApplication) -> None:
+    """Install the intake conversation.
+
+    Its last handler takes every other typed input in private chats, so this module is
+    registered after all features that react to text (menu buttons) and before the fall-backs.
+    """
+    catalogs = app.services.catalogs
+    app.add_handler(CommandHandler("concern", start_concern, filters=PRIVATE))
+    app.add_handler(CommandHandler("cancel", cancel_command, filters=PRIVATE))
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.Text(catalogs.all_translations(MENU_CONCERN)), start_concern
+        )
+    )
+    app.add_handler(CallbackQueryHandler(on_topic, pattern=r"^ctopic:"))
+    app.add_handler(CallbackQueryHandler(on_contact, pattern=r"^ccontact:(yes|no)$"))
+    app.add_handler(CallbackQueryHandler(on_consent, pattern=r"^cconsent:yes$"))
+    app.add_handler(CallbackQueryHandler(on_flow, pattern=r"^cflow:"))
+    app.add_handler(CallbackQueryHandler(on_change, pattern=r"^cchange:"))
+    app.add_handler(
+        MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_input)
+    )

@@ -1,0 +1,181 @@
+"""The resident's own data: /myconcerns, /mydata (download) and /deleteme (erasure)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.concerns import redact_staff_posts, status_label, topic_label
+from bot.context import BotContext, QuartierApplication
+from bot.i18n import native_name
+from bot.menu import MENU_MY_CONCERNS
+from bot.office import bold
+from handlers.common import PRIVATE, edit_text, message_of, user_of
+from storage.db import to_db_time
+
+
+async def my_concerns(update: Update, context: BotContext) -> None:
+    """List the resident's concerns with reference, topic, date and status."""
+    t = context.t
+    services = context.services
+    concerns = await services.concerns.for_resident(user_of(update).id)
+    if not concerns:
+        await message_of(update).reply_text(
+            t._("You have not sent any concerns yet. Send /concern to report one.")
+        )
+        return
+    lines = [bold(t._("Your concerns"))]
+    for concern in concerns:
+        lines.append(
+            t._(
+                "{reference} · {topic} · {date} · {status}",
+                reference=concern.reference,
+                topic=topic_label(concern.topic_id, services.config, t),
+                date=t.fmt_short_date(concern.created_at.astimezone(t.tz).date()),
+                status=status_label(concern.status, t),
+            )
+        )
+    await message_of(update).reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+async def my_data(update: Update, context: BotContext) -> None:
+    """Send one JSON document with everything stored about the resident."""
+    user = user_of(update)
+    t = context.t
+    document = await collect_personal_data(context, user.id)
+    payload = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    await message_of(update).reply_document(
+        io.BytesIO(payload),
+        filename="quartierbot-my-data.json",
+        caption=t._("This is everything the bot stores about you."),
+    )
+
+
+async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, Any]:
+    """Profile, subscriptions, drafts and concerns with their threads."""
+    services = context.services
+    resident = await services.residents.get(user_id)
+    profile: dict[str, Any] | None = None
+    if resident is not None:
+        profile = {
+            "telegram_user_id": resident.user_id,
+            "language": resident.language,
+            "language_name": native_name(resident.language) if resident.language else None,
+            "home_quarter": resident.quarter_id,
+            "first_seen": to_db_time(resident.first_seen),
+            "last_seen": to_db_time(resident.last_seen),
+            "privacy_consent": to_db_time(resident.consent_at) if resident.consent_at else None,
+        }
+    draft = await services.concerns.draft(user_id)
+    concerns = []
+    for concern in await services.concerns.for_resident(user_id):
+        events = await services.concerns.events(concern.id)
+        concerns.append(
+            {
+                "reference": concern.reference,
+                "quarter": concern.quarter_id,
+                "topic": concern.topic_id,
+                "status": concern.status,
+                "created_at": to_db_time(concern.created_at),
+                "status_changed_at": to_db_time(concern.status_changed_at),
+                "language": concern.language,
+                "text": concern.text,
+                "photo_telegram_file_id": concern.photo_file_id,
+                "location": (
+                    {"latitude": concern.latitude, "longitude": concern.longitude}
+                    if concern.latitude is not None
+                    else None
+                ),
+                "staff_may_contact_you": concern.contact_allowed,
+                # Internal notes are included: they are data about the resident's concern too.
+                "thread": [
+                    {
+                        "kind": event.kind,
+                        "text": event.text,
+                        "status": event.status,
+                        "at": to_db_time(event.created_at),
+                    }
+                    for event in events
+                ],
+            }
+        )
+    return {
+        "about": "Everything quartierbot stores about you",
+        "profile": profile,
+        "subscriptions": [],
+        "concern_draft": (
+            {
+                "step": draft.step,
+                "quarter": draft.quarter_id,
+                "topic": draft.topic_id,
+                "text": draft.text,
+                "photo_telegram_file_id": draft.photo_file_id,
+                "location": (
+                    {"latitude": draft.latitude, "longitude": draft.longitude}
+                    if draft.latitude is not None
+                    else None
+                ),
+            }
+            if draft
+            else None
+        ),
+        "concerns": concerns,
+    }
+
+
+async def delete_me(update: Update, context: BotContext) -> None:
+    """Explain what erasure means and ask for confirmation."""
+    t = context.t
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t._("Yes, delete my data"), callback_data="delme:yes")],
+            [InlineKeyboardButton(t._("No, keep it"), callback_data="delme:no")],
+        ]
+    )
+    await message_of(update).reply_text(
+        t._(
+            "This deletes everything the bot stores about you: your language and quarter, your "
+            "subscriptions, and the text, photos and locations of your concerns. Your concerns "
+            "stay only as numbers for statistics (topic, quarter, date, status), without any link "
+            "to you. The quarter office can then no longer answer you. This cannot be undone."
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def delete_me_button(update: Update, context: BotContext) -> None:
+    """Erase after confirmation; redact the staff-group posts afterwards."""
+    query = update.callback_query
+    assert query is not None
+    t = context.t
+    await query.answer()
+    if query.data != "delme:yes":
+        await edit_text(query, t._("Nothing was deleted."))
+        return
+    services = context.services
+    posts = await services.privacy.erase_resident(user_of(update).id)
+    # Erased and committed; the translator stays valid for this last answer.
+    await edit_text(
+        query,
+        t._("Done. All your data was deleted. If you write to the bot again, it starts afresh."),
+    )
+    await redact_staff_posts(context.bot, services, posts)
+
+
+def register(app: QuartierApplication) -> None:
+    """Install /myconcerns, /mydata and /deleteme."""
+    catalogs = app.services.catalogs
+    app.add_handler(CommandHandler("myconcerns", my_concerns, filters=PRIVATE))
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.Text(catalogs.all_translations(MENU_MY_CONCERNS)), my_concerns
+        )
+    )
+    app.add_handler(CommandHandler("mydata", my_data, filters=PRIVATE))
+    app.add_handler(CommandHandler("deleteme", delete_me, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(delete_me_button, pattern=r"^delme:(yes|no)$"))

@@ -1,0 +1,77 @@
+"""Admins manage quarter officers: /staff, /staff add <user id> <quarters>, /staff remove <id>."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CommandHandler
+
+from bot.commands import publish_staff_menu
+from bot.context import BotContext, QuartierApplication
+from handlers.common import PRIVATE, is_admin, message_of, user_of
+
+
+async def staff_command(update: Update, context: BotContext) -> None:
+    """List, add or remove officers. Admins only."""
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    message = message_of(update)
+    args = context.args or []
+    if not is_admin(context, user.id):
+        actor = user.id if await services.staff.is_staff(user.id) else 0
+        await services.audit.record(actor, "staff.denied", " ".join(args[:1]))
+        await message.reply_text(t._("Sorry, this command is only for staff."))
+        return
+    usage = t._("Usage: /staff add <user id> <quarter>[,<quarter>…] or /staff remove <user id>")
+    if not args:
+        await message.reply_text(await staff_listing(context) + "\n\n" + usage)
+        return
+    action = args[0].lower()
+    if action not in ("add", "remove") or len(args) < 2 or not args[1].isdigit():
+        await message.reply_text(usage)
+        return
+    officer_id = int(args[1])
+    if action == "remove":
+        removed = await services.officers.remove(user.id, officer_id)
+        await publish_staff_menu(context.bot, services, officer_id)
+        await message.reply_text(
+            t._("{user} is no longer an officer.", user=officer_id)
+            if removed
+            else t._("{user} was not an officer.", user=officer_id)
+        )
+        return
+    quarters = [q for q in (args[2] if len(args) > 2 else "").lower().split(",") if q]
+    unknown = [q for q in quarters if services.config.quarter(q) is None]
+    if not quarters or unknown:
+        valid = t.fmt_list(list(services.config.quarter_ids))
+        await message.reply_text(
+            t._("Please name known quarters: {valid}.", valid=valid) + "\n" + usage
+        )
+        return
+    await services.officers.assign(user.id, officer_id, quarters)
+    await publish_staff_menu(context.bot, services, officer_id)
+    await message.reply_text(
+        t._("{user} now serves: {quarters}.", user=officer_id, quarters=t.fmt_list(quarters))
+    )
+
+
+async def staff_listing(context: BotContext) -> str:
+    """Admins and officers with their quarters."""
+    t = context.t
+    config = context.services.config
+    lines = [t._("Admins: {ids}", ids=", ".join(str(i) for i in sorted(config.staff.admins)))]
+    officers = await context.services.staff.officers_by_user()
+    if not officers:
+        lines.append(t._("No quarter officers yet."))
+    for officer_id, quarters in officers.items():
+        lines.append(
+            t._(
+                "Officer {user}: {quarters}", user=officer_id, quarters=t.fmt_list(sorted(quarters))
+            )
+        )
+    return "\n".join(lines)
+
+
+def register(app: QuartierApplication) -> None:
+    """Install /staff."""
+    app.add_handler(CommandHandler("staff", staff_command, filters=PRIVATE))

@@ -1,0 +1,362 @@
+"""Staff work on concerns: status buttons and replies in the staff group, and private commands.
+
+Every action is authorised here, on the server, for commands and button presses alike (a button
+press can be forged or forwarded), and written to the audit log.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.concerns import (
+    MAX_DESCRIPTION,
+    StatusStamp,
+    notify_status,
+    refresh_staff_post,
+    relay_reply,
+    staff_post,
+    status_keyboard,
+    status_label,
+    topic_label,
+)
+from bot.context import BotContext, QuartierApplication
+from bot.i18n import Translator
+from handlers.common import PRIVATE, command_argument, edit_text, message_of, user_of
+from storage.concerns import STATUSES, Concern
+
+LIST_LIMIT = 20
+
+
+async def deny(context: BotContext, user_id: int, action: str, subject: str) -> None:
+    """Audit a refused attempt; only staff are named (a resident's id must stay erasable)."""
+    actor = user_id if await context.services.staff.is_staff(user_id) else 0
+    await context.services.audit.record(actor, f"{action}.denied", subject)
+
+
+async def concern_for(
+    update: Update, context: BotContext, reference: str, action: str
+) -> Concern | None:
+    """The concern behind a reference typed by staff, if this user may handle it; else explain."""
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    message = message_of(update)
+    if not await services.staff.is_staff(user.id):
+        await deny(context, user.id, action, reference[:20])
+        await message.reply_text(t._("Sorry, this command is only for staff."))
+        return None
+    concern = await services.concerns.by_reference(reference)
+    if concern is None:
+        await message.reply_text(
+            t._("There is no concern with the number “{reference}”.", reference=reference[:20])
+        )
+        return None
+    if not await services.staff.can_handle(user.id, concern):
+        await deny(context, user.id, action, concern.reference)
+        await message.reply_text(
+            t._(
+                "You are not responsible for the quarter of {reference}.",
+                reference=concern.reference,
+            )
+        )
+        return None
+    return concern
+
+
+async def apply_status(
+    context: BotContext, actor: User, concern: Concern, status: str, note: str
+) -> Concern:
+    """Store the new status, tell the resident, and update the staff-group post."""
+    services = context.services
+    updated = await services.concerns.set_status(concern, status, actor.id, note)
+    await notify_status(context.bot, services, updated, note)
+    await refresh_staff_post(
+        context.bot, services, updated, StatusStamp(by=actor.first_name, status=status)
+    )
+    return updated
+
+
+async def apply_reply(
+    context: BotContext, actor: User, concern: Concern, text: str, t: Translator
+) -> str:
+    """Store and relay a reply (kept as a note for anonymous concerns); returns the outcome."""
+    services = context.services
+    if concern.anonymous or concern.resident_id is None:
+        await services.concerns.add_staff_entry(concern, "note", actor.id, text)
+        return t._(
+            "{reference} is anonymous, so nobody can be answered: your text was kept as an "
+            "internal note.",
+            reference=concern.reference,
+        )
+    await services.concerns.add_staff_entry(concern, "reply", actor.id, text)
+    if await relay_reply(context.bot, services, concern, text):
+        return t._("Sent to the resident of {reference}.", reference=concern.reference)
+    return t._(
+        "Saved in {reference}, but it could not be delivered (the resident may have blocked "
+        "the bot).",
+        reference=concern.reference,
+    )
+
+
+def split_argument(text: str, parts: int) -> list[str]:
+    """Split the argument text into at most `parts` pieces, keeping the rest's spacing."""
+    return text.split(None, parts - 1) if text else []
+
+
+async def reply_command(update: Update, context: BotContext) -> None:
+    """/reply <ref> <text>."""
+    t = context.t
+    args = split_argument(command_argument(update), 2)
+    if len(args) < 2:
+        await message_of(update).reply_text(t._("Usage: /reply <number> <text>"))
+        return
+    concern = await concern_for(update, context, args[0], "concern.reply")
+    if concern is None:
+        return
+    text = args[1].strip()
+    if len(text) > MAX_DESCRIPTION:
+        await message_of(update).reply_text(
+            t._("The text is too long (at most {count} characters).", count=MAX_DESCRIPTION)
+        )
+        return
+    outcome = await apply_reply(context, user_of(update), concern, text, t)
+    await message_of(update).reply_text(outcome)
+
+
+async def note_command(update: Update, context: BotContext) -> None:
+    """/note <ref> <text>: internal, never sent to the resident."""
+    t = context.t
+    args = split_argument(command_argument(update), 2)
+    if len(args) < 2:
+        await message_of(update).reply_text(t._("Usage: /note <number> <text>"))
+        return
+    concern = await concern_for(update, context, args[0], "concern.note")
+    if concern is None:
+        return
+    text = args[1].strip()[:MAX_DESCRIPTION]
+    await context.services.concerns.add_staff_entry(concern, "note", user_of(update).id, text)
+    await message_of(update).reply_text(
+        t._("Internal note added to {reference}.", reference=concern.reference)
+    )
+
+
+async def status_command(update: Update, context: BotContext) -> None:
+    """/status <ref> <new|in_progress|done|rejected> [note]."""
+    t = context.t
+    args = split_argument(command_argument(update), 3)
+    usage = t._("Usage: /status <number> <new|in_progress|done|rejected> [note]")
+    if len(args) < 2:
+        await message_of(update).reply_text(usage)
+        return
+    status = args[1].lower()
+    if status not in STATUSES:
+        await message_of(update).reply_text(
+            t._("Unknown status “{status}”.", status=status[:20]) + "\n" + usage
+        )
+        return
+    concern = await concern_for(update, context, args[0], "concern.status")
+    if concern is None:
+        return
+    note = args[2].strip()[:MAX_DESCRIPTION] if len(args) > 2 else ""
+    updated = await apply_status(context, user_of(update), concern, status, note)
+    await message_of(update).reply_text(
+        t._(
+            "{reference} is now “{status}”.",
+            reference=updated.reference,
+            status=status_label(updated.status, t),
+        )
+    )
+
+
+async def concerns_command(update: Update, context: BotContext) -> None:
+    """/concerns [open|all] [quarter id]: the newest concerns of the staff member's quarters."""
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    allowed = await services.staff.quarters_of(user.id)
+    if not allowed:
+        await deny(context, user.id, "concern.list", "")
+        await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
+        return
+    open_only = True
+    quarters = set(allowed)
+    for token in (context.args or [])[:2]:
+        word = token.lower()
+        if word in ("open", "all"):
+            open_only = word == "open"
+        elif services.config.quarter(word) is None:
+            await message_of(update).reply_text(
+                t._("Usage: /concerns [open|all] [quarter]")
+                + "\n"
+                + t._("Unknown quarter “{quarter}”.", quarter=word[:40])
+            )
+            return
+        elif word not in allowed:
+            await deny(context, user.id, "concern.list", word)
+            await message_of(update).reply_text(t._("You are not responsible for this quarter."))
+            return
+        else:
+            quarters = {word}
+    concerns, total = await services.concerns.listing(sorted(quarters), open_only, LIST_LIMIT)
+    await services.audit.record(user.id, "concern.list", ",".join(sorted(quarters)))
+    if not concerns:
+        await message_of(update).reply_text(
+            t._("There are no open concerns.") if open_only else t._("There are no concerns.")
+        )
+        return
+    header = (
+        t._n("{count} open concern", "{count} open concerns", total, count=total)
+        if (open_only)
+        else t._n("{count} concern", "{count} concerns", total, count=total)
+    )
+    lines = [
+        header
+        + (t._(" (newest {shown} shown)", shown=len(concerns)) if total > len(concerns) else "")
+    ]
+    lines += [concern_line(concern, context, t) for concern in concerns]
+    buttons = [
+        InlineKeyboardButton(concern.reference, callback_data=f"cshow:{concern.id}")
+        for concern in concerns
+    ]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    await message_of(update).reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+
+
+def concern_line(concern: Concern, context: BotContext, t: Translator) -> str:
+    """'BV-0042 · Housing · 21.11.2026 · new'."""
+    return t._(
+        "{reference} · {topic} · {date} · {status}",
+        reference=concern.reference,
+        topic=topic_label(concern.topic_id, context.services.config, t),
+        date=t.fmt_short_date(concern.created_at.astimezone(t.tz).date()),
+        status=status_label(concern.status, t),
+    )
+
+
+async def concern_detail(concern: Concern, context: BotContext) -> str:
+    """The post plus the thread, for a staff member's private chat (HTML)."""
+    t = context.t
+    lines = [staff_post(concern, context.services, t)]
+    events = await context.services.concerns.events(concern.id)
+    kinds = {
+        "resident": t._("Resident"),
+        "reply": t._("Reply"),
+        "note": t._("Internal note"),
+        "status": t._("Status"),
+    }
+    if events:
+        lines += ["", "<b>" + html.escape(t._("History")) + "</b>"]
+    for event in events[-10:]:
+        when = t.fmt_datetime(event.created_at)
+        what = status_label(event.status, t) if event.kind == "status" and event.status else ""
+        text = " ".join(part for part in (what, event.text or "") if part)
+        lines.append(html.escape(f"{when} · {kinds[event.kind]}: {text}"))
+    return "\n".join(lines)
+
+
+async def show_button(update: Update, context: BotContext) -> None:
+    """A concern button from /concerns: show details with status buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    concern = await button_concern(
+        update, context, query.data.removeprefix("cshow:"), "concern.view"
+    )
+    if concern is None:
+        return
+    await query.answer()
+    await context.services.audit.record(user_of(update).id, "concern.view", concern.reference)
+    if isinstance(query.message, Message):
+        await query.message.reply_text(
+            await concern_detail(concern, context),
+            parse_mode=ParseMode.HTML,
+            reply_markup=status_keyboard(concern, context.t),
+        )
+
+
+async def button_concern(
+    update: Update, context: BotContext, raw_id: str, action: str
+) -> Concern | None:
+    """The concern a staff button names, if the presser may handle it; else a refusal toast."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    t = context.t
+    concern = await context.services.concerns.get(int(raw_id)) if raw_id.isdigit() else None
+    if concern is None:
+        await deny(context, user.id, action, raw_id[:20])
+        await query.answer(t._("This button is no longer active."), show_alert=True)
+        return None
+    if not await context.services.staff.can_handle(user.id, concern):
+        await deny(context, user.id, action, concern.reference)
+        await query.answer(t._("Sorry, you may not change this concern."), show_alert=True)
+        return None
+    return concern
+
+
+async def status_button(update: Update, context: BotContext) -> None:
+    """Status buttons under a staff-group post or a private detail view."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, raw_id, status = [*query.data.split(":"), "", ""][:3]
+    concern = await button_concern(update, context, raw_id, "concern.status")
+    if concern is None:
+        return
+    if status not in STATUSES:
+        await query.answer(context.t._("This button is no longer active."), show_alert=True)
+        return
+    if status == concern.status:
+        await query.answer()  # a double tap: nothing to change
+        return
+    updated = await apply_status(context, user_of(update), concern, status, "")
+    await query.answer(context.t._("Status: {status}", status=status_label(status, context.t)))
+    group = context.services.config.staff.group_chat_id
+    chat = query.message.chat.id if query.message else None
+    if chat is not None and chat != group:
+        await edit_text(
+            query,
+            await concern_detail(updated, context),
+            parse_mode=ParseMode.HTML,
+            reply_markup=status_keyboard(updated, context.t),
+        )
+
+
+async def group_reply(update: Update, context: BotContext) -> None:
+    """A staff member answers a concern by replying to its post in the staff group."""
+    message = message_of(update)
+    user = user_of(update)
+    reply_to = message.reply_to_message
+    if reply_to is None or not message.text:
+        return
+    services = context.services
+    concern = await services.concerns.linked(message.chat_id, reply_to.message_id)
+    if concern is None:
+        return  # an ordinary conversation among staff
+    t = context.t
+    if not await services.staff.can_handle(user.id, concern):
+        await deny(context, user.id, "concern.reply", concern.reference)
+        await message.reply_text(t._("Sorry, you may not answer this concern."))
+        return
+    outcome = await apply_reply(context, user, concern, message.text.strip()[:MAX_DESCRIPTION], t)
+    await message.reply_text(outcome)
+
+
+def register(app: QuartierApplication) -> None:
+    """Install the staff concern commands, buttons and the group reply handler."""
+    app.add_handler(CommandHandler("concerns", concerns_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("reply", reply_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("status", status_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("note", note_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(status_button, pattern=r"^cst:"))
+    app.add_handler(CallbackQueryHandler(show_button, pattern=r"^cshow:"))
+    group = app.services.config.staff.group_chat_id
+    if group is not None:
+        app.add_handler(
+            MessageHandler(
+                filters.Chat(group) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                group_reply,
+            )
+        )

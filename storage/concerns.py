@@ -1,0 +1,522 @@
+"""Concerns: the intake drafts, submitted concerns with their threads, and message links."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.audit import write_audit
+from storage.db import Database, from_db_time, to_db_time, utc_now
+
+STATUSES: tuple[str, ...] = ("new", "in_progress", "done", "rejected")
+CLOSED_STATUSES: frozenset[str] = frozenset({"done", "rejected"})
+DRAFT_STEPS: tuple[str, ...] = ("topic", "text", "contact", "consent", "summary", "change")
+
+
+class DraftGone(Exception):
+    """The draft was already submitted or cancelled (a double tap, an old button)."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A concern being written, one step at a time."""
+
+    user_id: int
+    step: str
+    quarter_id: str
+    topic_id: str | None
+    text: str | None
+    photo_file_id: str | None
+    latitude: float | None
+    longitude: float | None
+    contact_allowed: bool | None
+    editing: bool
+    updated_at: datetime
+
+    @property
+    def has_description(self) -> bool:
+        """Text, a photo or a location was given."""
+        return bool(self.text) or self.photo_file_id is not None or self.latitude is not None
+
+
+@dataclass(frozen=True)
+class Concern:
+    """A submitted concern."""
+
+    id: int
+    reference: str
+    quarter_id: str
+    number: int
+    topic_id: str
+    resident_id: int | None
+    language: str | None
+    text: str | None
+    photo_file_id: str | None
+    latitude: float | None
+    longitude: float | None
+    contact_allowed: bool
+    status: str
+    created_at: datetime
+    status_changed_at: datetime
+    closed_at: datetime | None
+    anonymised_at: datetime | None
+    posted_at: datetime | None
+
+    @property
+    def anonymous(self) -> bool:
+        """Staff may not contact the resident back."""
+        return not self.contact_allowed
+
+    @property
+    def is_closed(self) -> bool:
+        """Done or rejected."""
+        return self.status in CLOSED_STATUSES
+
+
+@dataclass(frozen=True)
+class ConcernEvent:
+    """One entry of a concern's thread."""
+
+    id: int
+    concern_id: int
+    kind: str  # resident | reply | note | status
+    author_id: int | None
+    text: str | None
+    status: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Link:
+    """A Telegram message that belongs to a concern."""
+
+    chat_id: int
+    message_id: int
+    concern_id: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """What one export row needs, straight from the database."""
+
+    reference: str
+    created_at: datetime
+    quarter_id: str
+    topic_id: str
+    status: str
+    language: str | None
+    anonymous: bool
+    text: str | None
+    replies: int
+    status_changed_at: datetime
+
+
+def _time(value: str | None) -> datetime | None:
+    """Optional stored time."""
+    return from_db_time(value) if value else None
+
+
+def _draft(row: aiosqlite.Row) -> Draft:
+    """Row → Draft."""
+    contact = row["contact_allowed"]
+    return Draft(
+        user_id=row["user_id"],
+        step=row["step"],
+        quarter_id=row["quarter_id"],
+        topic_id=row["topic_id"],
+        text=row["text"],
+        photo_file_id=row["photo_file_id"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        contact_allowed=None if contact is None else bool(contact),
+        editing=bool(row["editing"]),
+        updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+def _concern(row: aiosqlite.Row) -> Concern:
+    """Row → Concern."""
+    return Concern(
+        id=row["id"],
+        reference=row["reference"],
+        quarter_id=row["quarter_id"],
+        number=row["number"],
+        topic_id=row["topic_id"],
+        resident_id=row["resident_id"],
+        language=row["language"],
+        text=row["text"],
+        photo_file_id=row["photo_file_id"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        contact_allowed=bool(row["contact_allowed"]),
+        status=row["status"],
+        created_at=from_db_time(row["created_at"]),
+        status_changed_at=from_db_time(row["status_changed_at"]),
+        closed_at=_time(row["closed_at"]),
+        anonymised_at=_time(row["anonymised_at"]),
+        posted_at=_time(row["posted_at"]),
+    )
+
+
+def _event(row: aiosqlite.Row) -> ConcernEvent:
+    """Row → ConcernEvent."""
+    return ConcernEvent(
+        id=row["id"],
+        concern_id=row["concern_id"],
+        kind=row["kind"],
+        author_id=row["author_id"],
+        text=row["text"],
+        status=row["status"],
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+_DRAFT_FIELDS = frozenset(
+    {
+        "step",
+        "topic_id",
+        "text",
+        "photo_file_id",
+        "latitude",
+        "longitude",
+        "contact_allowed",
+        "editing",
+    }
+)
+_CONCERN_COLUMNS = (
+    "id, reference, quarter_id, number, topic_id, resident_id, language, text, photo_file_id, "
+    "latitude, longitude, contact_allowed, status, created_at, status_changed_at, closed_at, "
+    "anonymised_at, posted_at"
+)
+
+
+def format_reference(prefix: str, number: int) -> str:
+    """'BV-0042': the quarter's prefix and its running number."""
+    return f"{prefix}-{number:04d}"
+
+
+class ConcernRepository:
+    """Typed access to drafts, concerns, their threads and links."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- drafts ---------------------------------------------------------------------------
+
+    async def draft(self, user_id: int) -> Draft | None:
+        """The resident's draft, if a concern is being written."""
+        row = await self.db.fetchone("SELECT * FROM concern_drafts WHERE user_id = ?", (user_id,))
+        return _draft(row) if row else None
+
+    async def start_draft(self, user_id: int, quarter_id: str) -> Draft:
+        """Begin a new draft (replacing an unfinished one)."""
+        now = to_db_time(utc_now())
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
+            await conn.execute(
+                "INSERT INTO concern_drafts (user_id, step, quarter_id, updated_at) "
+                "VALUES (?, 'topic', ?, ?)",
+                (user_id, quarter_id, now),
+            )
+        draft = await self.draft(user_id)
+        assert draft is not None
+        return draft
+
+    async def update_draft(self, user_id: int, **fields: Any) -> Draft:
+        """Change draft fields; raises DraftGone when there is no draft any more."""
+        unknown = set(fields) - _DRAFT_FIELDS
+        if unknown:
+            raise ValueError(f"unknown draft fields {sorted(unknown)}")
+        if "step" in fields and fields["step"] not in DRAFT_STEPS:
+            raise ValueError(f"unknown step {fields['step']!r}")
+        names = sorted(fields)
+        # Column names come from the fixed set above, never from input.
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        values = [fields[name] for name in names]
+        changed = await self.db.execute(
+            f"UPDATE concern_drafts SET {assignments}, updated_at = ? "  # noqa: S608
+            "WHERE user_id = ?",
+            (*values, to_db_time(utc_now()), user_id),
+        )
+        if not changed:
+            raise DraftGone(user_id)
+        draft = await self.draft(user_id)
+        if draft is None:
+            raise DraftGone(user_id)
+        return draft
+
+    async def discard_draft(self, user_id: int) -> bool:
+        """Throw the draft away; True if there was one."""
+        return await self.db.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,)) > 0
+
+    async def purge_drafts(self, older_than: datetime) -> int:
+        """Forget drafts nobody touched since `older_than` (they hold personal data)."""
+        return await self.db.execute(
+            "DELETE FROM concern_drafts WHERE updated_at < ?", (to_db_time(older_than),)
+        )
+
+    # -- submitting -----------------------------------------------------------------------
+
+    async def submit(self, user_id: int, prefix: str, language: str) -> Concern:
+        """Turn the draft into a concern with the next number of its quarter, in one transaction."""
+        now = to_db_time(utc_now())
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT * FROM concern_drafts WHERE user_id = ?", (user_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise DraftGone(user_id)
+            draft = _draft(row)
+            if draft.topic_id is None or not draft.has_description or draft.contact_allowed is None:
+                raise ValueError("draft is incomplete")
+            async with conn.execute(
+                "INSERT INTO concern_counters (quarter_id, last_number) VALUES (?, 1) "
+                "ON CONFLICT (quarter_id) DO UPDATE SET last_number = last_number + 1 "
+                "RETURNING last_number",
+                (draft.quarter_id,),
+            ) as cursor:
+                counter = await cursor.fetchone()
+            assert counter is not None
+            number = int(counter[0])
+            async with conn.execute(
+                "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "
+                "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
+                "created_at, status_changed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) RETURNING id",
+                (
+                    format_reference(prefix, number),
+                    draft.quarter_id,
+                    number,
+                    draft.topic_id,
+                    user_id,
+                    language,
+                    draft.text,
+                    draft.photo_file_id,
+                    draft.latitude,
+                    draft.longitude,
+                    int(draft.contact_allowed),
+                    now,
+                    now,
+                ),
+            ) as cursor:
+                inserted = await cursor.fetchone()
+            assert inserted is not None
+            await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
+        concern = await self.get(int(inserted[0]))
+        assert concern is not None
+        return concern
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def get(self, concern_id: int) -> Concern | None:
+        """A concern by id."""
+        row = await self.db.fetchone(
+            f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE id = ?",  # noqa: S608
+            (concern_id,),
+        )
+        return _concern(row) if row else None
+
+    async def by_reference(self, reference: str) -> Concern | None:
+        """A concern by its reference, ignoring case ('bv-42' finds 'BV-0042')."""
+        prefix, _, number = reference.strip().upper().partition("-")
+        if not number.isdigit():
+            return None
+        row = await self.db.fetchone(
+            f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE reference = ?",  # noqa: S608
+            (format_reference(prefix, int(number)),),
+        )
+        return _concern(row) if row else None
+
+    async def for_resident(self, user_id: int) -> list[Concern]:
+        """The resident's concerns, newest first."""
+        rows = await self.db.fetchall(
+            f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE resident_id = ? "  # noqa: S608
+            "ORDER BY id DESC",
+            (user_id,),
+        )
+        return [_concern(row) for row in rows]
+
+    async def listing(
+        self, quarter_ids: Collection[str], open_only: bool, limit: int = 20
+    ) -> tuple[list[Concern], int]:
+        """Newest concerns of these quarters (open ones only, if asked) and the total count."""
+        if not quarter_ids:
+            return [], 0
+        marks = ", ".join("?" for _ in quarter_ids)
+        where = f"quarter_id IN ({marks})"
+        if open_only:
+            where += " AND status IN ('new', 'in_progress')"
+        params: list[Any] = list(quarter_ids)
+        total_row = await self.db.fetchone(
+            f"SELECT count(*) FROM concerns WHERE {where}",  # noqa: S608 - placeholders only
+            params,
+        )
+        rows = await self.db.fetchall(
+            f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE {where} "  # noqa: S608
+            "ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_concern(row) for row in rows], int(total_row[0]) if total_row else 0
+
+    async def events(self, concern_id: int) -> list[ConcernEvent]:
+        """The concern's thread, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM concern_events WHERE concern_id = ? ORDER BY id", (concern_id,)
+        )
+        return [_event(row) for row in rows]
+
+    async def unposted(self, limit: int = 20) -> list[Concern]:
+        """Concerns not yet announced in the staff group (e.g. Telegram was down)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE posted_at IS NULL "  # noqa: S608
+            "ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [_concern(row) for row in rows]
+
+    # -- the thread -----------------------------------------------------------------------
+
+    async def add_resident_message(self, concern_id: int, user_id: int, text: str) -> None:
+        """A resident's follow-up, added to the thread."""
+        await self.db.execute(
+            "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
+            "VALUES (?, 'resident', ?, ?, ?)",
+            (concern_id, user_id, text, to_db_time(utc_now())),
+        )
+
+    async def add_staff_entry(self, concern: Concern, kind: str, actor_id: int, text: str) -> None:
+        """A staff reply or internal note, audited in the same transaction (without its text)."""
+        if kind not in ("reply", "note"):
+            raise ValueError(kind)
+        now = utc_now()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (concern.id, kind, actor_id, text, to_db_time(now)),
+            )
+            # The audit log cannot be erased, so it never holds what residents or staff wrote.
+            await write_audit(conn, actor_id, f"concern.{kind}", concern.reference, {}, now)
+
+    async def set_status(
+        self, concern: Concern, status: str, actor_id: int, note: str = ""
+    ) -> Concern:
+        """Change the status (audited); closing sets closed_at for the retention clock."""
+        if status not in STATUSES:
+            raise ValueError(status)
+        now = utc_now()
+        stamp = to_db_time(now)
+        closed_at = stamp if status in CLOSED_STATUSES else None
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE concerns SET status = ?, status_changed_at = ?, closed_at = ? WHERE id = ?",
+                (status, stamp, closed_at, concern.id),
+            )
+            await conn.execute(
+                "INSERT INTO concern_events (concern_id, kind, author_id, text, status, "
+                "created_at) VALUES (?, 'status', ?, ?, ?, ?)",
+                (concern.id, actor_id, note or None, status, stamp),
+            )
+            await write_audit(
+                conn,
+                actor_id,
+                "concern.status",
+                concern.reference,
+                {"from": concern.status, "to": status},
+                now,
+            )
+        updated = await self.get(concern.id)
+        assert updated is not None
+        return updated
+
+    async def mark_posted(self, concern_id: int) -> None:
+        """The staff group has seen the concern."""
+        await self.db.execute(
+            "UPDATE concerns SET posted_at = ? WHERE id = ?", (to_db_time(utc_now()), concern_id)
+        )
+
+    # -- links between Telegram messages and concerns ---------------------------------------
+
+    async def link(
+        self, chat_id: int, message_id: int, concern_id: int, kind: str = "text"
+    ) -> None:
+        """Remember that this Telegram message belongs to the concern."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO concern_links (chat_id, message_id, concern_id, kind) "
+            "VALUES (?, ?, ?, ?)",
+            (chat_id, message_id, concern_id, kind),
+        )
+
+    async def linked(self, chat_id: int, message_id: int) -> Concern | None:
+        """The concern a Telegram message belongs to."""
+        row = await self.db.fetchone(
+            "SELECT concern_id FROM concern_links WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return await self.get(int(row[0])) if row else None
+
+    async def links(self, concern_id: int, chat_id: int) -> list[Link]:
+        """The concern's messages in one chat (e.g. its staff group posts)."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, message_id, concern_id, kind FROM concern_links "
+            "WHERE concern_id = ? AND chat_id = ? ORDER BY message_id",
+            (concern_id, chat_id),
+        )
+        return [Link(r["chat_id"], r["message_id"], r["concern_id"], r["kind"]) for r in rows]
+
+    # -- export ---------------------------------------------------------------------------
+
+    async def export(
+        self,
+        quarter_ids: Collection[str],
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        batch: int = 500,
+    ) -> AsyncIterator[ExportRecord]:
+        """Stream export records on a separate read connection, so the bot keeps answering."""
+        where, params = _export_filter(quarter_ids, created_from, created_before)
+        # Only placeholders are interpolated into the WHERE clause.
+        sql = (
+            "SELECT c.reference, c.created_at, c.quarter_id, c.topic_id, c.status, c.language, "  # noqa: S608
+            "c.contact_allowed, c.text, c.status_changed_at, "
+            "(SELECT count(*) FROM concern_events e WHERE e.concern_id = c.id "
+            "AND e.kind = 'reply') AS replies "
+            f"FROM concerns c WHERE {where} ORDER BY c.id"
+        )
+        async with self.db.reader() as conn, conn.execute(sql, params) as cursor:
+            while rows := await cursor.fetchmany(batch):
+                for row in rows:
+                    yield ExportRecord(
+                        reference=row[0],
+                        created_at=from_db_time(row[1]),
+                        quarter_id=row[2],
+                        topic_id=row[3],
+                        status=row[4],
+                        language=row[5],
+                        anonymous=not row[6],
+                        text=row[7],
+                        status_changed_at=from_db_time(row[8]),
+                        replies=int(row[9]),
+                    )
+
+
+def _export_filter(
+    quarter_ids: Collection[str], created_from: datetime | None, created_before: datetime | None
+) -> tuple[str, Sequence[Any]]:
+    """WHERE clause (placeholders only) for quarters and a creation-time range."""
+    marks = ", ".join("?" for _ in quarter_ids) or "NULL"
+    where = [f"c.quarter_id IN ({marks})"]
+    params: list[Any] = list(quarter_ids)
+    if created_from is not None:
+        where.append("c.created_at >= ?")
+        params.append(to_db_time(created_from))
+    if created_before is not None:
+        where.append("c.created_at < ?")
+        params.append(to_db_time(created_before))
+    return " AND ".join(where), params

@@ -1,0 +1,86 @@
+"""Erasure and retention: what remains of a concern is topic, quarter, dates and status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.concerns import Link
+from storage.db import Database, to_db_time, utc_now
+
+# Everything that could identify or describe the resident goes; the statistics stay.
+_ANONYMISE_CONCERNS = (
+    "UPDATE concerns SET resident_id = NULL, language = NULL, text = NULL, photo_file_id = NULL, "
+    "latitude = NULL, longitude = NULL, anonymised_at = ? WHERE id IN ({ids})"
+)
+_ANONYMISE_EVENTS = (
+    "UPDATE concern_events SET text = NULL, "
+    "author_id = CASE WHEN kind = 'resident' THEN NULL ELSE author_id END "
+    "WHERE concern_id IN ({ids})"
+)
+
+
+class PrivacyRepository:
+    """The resident's right to erasure and the retention limit."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def erase_resident(self, user_id: int) -> list[Link]:
+        """Erase all personal data of a resident; returns staff-group posts to redact."""
+        async with self.db.transaction() as conn:
+            ids = await _ids(conn, "SELECT id FROM concerns WHERE resident_id = ?", (user_id,))
+            posts = await _anonymise(conn, ids, user_id)
+            await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
+            await conn.execute("DELETE FROM concern_links WHERE chat_id = ?", (user_id,))
+            await conn.execute("DELETE FROM residents WHERE user_id = ?", (user_id,))
+        # The WAL still holds the old pages until a checkpoint: erase them now, not eventually.
+        await self.db.checkpoint()
+        return posts
+
+    async def anonymise_closed(self, closed_before: datetime) -> tuple[int, list[Link]]:
+        """Anonymise concerns closed before the cut-off: how many, and staff posts to redact."""
+        async with self.db.transaction() as conn:
+            ids = await _ids(
+                conn,
+                "SELECT id FROM concerns WHERE anonymised_at IS NULL AND closed_at IS NOT NULL "
+                "AND closed_at < ?",
+                (to_db_time(closed_before),),
+            )
+            posts = await _anonymise(conn, ids, None)
+        if ids:
+            await self.db.checkpoint()
+        return len(ids), posts
+
+
+async def _ids(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[int]:
+    """Ids selected by a query."""
+    async with conn.execute(sql, params) as cursor:
+        return [int(row[0]) for row in await cursor.fetchall()]
+
+
+async def _anonymise(
+    conn: aiosqlite.Connection, ids: list[int], resident_chat: int | None
+) -> list[Link]:
+    """Strip personal data from these concerns inside the caller's transaction."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    async with conn.execute(
+        f"SELECT chat_id, message_id, concern_id, kind FROM concern_links "  # noqa: S608
+        f"WHERE concern_id IN ({marks}) ORDER BY concern_id, message_id",
+        ids,
+    ) as cursor:
+        rows = await cursor.fetchall()
+    posts = [Link(r[0], r[1], r[2], r[3]) for r in rows if r[0] != resident_chat and r[0] < 0]
+    await conn.execute(_ANONYMISE_CONCERNS.format(ids=marks), (to_db_time(utc_now()), *ids))
+    await conn.execute(_ANONYMISE_EVENTS.format(ids=marks), ids)
+    # Links into the resident's private chat identify them (chat id == user id).
+    await conn.execute(
+        f"DELETE FROM concern_links WHERE concern_id IN ({marks}) AND chat_id > 0",  # noqa: S608
+        ids,
+    )
+    return posts

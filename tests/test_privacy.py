@@ -1,0 +1,136 @@
+"""The resident's rights: /mydata is complete, /deleteme leaves no trace, retention anonymises."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+from bot.jobs import run_retention
+from bot.services import Services
+from tests.conftest import ADMIN_ID, GROUP_ID
+from tests.recording import Person, running_app, texts
+
+SECRET_TEXT = "SECRET-LAMP-4711 broken for weeks"
+FOLLOW_UP = "FOLLOWUP-0815 it is at the corner"
+USER_ID = 987654321
+PHOTO = {"photo": [{"file_id": "PHOTO-FILE-ID-42", "file_unique_id": "u", "width": 9, "height": 9}]}
+
+
+async def submit_rich_concern(person: Person, admin: Person) -> None:
+    """A concern with text, photo and location, a staff reply and a resident follow-up."""
+    await person.send("/start q-bahnhofsvorstadt")
+    await person.press("English")
+    await person.send("/concern")
+    await person.press("Safety")
+    await person.send_extra(PHOTO | {"caption": SECRET_TEXT})
+    await person.press("Yes")
+    await person.press("I agree")
+    await person.press("Submit")
+    await admin.send(f"/reply BV-0001 We will look at it {USER_ID % 1000}")
+    await admin.send("/note BV-0001 internal remark")
+    await person.reply(person.last_message_to(), FOLLOW_UP)
+    await person.send("/concern")  # an unfinished draft, too
+    await person.press("Housing")
+    await person.send("DRAFT-TEXT-99")
+
+
+def scan_database(path: Path, needles: list[str], user_id: int) -> list[str]:
+    """Every place in the database (rows, and raw file bytes) that still holds a needle."""
+    found = []
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in conn.execute(f"SELECT * FROM {table}"):  # noqa: S608 - table names from sqlite
+                for cell in row:
+                    if cell == user_id or any(n in str(cell) for n in needles):
+                        found.append(f"{table}: {row}")
+    for file in (path, path.with_name(path.name + "-wal")):
+        if file.exists():
+            raw = file.read_bytes()
+            found += [f"{file.name}: bytes of {n!r}" for n in needles if n.encode() in raw]
+    return found
+
+
+async def test_mydata_contains_everything_stored(services: Services) -> None:
+    async with running_app(services) as (app, request):
+        person = Person(app, request, USER_ID, "en")
+        admin = Person(app, request, ADMIN_ID, "de")
+        await submit_rich_concern(person, admin)
+        calls = await person.send("/mydata")
+    (document,) = [c for c in calls if c.method == "sendDocument"]
+    name, content = request.files[(USER_ID, next(iter(
+        mid for (cid, mid) in request.files if cid == USER_ID)))]
+    assert name == "quartierbot-my-data.json"
+    data = json.loads(content)
+    assert data["profile"]["telegram_user_id"] == USER_ID
+    assert data["profile"]["language"] == "en"
+    assert data["profile"]["home_quarter"] == "bahnhofsvorstadt"
+    assert data["profile"]["privacy_consent"] is not None
+    assert data["concern_draft"]["text"] == "DRAFT-TEXT-99"
+    (concern,) = data["concerns"]
+    assert concern["reference"] == "BV-0001" and concern["text"] == SECRET_TEXT
+    assert concern["photo_telegram_file_id"] == "PHOTO-FILE-ID-42"
+    assert [entry["kind"] for entry in concern["thread"]] == ["reply", "note", "resident"]
+    assert concern["thread"][2]["text"] == FOLLOW_UP
+    assert data["subscriptions"] == []
+    assert document.params["caption"] == "This is everything the bot stores about you."
+
+
+async def test_deleteme_leaves_no_trace(services: Services) -> None:
+    async with running_app(services) as (app, request):
+        person = Person(app, request, USER_ID, "en")
+        admin = Person(app, request, ADMIN_ID, "de")
+        await submit_rich_concern(person, admin)
+        calls = await person.send("/deleteme")
+        assert texts(calls)[0].startswith("This deletes everything the bot stores about you")
+        calls = await person.press("No, keep it")
+        assert texts(calls) == ["Nothing was deleted."]
+        assert await services.residents.get(USER_ID) is not None
+        await person.send("/deleteme")
+        calls = await person.press("Yes, delete my data")
+        assert texts(calls)[0].startswith("Done. All your data was deleted.")
+        # The staff group post no longer shows the content.
+        redacted = [c for c in calls if c.params.get("chat_id") == GROUP_ID]
+        assert redacted and all(SECRET_TEXT not in str(c.params) for c in redacted)
+        concern = await services.concerns.by_reference("BV-0001")
+        assert concern is not None
+        # What remains is statistics only.
+        assert (concern.topic_id, concern.quarter_id, concern.status) == ("safety", "bahnhofsvorstadt", "new")
+        assert concern.resident_id is None and concern.text is None
+        export_rows = [row async for row in services.concerns.export(["bahnhofsvorstadt"])]
+        assert len(export_rows) == 1 and export_rows[0].text is None
+        assert str(USER_ID) not in str(export_rows)
+    needles = [SECRET_TEXT, FOLLOW_UP, "DRAFT-TEXT-99", "PHOTO-FILE-ID-42", str(USER_ID)]
+    assert scan_database(services.config.database, needles, USER_ID) == []
+
+
+async def test_retention_anonymises_only_long_closed_concerns(
+    services: Services, admin: Person, app: object
+) -> None:
+    for user_id, text in ((1001, "old closed"), (1002, "recently closed"), (1003, "still open")):
+        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
+        await services.concerns.start_draft(user_id, "bahnhofsvorstadt")
+        await services.concerns.update_draft(user_id, topic_id="work", text=text, contact_allowed=1)
+        await services.concerns.submit(user_id, "BV", "de")
+    for reference in ("BV-0001", "BV-0002"):
+        concern = await services.concerns.by_reference(reference)
+        assert concern is not None
+        await services.concerns.set_status(concern, "done", ADMIN_ID)
+    # BV-0001 was closed 400 days ago (retention is 365 days).
+    past = services.now() - timedelta(days=400)
+    await services.db.execute(
+        "UPDATE concerns SET closed_at = ? WHERE reference = 'BV-0001'",
+        (past.strftime("%Y-%m-%dT%H:%M:%SZ"),),
+    )
+    anonymised = await run_retention(admin.app.bot, services)
+    assert anonymised == 1
+    old, recent, still_open = [await services.concerns.by_reference(f"BV-000{n}") for n in (1, 2, 3)]
+    assert old is not None and old.text is None and old.resident_id is None
+    assert old.anonymised_at is not None and old.status == "done"
+    assert recent is not None and recent.text == "recently closed"
+    assert still_open is not None and still_open.text == "still open"
+    assert await services.concerns.for_resident(1001) == []
+    # Running again changes nothing.
+    assert await run_retention(admin.app.bot, services) == 0
