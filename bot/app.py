@@ -15,6 +15,7 @@ from handlers import (
     closures,
     concern_intake,
     errors,
+    export,
     fallback,
     hours,
     identify,
@@ -72,6 +73,7 @@ def register_features(app: QuartierApplication) -> None:
     closures.register(app)
     staff_admin.register(app)
     staff_concerns.register(app)
+    export.register(app)
     # Takes all other typed input in private chats (drafts, replies to our messages), so it
     # comes after every feature that reacts to text and right before the fall-backs.
     concern_intake.register(app)

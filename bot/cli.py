@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from telegram import Update
@@ -16,8 +17,11 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import __version__
 from bot.app import DEFAULT_BASE_FILE_URL, DEFAULT_BASE_URL, build_application
+from bot.concerns import STAFF_LANGUAGE
 from bot.config import Config, ConfigError, default_config_path, load_config
+from bot.export import EXPORT_FORMATS
 from bot.i18n import Catalogs
+from bot.reports import ExportRequest, write_report
 from bot.services import Services
 from storage.db import Database, StorageError
 
@@ -79,7 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help=config_help)
     check = commands.add_parser("check-config", help="validate the configuration and summarise it")
     check.add_argument("--config", type=Path, help=config_help)
+    export = commands.add_parser("export", help="export concerns as CSV or XLSX (for cron jobs)")
+    export.add_argument("--config", type=Path, help=config_help)
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument("--from", dest="first_day", type=_iso_date, help="first day, YYYY-MM-DD")
+    export.add_argument("--to", dest="last_day", type=_iso_date, help="last day, YYYY-MM-DD")
+    export.add_argument("--quarter", help="only this quarter id (default: all)")
+    export.add_argument(
+        "--language", help="language of headers and labels (default: German, as for staff)"
+    )
     return parser
+
+
+def _iso_date(text: str) -> date:
+    """argparse type for YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-01-31") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_path: Path = args.config or default_config_path()
     if args.command == "check-config":
         return check_config(config_path)
+    if args.command == "export":
+        return export(config_path, args)
     return run(config_path)
 
 
@@ -189,6 +213,41 @@ def run(config_path: Path) -> int:
         return 1
     log.info("quartierbot stopped")
     return 0
+
+
+def export(config_path: Path, args: argparse.Namespace) -> int:
+    """Write an export file without the bot (its own read connection; the bot may run)."""
+    config = _load(config_path)
+    if config is None:
+        return EXIT_USAGE
+    if args.quarter and config.quarter(args.quarter) is None:
+        print(f"quartierbot: unknown quarter {args.quarter!r}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.first_day and args.last_day and args.last_day < args.first_day:
+        print("quartierbot: --to is before --from", file=sys.stderr)
+        return EXIT_USAGE
+    request = ExportRequest(args.format, args.first_day, args.last_day, args.quarter)
+    quarters = {args.quarter} if args.quarter else set(config.quarter_ids)
+    try:
+        count = asyncio.run(_export(config, request, quarters, args.out, args.language))
+    except StorageError as exc:
+        print(f"quartierbot: database problem: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{count} concerns written to {args.out}")
+    return 0
+
+
+async def _export(
+    config: Config, request: ExportRequest, quarters: set[str], out: Path, language: str | None
+) -> int:
+    """Open the database, write the report, close."""
+    services = Services.create(config)
+    await services.db.open()
+    try:
+        t = services.catalogs.translator(language or STAFF_LANGUAGE)
+        return await write_report(services, t, quarters, request, out)
+    finally:
+        await services.db.close()
 
 
 async def _prepare_database(config: Config) -> None:

@@ -11,7 +11,15 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.context import BotContext, QuartierApplication
 from bot.dateparse import parse_date
 from bot.i18n import Translator
-from handlers.common import PRIVATE, command_argument, edit_text, is_admin, message_of, user_of
+from handlers.common import (
+    PRIVATE,
+    audit_denied,
+    command_argument,
+    edit_text,
+    is_admin,
+    message_of,
+    user_of,
+)
 from storage.closures import Closure
 
 MAX_REASON = 200
@@ -84,7 +92,7 @@ async def closed_command(update: Update, context: BotContext) -> None:
     t = context.t
     argument = command_argument(update)
     if not is_admin(context, user.id):
-        await services.audit.record(user.id, "closure.denied", "", {"command": "closed"})
+        await audit_denied(context, user.id, "closure.add")
         await message.reply_text(t._("Sorry, this command is only for staff."))
         return
     today = services.now().astimezone(services.config.timezone).date()
@@ -170,7 +178,7 @@ async def closure_button(update: Update, context: BotContext) -> None:
     t = context.t
     # Authorised here, on the server: a button press can be forged or forwarded.
     if not is_admin(context, user.id):
-        await services.audit.record(user.id, "closure.denied", "", {"button": query.data[:64]})
+        await audit_denied(context, user.id, "closure.delete", query.data[:64])
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
         return
     _, action, raw_id = ([*query.data.split(":"), "", ""])[:3]

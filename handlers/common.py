@@ -82,3 +82,9 @@ async def answer_unrecognised(update: Update, context: BotContext) -> None:
         ),
         reply_markup=main_menu(t),
     )
+
+
+async def audit_denied(context: BotContext, user_id: int, action: str, subject: str = "") -> None:
+    """Audit a refused staff action; only staff are named, so a resident's id stays erasable."""
+    actor = user_id if await context.services.staff.is_staff(user_id) else 0
+    await context.services.audit.record(actor, f"{action}.denied", subject)

@@ -7,7 +7,7 @@ from telegram.ext import CommandHandler
 
 from bot.commands import publish_staff_menu
 from bot.context import BotContext, QuartierApplication
-from handlers.common import PRIVATE, is_admin, message_of, user_of
+from handlers.common import PRIVATE, audit_denied, is_admin, message_of, user_of
 
 
 async def staff_command(update: Update, context: BotContext) -> None:
@@ -18,8 +18,7 @@ async def staff_command(update: Update, context: BotContext) -> None:
     message = message_of(update)
     args = context.args or []
     if not is_admin(context, user.id):
-        actor = user.id if await services.staff.is_staff(user.id) else 0
-        await services.audit.record(actor, "staff.denied", " ".join(args[:1]))
+        await audit_denied(context, user.id, "staff", " ".join(args[:1])[:20])
         await message.reply_text(t._("Sorry, this command is only for staff."))
         return
     usage = t._("Usage: /staff add <user id> <quarter>[,<quarter>…] or /staff remove <user id>")

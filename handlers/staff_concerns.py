@@ -25,16 +25,17 @@ from bot.concerns import (
 )
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
-from handlers.common import PRIVATE, command_argument, edit_text, message_of, user_of
+from handlers.common import (
+    PRIVATE,
+    audit_denied,
+    command_argument,
+    edit_text,
+    message_of,
+    user_of,
+)
 from storage.concerns import STATUSES, Concern
 
 LIST_LIMIT = 20
-
-
-async def deny(context: BotContext, user_id: int, action: str, subject: str) -> None:
-    """Audit a refused attempt; only staff are named (a resident's id must stay erasable)."""
-    actor = user_id if await context.services.staff.is_staff(user_id) else 0
-    await context.services.audit.record(actor, f"{action}.denied", subject)
 
 
 async def concern_for(
@@ -46,7 +47,7 @@ async def concern_for(
     services = context.services
     message = message_of(update)
     if not await services.staff.is_staff(user.id):
-        await deny(context, user.id, action, reference[:20])
+        await audit_denied(context, user.id, action, reference[:20])
         await message.reply_text(t._("Sorry, this command is only for staff."))
         return None
     concern = await services.concerns.by_reference(reference)
@@ -56,7 +57,7 @@ async def concern_for(
         )
         return None
     if not await services.staff.can_handle(user.id, concern):
-        await deny(context, user.id, action, concern.reference)
+        await audit_denied(context, user.id, action, concern.reference)
         await message.reply_text(
             t._(
                 "You are not responsible for the quarter of {reference}.",
@@ -179,7 +180,7 @@ async def concerns_command(update: Update, context: BotContext) -> None:
     services = context.services
     allowed = await services.staff.quarters_of(user.id)
     if not allowed:
-        await deny(context, user.id, "concern.list", "")
+        await audit_denied(context, user.id, "concern.list", "")
         await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
         return
     open_only = True
@@ -196,7 +197,7 @@ async def concerns_command(update: Update, context: BotContext) -> None:
             )
             return
         elif word not in allowed:
-            await deny(context, user.id, "concern.list", word)
+            await audit_denied(context, user.id, "concern.list", word)
             await message_of(update).reply_text(t._("You are not responsible for this quarter."))
             return
         else:
@@ -287,11 +288,11 @@ async def button_concern(
     t = context.t
     concern = await context.services.concerns.get(int(raw_id)) if raw_id.isdigit() else None
     if concern is None:
-        await deny(context, user.id, action, raw_id[:20])
+        await audit_denied(context, user.id, action, raw_id[:20])
         await query.answer(t._("This button is no longer active."), show_alert=True)
         return None
     if not await context.services.staff.can_handle(user.id, concern):
-        await deny(context, user.id, action, concern.reference)
+        await audit_denied(context, user.id, action, concern.reference)
         await query.answer(t._("Sorry, you may not change this concern."), show_alert=True)
         return None
     return concern
@@ -337,7 +338,7 @@ async def group_reply(update: Update, context: BotContext) -> None:
         return  # an ordinary conversation among staff
     t = context.t
     if not await services.staff.can_handle(user.id, concern):
-        await deny(context, user.id, "concern.reply", concern.reference)
+        await audit_denied(context, user.id, "concern.reply", concern.reference)
         await message.reply_text(t._("Sorry, you may not answer this concern."))
         return
     outcome = await apply_reply(context, user, concern, message.text.strip()[:MAX_DESCRIPTION], t)

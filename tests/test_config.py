@@ -33,7 +33,7 @@ def test_example_config_is_valid_and_describes_the_three_qek_quarters() -> None:
 def test_contract_keys_are_read(config_path: Path) -> None:
     config = load_config(config_path)
     assert config.staff.admins == frozenset({900001})
-    assert config.staff.group_chat_id is None
+    assert config.staff.group_chat_id == -100500
     assert config.languages == ("de", "en")
     bv = config.quarter("bahnhofsvorstadt")
     assert bv is not None and bv.prefix == "BV" and bv.office.address.startswith("Teststraße")
@@ -125,7 +125,7 @@ BAD_CONFIGS = [
     ),
     (
         "positive group id",
-        TEST_CONFIG.replace("admins = [900001]", "admins = [900001]\ngroup_chat_id = 42"),
+        TEST_CONFIG.replace("group_chat_id = -100500", "group_chat_id = 42"),
         "staff.group_chat_id",
         "negative",
     ),

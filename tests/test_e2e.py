@@ -147,6 +147,8 @@ def test_resident_in_english(api: FakeBotApi, bot: BotProcess) -> None:
     assert "Welcome! This bot connects you with the quarter office of Bahnhofsvorstadt." in welcome
     assert sent_keyboard(api, 710001) == [
         "🕒 Office hours",
+        "📝 Report a concern",
+        "📋 My concerns",
         "📍 My quarter",
         "🌐 Language",
         "❓ Help",
@@ -200,7 +202,8 @@ def test_staff_closure_and_restart_keeps_everything(api: FakeBotApi, bot: BotPro
     staff = Chat(api, ADMIN)
     staff.say("/start q-bahnhofsvorstadt")
     staff.press("Deutsch")
-    assert api.commands({"type": "chat", "chat_id": ADMIN.id}, "")[-1]["command"] == "closed"
+    admin_menu = [c["command"] for c in api.commands({"type": "chat", "chat_id": ADMIN.id}, "")]
+    assert {"closed", "staff", "concerns", "export"} <= set(admin_menu)
     saved = texts(staff.say("/closed 2030-12-23 2030-12-27 Winterpause"))
     assert "Gespeichert." in saved and "23.12.2030 – 27.12.2030" in saved
 

@@ -60,8 +60,9 @@ async def test_mydata_contains_everything_stored(services: Services) -> None:
         await submit_rich_concern(person, admin)
         calls = await person.send("/mydata")
     (document,) = [c for c in calls if c.method == "sendDocument"]
-    name, content = request.files[(USER_ID, next(iter(
-        mid for (cid, mid) in request.files if cid == USER_ID)))]
+    name, content = request.files[
+        (USER_ID, next(iter(mid for (cid, mid) in request.files if cid == USER_ID)))
+    ]
     assert name == "quartierbot-my-data.json"
     data = json.loads(content)
     assert data["profile"]["telegram_user_id"] == USER_ID
@@ -97,7 +98,8 @@ async def test_deleteme_leaves_no_trace(services: Services) -> None:
         concern = await services.concerns.by_reference("BV-0001")
         assert concern is not None
         # What remains is statistics only.
-        assert (concern.topic_id, concern.quarter_id, concern.status) == ("safety", "bahnhofsvorstadt", "new")
+        remaining = (concern.topic_id, concern.quarter_id, concern.status)
+        assert remaining == ("safety", "bahnhofsvorstadt", "new")
         assert concern.resident_id is None and concern.text is None
         export_rows = [row async for row in services.concerns.export(["bahnhofsvorstadt"])]
         assert len(export_rows) == 1 and export_rows[0].text is None
@@ -126,7 +128,9 @@ async def test_retention_anonymises_only_long_closed_concerns(
     )
     anonymised = await run_retention(admin.app.bot, services)
     assert anonymised == 1
-    old, recent, still_open = [await services.concerns.by_reference(f"BV-000{n}") for n in (1, 2, 3)]
+    old, recent, still_open = [
+        await services.concerns.by_reference(f"BV-000{n}") for n in (1, 2, 3)
+    ]
     assert old is not None and old.text is None and old.resident_id is None
     assert old.anonymised_at is not None and old.status == "done"
     assert recent is not None and recent.text == "recently closed"

@@ -1,0 +1,141 @@
+"""Concern exports for reports to the funding body: filters, labels and the row stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from bot.concerns import quarter_name, status_label, topic_label
+from bot.export import EXPORT_FORMATS, ExportLabels, ExportRow, write_export
+from bot.i18n import N_, Translator
+from bot.services import Services
+
+EXPORT_HEADERS: tuple[str, ...] = (
+    N_("Reference"),
+    N_("Created at"),
+    N_("Quarter"),
+    N_("Topic"),
+    N_("Status"),
+    N_("Language"),
+    N_("Anonymous"),
+    N_("Text"),
+    N_("Replies"),
+    N_("Last status change"),
+)
+
+
+class ExportRequestError(ValueError):
+    """The export arguments cannot be used; the message is already translated."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export."""
+
+    fmt: str = "csv"
+    first_day: date | None = None
+    last_day: date | None = None
+    quarter_id: str | None = None
+
+
+def parse_export_arguments(
+    tokens: Sequence[str], quarter_ids: Collection[str], t: Translator
+) -> ExportRequest:
+    """`[csv|xlsx] [from YYYY-MM-DD] [to YYYY-MM-DD] [quarter id]`, words in any order."""
+    fmt, first, last, quarter = "csv", None, None, None
+    words = [token.strip() for token in tokens if token.strip()]
+    index = 0
+    while index < len(words):
+        word = words[index].lower()
+        if word in EXPORT_FORMATS:
+            fmt = word
+        elif word in ("from", "to") and index + 1 < len(words):
+            day = _iso_day(words[index + 1], t)
+            if word == "from":
+                first = day
+            else:
+                last = day
+            index += 1
+        elif word in quarter_ids:
+            quarter = word
+        else:
+            raise ExportRequestError(
+                t._("I don't understand “{word}”.", word=words[index][:30]) + "\n" + export_usage(t)
+            )
+        index += 1
+    if first and last and last < first:
+        raise ExportRequestError(t._("The end date is before the start date."))
+    return ExportRequest(fmt, first, last, quarter)
+
+
+def export_usage(t: Translator) -> str:
+    """How to call /export."""
+    return t._("Usage: /export [csv|xlsx] [from YYYY-MM-DD] [to YYYY-MM-DD] [quarter]")
+
+
+def _iso_day(text: str, t: Translator) -> date:
+    """A YYYY-MM-DD date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ExportRequestError(
+            t._(
+                "I could not read the date “{text}”. Please write it like {example}.",
+                text=text[:20],
+                example="2026-01-31",
+            )
+        ) from None
+
+
+def export_labels(t: Translator) -> ExportLabels:
+    """Column headers and yes/no in the reader's language (German for staff by default)."""
+    return ExportLabels(
+        headers=tuple(t._(header) for header in EXPORT_HEADERS),
+        yes=t._("yes"),
+        no=t._("no"),
+        sheet_name=t._("Concerns")[:31],
+    )
+
+
+async def export_rows(
+    services: Services, t: Translator, quarter_ids: Collection[str], request: ExportRequest
+) -> AsyncIterator[ExportRow]:
+    """The export rows, streamed from the database and labelled for the reader."""
+    tz = services.config.timezone
+    created_from = _start_of(request.first_day, tz) if request.first_day else None
+    created_before = (
+        _start_of(request.last_day + timedelta(days=1), tz) if request.last_day else None
+    )
+    config = services.config
+    async for record in services.concerns.export(quarter_ids, created_from, created_before):
+        yield ExportRow(
+            reference=record.reference,
+            created_at=record.created_at,
+            quarter=quarter_name(record.quarter_id, config),
+            topic=topic_label(record.topic_id, config, t),
+            status=status_label(record.status, t),
+            language=record.language or "",
+            anonymous=record.anonymous,
+            text=record.text or "",
+            replies=record.replies,
+            last_status_change=record.status_changed_at,
+        )
+
+
+def _start_of(day: date, tz: object) -> datetime:
+    """Local midnight at the start of `day`."""
+    return datetime.combine(day, time(0, 0), tzinfo=tz)  # type: ignore[arg-type]
+
+
+async def write_report(
+    services: Services,
+    t: Translator,
+    quarter_ids: Collection[str],
+    request: ExportRequest,
+    out: Path,
+) -> int:
+    """Write the export file; returns the number of rows."""
+    rows = export_rows(services, t, sorted(quarter_ids), request)
+    return await write_export(request.fmt, rows, out, export_labels(t), services.config.timezone)
