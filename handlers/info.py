@@ -36,6 +36,7 @@ async def privacy_command(update: Update, context: BotContext) -> None:
     privacy = context.services.config.privacy
     controller = privacy.controller or t._("the organisation that runs this bot")
     contact = privacy.contact or controller
+    days = privacy.retention_days
     sections = [
         bold(t._("Privacy")),
         html.escape(t._("Responsible for this bot: {controller}", controller=controller)),
@@ -45,23 +46,43 @@ async def privacy_command(update: Update, context: BotContext) -> None:
         html.escape(
             t._(
                 "Your Telegram user number, the language and quarter you chose, and the day "
-                "you first and last used the bot. We do not store your name, your phone number "
-                "or the messages you send to the menu."
+                "you first and last used the bot. We do not store your name or phone number."
+            )
+        ),
+        html.escape(
+            t._(
+                "If you report a concern: its topic, your text, photo and location, whether the "
+                "quarter office may answer you, and the messages about it. The staff of the "
+                "quarter office see the concern, but not your name or your Telegram account."
             )
         ),
         "",
         bold(t._("Why")),
-        html.escape(t._("So that the bot answers you in your language and for your quarter.")),
+        html.escape(
+            t._(
+                "So that the bot answers you in your language and for your quarter, and so that "
+                "the quarter office can help with your concern."
+            )
+        ),
         "",
         bold(t._("How long")),
-        html.escape(t._("Until you ask us to delete it.")),
+        html.escape(
+            t._n(
+                "Your profile: until you delete it. Concerns: {count} day after they are closed, "
+                "they are anonymised; only topic, quarter, date and status remain for statistics.",
+                "Your profile: until you delete it. Concerns: {count} days after they are closed, "
+                "they are anonymised; only topic, quarter, date and status remain for statistics.",
+                days,
+                count=days,
+            )
+        ),
         "",
         bold(t._("Your rights")),
         html.escape(
             t._(
-                "You can ask what we store about you, have it corrected or deleted, and "
-                "object to its use. Write to {contact}. You can also complain to the data "
-                "protection authority of Bremen.",
+                "/mydata sends you everything we store about you. /deleteme deletes it. You can "
+                "also ask for corrections or object to the use of your data: write to {contact}. "
+                "You can complain to the data protection authority of Bremen.",
                 contact=contact,
             )
         ),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN_ID, TEST_CONFIG
+from tests.conftest import ADMIN_ID, GROUP_ID, TEST_CONFIG
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,3 +219,42 @@ def test_staff_closure_and_restart_keeps_everything(api: FakeBotApi, bot: BotPro
     assert "1. 23.12.2030 – 27.12.2030, alle Quartiersbüros: Winterpause" in listing
     staff.press("1 löschen")
     assert "Es sind keine Schließungen geplant." in texts(staff.press("Ja, löschen"))
+
+
+def test_concern_round_trip_between_resident_and_staff_group(
+    api: FakeBotApi, bot: BotProcess
+) -> None:
+    resident = Chat(api, FakeUser(id=710004, first_name="Olena", language_code="en"))
+    resident.say("/start q-bahnhofsvorstadt")
+    resident.press("English")
+    resident.say("📝 Report a concern")
+    resident.press("Safety")
+    resident.say("The street lamp at the school has been broken for weeks.")
+    resident.press("Yes, you may write to me")
+    resident.press("I agree")
+    confirmation = texts(resident.press("Submit"))
+    assert "Your concern has the number BV-0001." in confirmation
+
+    post = api.wait_for_message(GROUP_ID, lambda m: "Anliegen BV-0001" in m.get("text", ""))
+    assert "Thema: Sicherheit" in post["text"] and "710004" not in str(post)
+
+    cursor = api.cursor()
+    api.push_callback(ADMIN, post, api.find_button(post, "In Bearbeitung"))
+    notice = api.wait_for_message(710004, after=cursor)
+    assert "BV-0001" in notice["text"] and "“in progress”" in notice["text"]
+    edited = api.wait_for_message(GROUP_ID, lambda m: "gesetzt von Iris" in m["text"], after=cursor)
+    assert edited["message_id"] == post["message_id"]
+
+    cursor = api.cursor()
+    api.push_message(
+        ADMIN,
+        "Wir haben die Stadt informiert.",
+        chat_id=GROUP_ID,
+        reply_to_message_id=post["message_id"],
+    )
+    relayed = api.wait_for_message(710004, after=cursor)
+    assert "Wir haben die Stadt informiert." in relayed["text"]
+    api.wait_idle()
+
+    listing = texts(resident.say("/myconcerns"))
+    assert "BV-0001 · Safety · " in listing and "in progress" in listing
