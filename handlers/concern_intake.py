@@ -399,6 +399,16 @@ async def on_input(update: Update, context: BotContext) -> None:
         await steps[draft.step](message, context)
 
 
+def too_long(text: str, t: Translator) -> str:
+    """The hint for a text over the limit, with both numbers in the reader's locale."""
+    return t._(
+        "Your text is too long ({length} characters). Please shorten it to at most "
+        "{limit} characters.",
+        length=t.fmt_number(len(text)),
+        limit=t.fmt_number(MAX_DESCRIPTION),
+    )
+
+
 async def take_description(update: Update, context: BotContext, draft: Draft) -> None:
     """Text, a photo (with or without caption) or a location; anything else is asked again."""
     message = message_of(update)
@@ -410,14 +420,7 @@ async def take_description(update: Update, context: BotContext, draft: Draft) ->
             await message.reply_text(t._("The message was empty. Please describe your concern."))
             return
         if len(text) > MAX_DESCRIPTION:
-            await message.reply_text(
-                t._(
-                    "Your text is too long ({length} characters). Please shorten it to at most "
-                    "{limit} characters.",
-                    length=t.fmt_number(len(text)),
-                    limit=t.fmt_number(MAX_DESCRIPTION),
-                )
-            )
+            await message.reply_text(too_long(text, t))
             return
         # Typed text after a photo or location completes the description.
         draft = await repository.update_draft(
@@ -465,14 +468,7 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
     if not text:
         return
     if len(text) > MAX_DESCRIPTION:
-        await message.reply_text(
-            t._(
-                "Your text is too long ({length} characters). Please shorten it to at most "
-                "{limit} characters.",
-                length=t.fmt_number(len(text)),
-                limit=t.fmt_number(MAX_DESCRIPTION),
-            )
-        )
+        await message.reply_text(too_long(text, t))
         return
     await services.concerns.add_resident_message(concern.id, user_of(update).id, text)
     await message.reply_text(
