@@ -142,6 +142,117 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) STRICT
         """,
     ),
+    # 3: subscriptions, events with RSVPs and reminders, broadcasts with durable deliveries.
+    (
+        # Set when Telegram says the resident blocked the bot or the chat is gone; cleared when
+        # they write again. Inactive residents receive no broadcasts.
+        "ALTER TABLE residents ADD COLUMN inactive_since TEXT",
+        """
+        CREATE TABLE subscriptions (
+            user_id     INTEGER NOT NULL,
+            quarter_id  TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            PRIMARY KEY (user_id, quarter_id)
+        ) STRICT
+        """,
+        "CREATE INDEX subscriptions_by_quarter ON subscriptions (quarter_id, user_id)",
+        # No rows for a user means: all topics.
+        """
+        CREATE TABLE topic_filters (
+            user_id   INTEGER NOT NULL,
+            topic_id  TEXT NOT NULL,
+            PRIMARY KEY (user_id, topic_id)
+        ) STRICT
+        """,
+        """
+        CREATE TABLE events (
+            id            INTEGER PRIMARY KEY,
+            quarter_id    TEXT NOT NULL,
+            title         TEXT NOT NULL,
+            starts_at     TEXT NOT NULL,
+            ends_at       TEXT,
+            place         TEXT NOT NULL,
+            description   TEXT NOT NULL DEFAULT '',
+            capacity      INTEGER CHECK (capacity IS NULL OR capacity > 0),
+            topic_id      TEXT,
+            created_by    INTEGER NOT NULL,
+            created_at    TEXT NOT NULL,
+            updated_at    TEXT NOT NULL,
+            cancelled_at  TEXT,
+            CHECK (ends_at IS NULL OR ends_at > starts_at)
+        ) STRICT
+        """,
+        "CREATE INDEX events_upcoming ON events (starts_at) WHERE cancelled_at IS NULL",
+        # Waiting-list order is the insertion order (rowid).
+        """
+        CREATE TABLE rsvps (
+            event_id    INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+            user_id     INTEGER NOT NULL,
+            state       TEXT NOT NULL CHECK (state IN ('going', 'waiting')),
+            created_at  TEXT NOT NULL,
+            PRIMARY KEY (event_id, user_id)
+        ) STRICT
+        """,
+        "CREATE INDEX rsvps_by_user ON rsvps (user_id)",
+        "CREATE INDEX rsvps_by_event_state ON rsvps (event_id, state)",
+        """
+        CREATE TABLE reminders_sent (
+            event_id        INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+            user_id         INTEGER NOT NULL,
+            offset_minutes  INTEGER NOT NULL,
+            sent_at         TEXT NOT NULL,
+            PRIMARY KEY (event_id, user_id, offset_minutes)
+        ) STRICT
+        """,
+        """
+        CREATE TABLE broadcasts (
+            id                   INTEGER PRIMARY KEY,
+            created_by           INTEGER NOT NULL,
+            quarters             TEXT NOT NULL,
+            topic_id             TEXT,
+            language             TEXT,
+            text                 TEXT NOT NULL DEFAULT '',
+            photo_file_id        TEXT,
+            event_id             INTEGER REFERENCES events (id) ON DELETE SET NULL,
+            status               TEXT NOT NULL
+                                 CHECK (status IN ('scheduled', 'sending', 'done', 'cancelled')),
+            scheduled_at         TEXT,
+            created_at           TEXT NOT NULL,
+            started_at           TEXT,
+            finished_at          TEXT,
+            report_chat_id       INTEGER,
+            progress_message_id  INTEGER
+        ) STRICT
+        """,
+        "CREATE INDEX broadcasts_by_status ON broadcasts (status, scheduled_at)",
+        """
+        CREATE TABLE deliveries (
+            broadcast_id     INTEGER NOT NULL REFERENCES broadcasts (id) ON DELETE CASCADE,
+            chat_id          INTEGER NOT NULL,
+            state            TEXT NOT NULL
+                             CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'blocked')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  TEXT,
+            message_id       INTEGER,
+            last_error       TEXT,
+            updated_at       TEXT NOT NULL,
+            UNIQUE (broadcast_id, chat_id)
+        ) STRICT
+        """,
+        "CREATE INDEX deliveries_todo ON deliveries (broadcast_id, state, next_attempt_at)",
+        "CREATE INDEX deliveries_by_chat ON deliveries (chat_id)",
+        # Staff conversations (a new event, an edit, a broadcast), one at a time per person,
+        # written through like the residents' concern drafts.
+        """
+        CREATE TABLE staff_drafts (
+            user_id     INTEGER PRIMARY KEY,
+            kind        TEXT NOT NULL,
+            step        TEXT NOT NULL,
+            data        TEXT NOT NULL,
+            updated_at  TEXT NOT NULL
+        ) STRICT
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
