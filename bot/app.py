@@ -24,6 +24,7 @@ from handlers import (
     onboarding,
     staff_admin,
     staff_concerns,
+    subscriptions,
 )
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def register_features(app: QuartierApplication) -> None:
     hours.register(app)
     info.register(app)
     my_data.register(app)
+    subscriptions.register(app)
     closures.register(app)
     staff_admin.register(app)
     staff_concerns.register(app)

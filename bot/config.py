@@ -86,6 +86,29 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class EventSettings:
+    """Event reminders."""
+
+    #: Reminders to residents who said they come, in hours before the start.
+    reminder_hours: tuple[float, ...] = (24.0, 2.0)
+
+    @property
+    def reminder_offsets_minutes(self) -> tuple[int, ...]:
+        """The reminder offsets in whole minutes, largest first."""
+        return tuple(sorted({round(h * 60) for h in self.reminder_hours}, reverse=True))
+
+
+@dataclass(frozen=True)
+class BroadcastSettings:
+    """How fast broadcasts may go."""
+
+    #: Telegram allows about 30 messages per second overall; leave room for normal answers.
+    rate_per_second: float = 25.0
+    #: Paid broadcasts (Telegram Stars) allow up to 1000 messages per second.
+    allow_paid_broadcast: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration."""
 
@@ -98,6 +121,8 @@ class Config:
     quarters: tuple[Quarter, ...]
     topics: tuple[Topic, ...]
     privacy: PrivacySettings
+    events: EventSettings = field(default_factory=EventSettings)
+    broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     _quarter_index: Mapping[str, Quarter] = field(repr=False, compare=False, default_factory=dict)
 
     def quarter(self, quarter_id: str | None) -> Quarter | None:
@@ -177,7 +202,9 @@ class _Parser:
 
     def parse(self, data: Mapping[str, Any]) -> Config:
         """Parse the whole file."""
-        self.check_unknown(data, "", {"bot", "staff", "quarters", "topics", "privacy"})
+        self.check_unknown(
+            data, "", {"bot", "staff", "quarters", "topics", "privacy", "events", "broadcast"}
+        )
         bot = self.table(data, "bot", "bot")
         self.check_unknown(bot, "bot", {"default_language", "languages", "timezone", "database"})
         languages = self.languages(bot)
@@ -194,6 +221,8 @@ class _Parser:
         staff = self.staff(self.table(data, "staff", "staff"), quarter_ids)
         topics = self.topics(data.get("topics"), languages)
         privacy = self.privacy(self.table(data, "privacy", "privacy"))
+        events = self.event_settings(self.table(data, "events", "events"))
+        broadcast = self.broadcast_settings(self.table(data, "broadcast", "broadcast"))
         return Config(
             path=self.path,
             default_language=default_language,
@@ -204,6 +233,8 @@ class _Parser:
             quarters=quarters,
             topics=topics,
             privacy=privacy,
+            events=events,
+            broadcast=broadcast,
             _quarter_index={q.id: q for q in quarters},
         )
 
@@ -373,6 +404,39 @@ class _Parser:
             contact=self.string(privacy, "privacy.contact", "contact", "").strip(),
             retention_days=days,
         )
+
+    def event_settings(self, events: Mapping[str, Any]) -> EventSettings:
+        """`[events]`: reminder_hours, a list of hours before the start."""
+        self.check_unknown(events, "events", {"reminder_hours"})
+        hours = events.get("reminder_hours", [24, 2])
+        if not isinstance(hours, list):
+            raise self.fail("events.reminder_hours", "must be a list of hours, e.g. [24, 2]")
+        for value in hours:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 < value <= 336
+            ):
+                raise self.fail(
+                    "events.reminder_hours", f"{value!r} must be a number of hours from 0 to 336"
+                )
+        return EventSettings(reminder_hours=tuple(float(h) for h in hours))
+
+    def broadcast_settings(self, broadcast: Mapping[str, Any]) -> BroadcastSettings:
+        """`[broadcast]`: rate_per_second and allow_paid_broadcast."""
+        self.check_unknown(broadcast, "broadcast", {"rate_per_second", "allow_paid_broadcast"})
+        paid = broadcast.get("allow_paid_broadcast", False)
+        if not isinstance(paid, bool):
+            raise self.fail("broadcast.allow_paid_broadcast", "must be true or false")
+        rate = broadcast.get("rate_per_second", 25)
+        limit = 1000 if paid else 30
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= limit:
+            raise self.fail(
+                "broadcast.rate_per_second",
+                f"{rate!r} must be above 0 and at most {limit} "
+                + ("(paid broadcasts)" if paid else "(Telegram's limit without paid broadcasts)"),
+            )
+        return BroadcastSettings(rate_per_second=float(rate), allow_paid_broadcast=paid)
 
 
 def _default_prefix(quarter_id: str) -> str:

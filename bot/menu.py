@@ -12,18 +12,21 @@ from bot.i18n import N_, Translator, native_name
 # Reply-keyboard buttons send their label as text; handlers recognise it in every language.
 # Only features that work are listed: later features add their button here.
 MENU_HOURS = N_("🕒 Office hours")
+MENU_EVENTS = N_("📅 Events")
 MENU_CONCERN = N_("📝 Report a concern")
 MENU_MY_CONCERNS = N_("📋 My concerns")
+MENU_SETTINGS = N_("⚙️ Settings")
 MENU_QUARTER = N_("📍 My quarter")
 MENU_LANGUAGE = N_("🌐 Language")
 MENU_HELP = N_("❓ Help")
 MENU_PRIVACY = N_("🔒 Privacy")
 
+# Language, quarter and privacy moved into the settings; their labels are still recognised,
+# because residents keep old keyboards on their phones until the bot sends a new one.
 MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
-    (MENU_HOURS,),
+    (MENU_HOURS, MENU_EVENTS),
     (MENU_CONCERN, MENU_MY_CONCERNS),
-    (MENU_QUARTER, MENU_LANGUAGE),
-    (MENU_HELP, MENU_PRIVACY),
+    (MENU_SETTINGS, MENU_HELP),
 )
 
 

@@ -14,9 +14,11 @@ from storage.audit import AuditRepository
 from storage.closures import ClosureRepository
 from storage.concerns import ConcernRepository
 from storage.db import Database
+from storage.drafts import StaffDraftRepository
 from storage.officers import OfficerRepository
 from storage.privacy import PrivacyRepository
 from storage.residents import ResidentRepository
+from storage.subscriptions import SubscriptionRepository
 
 
 def system_clock() -> datetime:
@@ -38,6 +40,8 @@ class Services:
     privacy: PrivacyRepository
     officers: OfficerRepository
     staff: StaffDirectory
+    subscriptions: SubscriptionRepository
+    staff_drafts: StaffDraftRepository
     holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
     #: Injected so tests can pin "now" (office hours depend on it).
     clock: Callable[[], datetime] = field(default=system_clock)
@@ -59,6 +63,8 @@ class Services:
             privacy=PrivacyRepository(db),
             officers=officers,
             staff=StaffDirectory(config, officers),
+            subscriptions=SubscriptionRepository(db),
+            staff_drafts=StaffDraftRepository(db),
         )
 
     def now(self) -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.commands import publish_staff_menu
@@ -77,16 +77,24 @@ async def ask_quarter(message: Message, context: BotContext) -> None:
 
 
 async def send_welcome(message: Message, context: BotContext, quarter: Quarter) -> None:
-    """The first welcome after onboarding, with the main menu."""
+    """The first welcome after onboarding, with the main menu and an offer of news."""
     t = context.t
     await message.reply_text(
         t._(
             "Welcome! This bot connects you with the quarter office of {quarter}. "
-            "Here you can see when the office is open and where it is. "
-            "Use the buttons below. Send /help to see everything the bot can do.",
+            "Here you can see when the office is open and where it is, find events and "
+            "report a concern. Use the buttons below. Send /help to see everything the bot can do.",
             quarter=quarter.name,
         ),
         reply_markup=main_menu(t),
+    )
+    # News only with consent: one tap, and nothing is sent to those who do not tap.
+    offer = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t._("🔔 Yes, send me news"), callback_data=f"sub:add:{quarter.id}")]]
+    )
+    await message.reply_text(
+        t._("Would you like news about events and changes in {quarter}?", quarter=quarter.name),
+        reply_markup=offer,
     )
 
 

@@ -6,6 +6,7 @@
     python scripts/i18n.py check     # fail on untranslated/fuzzy entries or placeholder mismatch
     python scripts/i18n.py all       # extract, update, fill-source, check
     python scripts/i18n.py fill-source   # English is the source: copy new ids into en/…/messages.po
+    python scripts/i18n.py fill LANG FILE.json   # set translations from {msgid: text or [forms]}
 
 Keywords and comment tags come from [tool.quartierbot.i18n] in pyproject.toml, so the plain
 pybabel commands in the README and this script extract exactly the same messages.
@@ -92,6 +93,30 @@ def fill_source(language: str = "en") -> None:
         write_po(handle, catalog, sort_by_file=True)
 
 
+def fill(language: str, mapping_file: str) -> int:
+    """Set translations of one catalog from a JSON object {msgid: msgstr or [plural forms]}."""
+    import json
+
+    from babel.messages.pofile import write_po
+
+    mapping = json.loads(Path(mapping_file).read_text(encoding="utf-8"))
+    path = ROOT / str(settings()["locales_dir"]) / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    filled = 0
+    for message in catalog:
+        key = _forms(message.id)[0] if message.id else ""
+        if key in mapping:
+            value = mapping[key]
+            message.string = tuple(value) if isinstance(value, list) else value
+            message.flags.discard("fuzzy")
+            filled += 1
+    with path.open("wb") as handle:
+        write_po(handle, catalog, sort_by_file=True)
+    print(f"{language}: {filled} messages set")
+    return filled
+
+
 def _forms(string: object) -> tuple[str, ...]:
     """A message's translation as a tuple of forms."""
     return tuple(string) if isinstance(string, tuple | list) else (str(string or ""),)
@@ -142,6 +167,8 @@ def main(argv: list[str]) -> int:
         fill_source()
     if command == "compile":
         compile_catalogs()
+    if command == "fill":
+        fill(argv[2], argv[3])
     if command in ("check", "all"):
         return check()
     return 0

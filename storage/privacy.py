@@ -23,6 +23,18 @@ _ANONYMISE_EVENTS = (
 )
 
 
+# Rows that exist only because of this user: subscriptions, topic choices, event sign-ups,
+# reminders and broadcast deliveries (chat id == user id in private chats).
+_ERASE_USER_ROWS = (
+    "DELETE FROM subscriptions WHERE user_id = ?",
+    "DELETE FROM topic_filters WHERE user_id = ?",
+    "DELETE FROM rsvps WHERE user_id = ?",
+    "DELETE FROM reminders_sent WHERE user_id = ?",
+    "DELETE FROM deliveries WHERE chat_id = ?",
+    "DELETE FROM staff_drafts WHERE user_id = ?",
+)
+
+
 class PrivacyRepository:
     """The resident's right to erasure and the retention limit."""
 
@@ -36,6 +48,8 @@ class PrivacyRepository:
             posts = await _anonymise(conn, ids, user_id)
             await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM concern_links WHERE chat_id = ?", (user_id,))
+            for statement in _ERASE_USER_ROWS:
+                await conn.execute(statement, (user_id,))
             await conn.execute("DELETE FROM residents WHERE user_id = ?", (user_id,))
         # The WAL still holds the old pages until a checkpoint: erase them now, not eventually.
         await self.db.checkpoint()

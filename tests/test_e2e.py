@@ -147,12 +147,11 @@ def test_resident_in_english(api: FakeBotApi, bot: BotProcess) -> None:
     assert "Welcome! This bot connects you with the quarter office of Bahnhofsvorstadt." in welcome
     assert sent_keyboard(api, 710001) == [
         "🕒 Office hours",
+        "📅 Events",
         "📝 Report a concern",
         "📋 My concerns",
-        "📍 My quarter",
-        "🌐 Language",
+        "⚙️ Settings",
         "❓ Help",
-        "🔒 Privacy",
     ]
 
     hours = texts(chat.say("/hours"))

@@ -21,8 +21,12 @@ async def test_new_resident_picks_language_then_quarter_and_gets_menu(
 
     calls = await resident.press("Bahnhofsvorstadt")
     assert "Quartier: Bahnhofsvorstadt" in texts(calls)
-    welcome = texts(calls)[-1]
+    welcome, offer = texts(calls)[-2:]
     assert welcome.startswith("Willkommen!") and "Bahnhofsvorstadt" in welcome
+    assert (
+        offer
+        == "Möchten Sie Neuigkeiten zu Veranstaltungen und Änderungen in Bahnhofsvorstadt bekommen?"
+    )
     assert "🕒 Öffnungszeiten" in reply_keyboard(calls)
 
     stored = await services.residents.get(resident.user_id)
