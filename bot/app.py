@@ -8,13 +8,17 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot import jobs
+from bot.broadcasting import BroadcastService
 from bot.commands import publish_command_menus
 from bot.context import BotContext, QuartierApplication
 from bot.services import Services
 from handlers import (
+    broadcasts,
     closures,
     concern_intake,
     errors,
+    events,
+    events_staff,
     export,
     fallback,
     hours,
@@ -24,7 +28,9 @@ from handlers import (
     onboarding,
     staff_admin,
     staff_concerns,
+    stats,
     subscriptions,
+    text_input,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_file_url)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
@@ -72,13 +79,18 @@ def register_features(app: QuartierApplication) -> None:
     info.register(app)
     my_data.register(app)
     subscriptions.register(app)
+    events.register(app)
+    concern_intake.register(app)
     closures.register(app)
     staff_admin.register(app)
     staff_concerns.register(app)
+    events_staff.register(app)
+    broadcasts.register(app)
+    stats.register(app)
     export.register(app)
     # Takes all other typed input in private chats (drafts, replies to our messages), so it
     # comes after every feature that reacts to text and right before the fall-backs.
-    concern_intake.register(app)
+    text_input.register(app)
     fallback.register(app)
     errors.register(app)
 
@@ -89,7 +101,14 @@ async def _post_init(app: Application[..., ..., ..., ..., ..., ...]) -> None:  #
     await services.db.open()
     await publish_command_menus(app.bot, services)
     if isinstance(app, QuartierApplication):
+        app.broadcaster = BroadcastService(services, app.bot)
         jobs.schedule(app)
+
+
+async def _post_stop(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
+    """Stop running broadcasts before the database closes; they resume at the next start."""
+    if isinstance(app, QuartierApplication) and app.broadcaster is not None:
+        await app.broadcaster.shutdown()
 
 
 async def _post_shutdown(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]

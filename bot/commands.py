@@ -16,10 +16,15 @@ log = logging.getLogger(__name__)
 RESIDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start: choose language and quarter")),
     ("hours", N_("Office hours and address")),
+    ("events", N_("Coming events in your quarters")),
     ("concern", N_("Report a concern to the quarter office")),
     ("myconcerns", N_("Your concerns and their status")),
     ("quarter", N_("Change your quarter")),
     ("language", N_("Change the language")),
+    ("subscribe", N_("Get news from quarters")),
+    ("unsubscribe", N_("No more news from a quarter")),
+    ("stop", N_("No more news at all")),
+    ("settings", N_("Language, quarter and news")),
     ("privacy", N_("Privacy and your data")),
     ("mydata", N_("Download everything stored about you")),
     ("deleteme", N_("Delete all your data")),
@@ -34,6 +39,12 @@ OFFICER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("status", N_("Staff: change the status of a concern")),
     ("note", N_("Staff: add an internal note")),
     ("export", N_("Staff: export concerns as CSV or XLSX")),
+    ("event_new", N_("Staff: create an event")),
+    ("event_edit", N_("Staff: change an event")),
+    ("event_cancel", N_("Staff: cancel an event")),
+    ("broadcast", N_("Staff: send news to subscribers")),
+    ("broadcasts", N_("Staff: pending and recent broadcasts")),
+    ("stats", N_("Staff: figures for reports")),
 )
 
 #: Admins only.

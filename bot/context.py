@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from bot.broadcasting import BroadcastService
 from bot.i18n import Translator
 from bot.services import Services
 from storage.residents import Resident
@@ -19,6 +20,8 @@ class QuartierApplication(Application[ExtBot[None], "BotContext", AnyDict, AnyDi
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        #: Delivers broadcasts in the background; created at start-up, when the bot exists.
+        self.broadcaster: BroadcastService | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], AnyDict, AnyDict, AnyDict]):
@@ -42,6 +45,14 @@ class BotContext(CallbackContext[ExtBot[None], AnyDict, AnyDict, AnyDict]):
         if not isinstance(application, QuartierApplication):
             raise TypeError("BotContext needs a QuartierApplication")
         return application.services
+
+    @property
+    def broadcaster(self) -> BroadcastService:
+        """The running bot's broadcast service."""
+        application = self.application
+        if not isinstance(application, QuartierApplication) or application.broadcaster is None:
+            raise RuntimeError("the broadcast service is not running")
+        return application.broadcaster
 
     @property
     def t(self) -> Translator:

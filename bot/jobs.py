@@ -7,13 +7,18 @@ the database, so scheduling them anew at every start loses nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import time, timedelta
 
 from telegram.ext import ExtBot
 
-from bot.concerns import announce, redact_staff_posts
+from bot.concerns import announce, quarter_name, redact_staff_posts
 from bot.context import BotContext, QuartierApplication
+from bot.events import reminder_text
+from bot.i18n import Translator
+from bot.notify import send_to_resident
 from bot.services import Services
+from storage.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +26,9 @@ log = logging.getLogger(__name__)
 DRAFT_LIFETIME = timedelta(days=2)
 RETENTION_TIME = time(3, 30)
 REPOST_INTERVAL = timedelta(minutes=5)
+#: Reminders and scheduled broadcasts are found by scanning the database, so nothing is lost
+#: when the bot restarts: JobQueue itself keeps no jobs across restarts.
+SCAN_INTERVAL = timedelta(seconds=30)
 
 
 async def run_retention(bot: ExtBot[None], services: Services) -> int:
@@ -29,6 +37,7 @@ async def run_retention(bot: ExtBot[None], services: Services) -> int:
     cutoff = now - timedelta(days=services.config.privacy.retention_days)
     anonymised, posts = await services.privacy.anonymise_closed(cutoff)
     purged = await services.concerns.purge_drafts(now - DRAFT_LIFETIME)
+    purged += await services.staff_drafts.purge(now - DRAFT_LIFETIME)
     log.info("retention: %d concerns anonymised, %d stale drafts removed", anonymised, purged)
     await redact_staff_posts(bot, services, posts)
     return anonymised
@@ -42,6 +51,35 @@ async def repost_unannounced(bot: ExtBot[None], services: Services) -> int:
             break  # still failing: try again next round
         posted += 1
     return posted
+
+
+async def send_due_reminders(bot: ExtBot[None], services: Services) -> int:
+    """Remind residents who said they come; each reminder is recorded before it is sent."""
+    offsets = services.config.events.reminder_offsets_minutes
+    sent = 0
+    for event, user_id, offset in await services.events.due_reminders(services.now(), offsets):
+        # Marked first: after a crash a reminder may be missing, but it is never sent twice.
+        if not await services.events.mark_reminded(event.id, user_id, offset, services.now()):
+            continue
+        place = quarter_name(event.quarter_id, services.config)
+        message = await send_to_resident(bot, services, user_id, _reminder(event, offset, place))
+        sent += message is not None
+    return sent
+
+
+def _reminder(event: Event, offset: int, place: str) -> Callable[[Translator], str]:
+    """The reminder text builder for one resident's language."""
+    return lambda t: reminder_text(event, offset, t, place)
+
+
+async def _reminder_job(context: BotContext) -> None:
+    """JobQueue callback: due reminders."""
+    await send_due_reminders(context.bot, context.services)
+
+
+async def _broadcast_job(context: BotContext) -> None:
+    """JobQueue callback: start scheduled broadcasts that are due, resume interrupted ones."""
+    await context.broadcaster.resume_and_start_due()
 
 
 async def _retention_job(context: BotContext) -> None:
@@ -64,3 +102,7 @@ def schedule(app: QuartierApplication) -> None:
     # Also once shortly after start: a bot that is restarted daily may never be up at 03:30.
     queue.run_once(_retention_job, timedelta(seconds=30), name="retention-at-start")
     queue.run_repeating(_repost_job, REPOST_INTERVAL, first=timedelta(seconds=5), name="repost")
+    queue.run_repeating(_reminder_job, SCAN_INTERVAL, first=timedelta(seconds=2), name="reminders")
+    queue.run_repeating(
+        _broadcast_job, SCAN_INTERVAL, first=timedelta(seconds=1), name="broadcasts"
+    )

@@ -11,13 +11,16 @@ from bot.i18n import Catalogs
 from bot.office import HolidayCalendar
 from bot.roles import StaffDirectory
 from storage.audit import AuditRepository
+from storage.broadcasts import BroadcastRepository
 from storage.closures import ClosureRepository
 from storage.concerns import ConcernRepository
 from storage.db import Database
 from storage.drafts import StaffDraftRepository
+from storage.events import EventRepository
 from storage.officers import OfficerRepository
 from storage.privacy import PrivacyRepository
 from storage.residents import ResidentRepository
+from storage.stats import StatsRepository
 from storage.subscriptions import SubscriptionRepository
 
 
@@ -42,6 +45,9 @@ class Services:
     staff: StaffDirectory
     subscriptions: SubscriptionRepository
     staff_drafts: StaffDraftRepository
+    events: EventRepository
+    broadcasts: BroadcastRepository
+    stats: StatsRepository
     holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
     #: Injected so tests can pin "now" (office hours depend on it).
     clock: Callable[[], datetime] = field(default=system_clock)
@@ -65,6 +71,9 @@ class Services:
             staff=StaffDirectory(config, officers),
             subscriptions=SubscriptionRepository(db),
             staff_drafts=StaffDraftRepository(db),
+            events=EventRepository(db),
+            broadcasts=BroadcastRepository(db),
+            stats=StatsRepository(db),
         )
 
     def now(self) -> datetime:

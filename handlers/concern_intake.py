@@ -372,7 +372,7 @@ async def cancel_command(update: Update, context: BotContext) -> None:
 
 
 async def on_input(update: Update, context: BotContext) -> None:
-    """Typed input: a reply to one of our concern messages, a draft step, or nothing we expect."""
+    """A resident's typed input: a reply to a concern message, a draft step, or unexpected."""
     message = message_of(update)
     user = user_of(update)
     services = context.services
@@ -500,11 +500,7 @@ async def forward_follow_up(context: BotContext, concern: Concern, text: str) ->
 
 
 def register(app: QuartierApplication) -> None:
-    """Install the intake conversation.
-
-    Its last handler takes every other typed input in private chats, so this module is
-    registered after all features that react to text (menu buttons) and before the fall-backs.
-    """
+    """Install the intake conversation (typed input reaches `on_input` via handlers.text_input)."""
     catalogs = app.services.catalogs
     app.add_handler(CommandHandler("concern", start_concern, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", cancel_command, filters=PRIVATE))
@@ -518,6 +514,3 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_consent, pattern=r"^cconsent:yes$"))
     app.add_handler(CallbackQueryHandler(on_flow, pattern=r"^cflow:"))
     app.add_handler(CallbackQueryHandler(on_change, pattern=r"^cchange:"))
-    app.add_handler(
-        MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_input)
-    )

@@ -26,6 +26,9 @@ async def identify(update: Update, context: BotContext) -> None:
         resident = await services.residents.get(user.id)
         if resident is not None:
             await services.residents.touch(resident, services.now())
+            if resident.inactive_since is not None:
+                # Writing again means they unblocked the bot: include them in news again.
+                await services.residents.reactivate(resident.user_id)
     except Exception as exc:
         # Without knowing the resident every later handler would answer wrongly (e.g. ask for
         # a quarter they chose long ago): stop this update here, with an apology.

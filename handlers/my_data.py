@@ -14,6 +14,7 @@ from bot.concerns import redact_staff_posts, status_label, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import native_name
 from bot.menu import MENU_MY_CONCERNS
+from bot.notify import tell_promoted
 from bot.office import bold
 from handlers.common import PRIVATE, edit_text, message_of, user_of
 from storage.db import to_db_time
@@ -104,10 +105,22 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
                 ],
             }
         )
+    rsvps = []
+    for event_id, state in await services.events.rsvps_of(user_id):
+        event = await services.events.get(event_id)
+        rsvps.append(
+            {
+                "event": event.title if event else event_id,
+                "starts_at": to_db_time(event.starts_at) if event else None,
+                "state": state,
+            }
+        )
     return {
         "about": "Everything quartierbot stores about you",
         "profile": profile,
-        "subscriptions": [],
+        "subscriptions": sorted(await services.subscriptions.quarters_of(user_id)),
+        "topics": sorted(await services.subscriptions.topics_of(user_id)) or "all",
+        "event_registrations": rsvps,
         "concern_draft": (
             {
                 "step": draft.step,
@@ -158,7 +171,14 @@ async def delete_me_button(update: Update, context: BotContext) -> None:
         await edit_text(query, t._("Nothing was deleted."))
         return
     services = context.services
-    posts = await services.privacy.erase_resident(user_of(update).id)
+    user_id = user_of(update).id
+    # Give up event places first, so that the waiting list moves up as with any cancellation.
+    for event_id, _ in await services.events.rsvps_of(user_id):
+        outcome = await services.events.cancel_rsvp(event_id, user_id, services.now())
+        event = await services.events.get(event_id)
+        if outcome.promoted_user_id is not None and event is not None:
+            await tell_promoted(context.bot, services, event, outcome.promoted_user_id)
+    posts = await services.privacy.erase_resident(user_id)
     # Erased and committed; the translator stays valid for this last answer.
     await edit_text(
         query,

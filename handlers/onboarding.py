@@ -17,6 +17,7 @@ from handlers.common import (
     quarter_from_button,
     user_of,
 )
+from handlers.events import show_event
 
 DEEP_LINK_PREFIX = "q-"
 
@@ -54,9 +55,21 @@ async def start(update: Update, context: BotContext) -> None:
     if before is None or not before.onboarded:
         await send_welcome(message, context, home)
         return
+    event_id = event_from_payload(context.args[0] if context.args else None)
+    if event_id is not None:
+        # A link from a calendar entry or an announcement: show that event.
+        await show_event(message, context, event_id, user.id)
+        return
     await message.reply_text(
         t._("Welcome back! How can we help you? Choose an option below."), reply_markup=main_menu(t)
     )
+
+
+def event_from_payload(payload: str | None) -> int | None:
+    """The event id of a deep link `ev-<id>`."""
+    if payload and payload.startswith("ev-") and payload[3:].isdigit():
+        return int(payload[3:])
+    return None
 
 
 async def ask_language(message: Message, context: BotContext, prompt: str) -> None:

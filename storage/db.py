@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,13 +89,18 @@ class Database:
         """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; holds the lock throughout."""
         async with self.lock:
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await _finish_even_if_cancelled(conn.execute("BEGIN IMMEDIATE"))
+            except asyncio.CancelledError:
+                # BEGIN ran to its end in SQLite's thread: close the transaction it opened.
+                await _finish_even_if_cancelled(conn.execute("ROLLBACK"))
+                raise
             try:
                 yield conn
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await _finish_even_if_cancelled(conn.execute("ROLLBACK"))
                 raise
-            await conn.execute("COMMIT")
+            await _finish_even_if_cancelled(conn.execute("COMMIT"))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -131,6 +136,21 @@ class Database:
         """Run one statement for many rows in one transaction."""
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+async def _finish_even_if_cancelled(statement: Awaitable[object]) -> None:
+    """Await a statement; if our task is cancelled meanwhile, still wait for SQLite to finish it.
+
+    aiosqlite runs statements in a thread that a cancellation cannot stop. Giving up the lock
+    while BEGIN or COMMIT is still running would leave the shared connection in a transaction
+    that the next caller then joins or trips over.
+    """
+    task = asyncio.ensure_future(statement)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:

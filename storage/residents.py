@@ -25,6 +25,8 @@ class Resident:
     last_seen: datetime
     #: When the resident agreed to the privacy notice for concerns (None: not yet).
     consent_at: datetime | None = None
+    #: Since when Telegram refuses messages to them (blocked the bot); None: reachable.
+    inactive_since: datetime | None = None
 
     @property
     def onboarded(self) -> bool:
@@ -41,10 +43,11 @@ def _resident(row: aiosqlite.Row) -> Resident:
         first_seen=from_db_time(row["first_seen"]),
         last_seen=from_db_time(row["last_seen"]),
         consent_at=from_db_time(row["consent_at"]) if row["consent_at"] else None,
+        inactive_since=from_db_time(row["inactive_since"]) if row["inactive_since"] else None,
     )
 
 
-_COLUMNS = "user_id, language, quarter_id, first_seen, last_seen, consent_at"
+_COLUMNS = "user_id, language, quarter_id, first_seen, last_seen, consent_at, inactive_since"
 
 
 class ResidentRepository:
@@ -110,6 +113,19 @@ class ResidentRepository:
             (to_db_time(now), resident.user_id),
         )
         return changed > 0
+
+    async def mark_inactive(self, user_id: int) -> None:
+        """Telegram refuses messages to them (blocked the bot, account gone)."""
+        await self.db.execute(
+            "UPDATE residents SET inactive_since = coalesce(inactive_since, ?) WHERE user_id = ?",
+            (to_db_time(utc_now()), user_id),
+        )
+
+    async def reactivate(self, user_id: int) -> None:
+        """They wrote to the bot again, so it can reach them again."""
+        await self.db.execute(
+            "UPDATE residents SET inactive_since = NULL WHERE user_id = ?", (user_id,)
+        )
 
     async def give_consent(self, user_id: int) -> None:
         """Record agreement to the privacy notice for concerns."""

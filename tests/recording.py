@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
+from bot.broadcasting import BroadcastService
 from bot.context import QuartierApplication
 from bot.services import Services
 
@@ -301,8 +302,11 @@ async def running_app(
     app = build_application(services, TOKEN, request=request, updates_request=RecordingRequest())
     await services.db.open()
     await app.initialize()
+    # What post_init does in production (tests do not run the polling loop that calls it).
+    app.broadcaster = BroadcastService(services, app.bot)
     try:
         yield app, request
     finally:
+        await app.broadcaster.shutdown()
         await app.shutdown()
         await services.db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -153,3 +154,21 @@ def test_utc_round_trip() -> None:
 
     moment = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     assert from_db_time(to_db_time(moment)) == moment
+
+
+async def test_cancelled_writers_never_leave_the_connection_in_a_transaction(db: Database) -> None:
+    import asyncio
+
+    residents = ResidentRepository(db)
+    for attempt in range(60):
+        task = asyncio.ensure_future(residents.set_language(10_000 + attempt, "de"))
+        # Cancel at varying points: before BEGIN, during it, during the INSERT or the COMMIT.
+        for _ in range(attempt % 6):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    # The shared connection is usable: a fresh transaction begins and commits.
+    await residents.set_language(1, "en")
+    assert (await residents.get(1)) is not None
+    assert not db.conn.in_transaction

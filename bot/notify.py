@@ -1,0 +1,63 @@
+"""Messages the bot sends on its own to one resident, in that resident's language."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Message
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from bot.i18n import Translator
+from bot.services import Services
+from storage.events import Event
+
+log = logging.getLogger(__name__)
+
+
+async def translator_for_user(services: Services, user_id: int) -> Translator:
+    """The resident's chosen language (the default language if unknown)."""
+    resident = await services.residents.get(user_id)
+    return services.catalogs.translator(resident.language if resident else None)
+
+
+async def send_to_resident(
+    bot: ExtBot[None],
+    services: Services,
+    user_id: int,
+    build: Callable[[Translator], str],
+    **kwargs: Any,
+) -> Message | None:
+    """Send `build(t)` in the resident's language; None if refused (blocked: marked inactive)."""
+    t = await translator_for_user(services, user_id)
+    try:
+        return await bot.send_message(user_id, build(t), **kwargs)
+    except Forbidden:
+        await services.residents.mark_inactive(user_id)
+    except BadRequest as exc:
+        if "chat not found" in exc.message.lower():
+            await services.residents.mark_inactive(user_id)
+        else:
+            log.warning("message to a resident refused: %s", exc.message)
+    except TelegramError as exc:
+        log.warning("message to a resident not sent: %s", type(exc).__name__)
+    return None
+
+
+async def tell_promoted(bot: ExtBot[None], services: Services, event: Event, user_id: int) -> None:
+    """A place became free (or more places were added) and went to this waiting resident."""
+    start = event.starts_at
+
+    def build(t: Translator) -> str:
+        """The message in the resident's language."""
+        return t._(
+            "Good news: a place became free, and it is yours. You are now registered for "
+            "“{title}” on {date} at {time}. If you cannot come, please tell us in /events.",
+            title=event.title,
+            date=t.fmt_date(start),
+            time=t.fmt_time(start),
+        )
+
+    await send_to_resident(bot, services, user_id, build)

@@ -1,0 +1,406 @@
+"""Staff broadcasts: /broadcast [quarter id|all] → target → content → preview → send or schedule.
+
+The draft lives in SQLite; delivery runs in the background (bot/broadcasting.py), so residents
+keep getting answers while thousands of messages go out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext, QuartierApplication
+from bot.events import EventInputError, parse_when
+from bot.i18n import Translator, native_name
+from handlers.common import PRIVATE, audit_denied, edit_text, message_of, user_of
+from storage.broadcasts import Broadcast
+from storage.drafts import StaffDraft
+
+MAX_CAPTION = 1024
+
+
+def cancel_button(t: Translator) -> InlineKeyboardButton:
+    """Abandon the broadcast draft."""
+    return InlineKeyboardButton(t._("✖️ Cancel"), callback_data="bcf:cancel")
+
+
+async def broadcast_command(update: Update, context: BotContext) -> None:
+    """/broadcast [quarter id|all]."""
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    allowed = await services.staff.quarters_of(user.id)
+    if not allowed:
+        await audit_denied(context, user.id, "broadcast")
+        await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
+        return
+    argument = (context.args[0] if context.args else "").lower()
+    if argument == "all":
+        quarters = sorted(allowed)
+    elif argument:
+        if argument not in allowed:
+            await audit_denied(context, user.id, "broadcast", argument[:40])
+            await message_of(update).reply_text(t._("You are not responsible for this quarter."))
+            return
+        quarters = [argument]
+    elif len(allowed) == 1:
+        quarters = sorted(allowed)
+    else:
+        quarters = []
+    step = "topic" if quarters else "quarters"
+    draft = await services.staff_drafts.save(user.id, "broadcast", step, {"quarters": quarters})
+    await ask(message_of(update), context, draft)
+
+
+async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
+    """Ask the draft's current question."""
+    t = context.t
+    services = context.services
+    data = draft.data
+    rows: list[list[InlineKeyboardButton]] = []
+    if draft.step == "quarters":
+        allowed = await services.staff.quarters_of(draft.user_id)
+        chosen = set(data.get("quarters", []))
+        rows = [
+            [
+                InlineKeyboardButton(
+                    ("✅ " if q.id in chosen else "▫️ ") + q.name, callback_data=f"bcq:{q.id}"
+                )
+            ]
+            for q in services.config.quarters
+            if q.id in allowed
+        ]
+        rows.append([InlineKeyboardButton(t._("All my quarters"), callback_data="bcq:*")])
+        rows.append(
+            [InlineKeyboardButton(t._("➡️ Next"), callback_data="bcf:next"), cancel_button(t)]
+        )
+        text = t._("To which quarters? Their subscribers get the message.")
+    elif draft.step == "topic":
+        config = services.config
+        buttons = [
+            InlineKeyboardButton(
+                topic.label(t, config.default_language), callback_data=f"bct:{topic.id}"
+            )
+            for topic in config.topics
+        ]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows.append(
+            [InlineKeyboardButton(t._("All topics"), callback_data="bct:*"), cancel_button(t)]
+        )
+        text = t._("Which topic is it about? Residents who chose topics only get their topics.")
+    elif draft.step == "language":
+        buttons = [
+            InlineKeyboardButton(native_name(code), callback_data=f"bcl:{code}")
+            for code in services.catalogs.offered
+        ]
+        rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+        rows.append(
+            [InlineKeyboardButton(t._("All languages"), callback_data="bcl:*"), cancel_button(t)]
+        )
+        text = t._("Only to residents of one language? (For a message in that language.)")
+    elif draft.step == "content":
+        rows = [[cancel_button(t)]]
+        text = t._(
+            "Now send the message as residents should see it: text (bold, italic and links "
+            "work) or a photo with a caption."
+        )
+    elif draft.step == "schedule":
+        rows = [[cancel_button(t)]]
+        text = t._(
+            "When should it be sent? Write the date and time, for example {example}.",
+            example="2026-12-05 09:00",
+        )
+    else:
+        await show_preview(message, context, draft)
+        return
+    await message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def recipients(context: BotContext, data: dict[str, Any]) -> int:
+    """How many residents the draft would reach right now."""
+    return await context.services.broadcasts.count_recipients(
+        list(data.get("quarters", [])), data.get("topic_id"), data.get("language")
+    )
+
+
+async def show_preview(message: Message, context: BotContext, draft: StaffDraft) -> None:
+    """The message exactly as residents will see it, then the recipient count and the choices."""
+    t = context.t
+    data = draft.data
+    if data.get("photo"):
+        await message.reply_photo(
+            data["photo"], caption=data.get("text") or None, parse_mode=ParseMode.HTML
+        )
+    else:
+        await message.reply_text(str(data.get("text", "")), parse_mode=ParseMode.HTML)
+    count = await recipients(context, data)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t._("📣 Send now"), callback_data="bcf:now")],
+            [
+                InlineKeyboardButton(t._("🕒 Schedule"), callback_data="bcf:schedule"),
+                cancel_button(t),
+            ],
+        ]
+    )
+    await message.reply_text(
+        t._n(
+            "This is the preview. It goes to {count} resident.",
+            "This is the preview. It goes to {count} residents.",
+            count,
+            count=t.fmt_number(count),
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> None:
+    """Typed content or schedule time."""
+    message = message_of(update)
+    t = context.t
+    services = context.services
+    data = dict(draft.data)
+    if draft.step == "content":
+        if message.photo:
+            caption = message.caption_html or ""
+            if len(message.caption or "") > MAX_CAPTION:
+                await message.reply_text(t._("The caption is too long for a photo."))
+                return
+            data.update(photo=message.photo[-1].file_id, text=caption)
+        elif message.text:
+            data.update(photo=None, text=message.text_html)
+        else:
+            await message.reply_text(t._("Please send text or a photo."))
+            return
+        draft = await services.staff_drafts.save(draft.user_id, "broadcast", "preview", data)
+        await show_preview(message, context, draft)
+        return
+    if draft.step == "schedule":
+        try:
+            when = parse_when(message.text or "", t, services.config.timezone, services.now())
+        except EventInputError as exc:
+            await message.reply_text(str(exc))
+            return
+        broadcast = await create(context, draft, when.isoformat())
+        await message.reply_text(
+            t._(
+                "Scheduled for {when} as broadcast #{number}. /broadcasts lists it.",
+                when=t.fmt_datetime(when),
+                number=broadcast.id,
+            )
+        )
+        return
+    await message.reply_text(t._("Please choose one of the buttons above."))
+    await ask(message, context, draft)
+
+
+async def create(context: BotContext, draft: StaffDraft, scheduled: str | None) -> Broadcast:
+    """Store the broadcast (audited) and forget the draft."""
+    services = context.services
+    data = draft.data
+    broadcast = await services.broadcasts.create(
+        created_by=draft.user_id,
+        quarters=list(data["quarters"]),
+        topic_id=data.get("topic_id"),
+        language=data.get("language"),
+        text=str(data.get("text") or ""),
+        photo_file_id=data.get("photo"),
+        scheduled_at=datetime.fromisoformat(scheduled) if scheduled else None,
+    )
+    await services.broadcasts.set_progress_message(broadcast.id, draft.user_id, None)
+    await services.audit.record(
+        draft.user_id,
+        "broadcast.create",
+        f"broadcast:{broadcast.id}",
+        {"quarters": list(data["quarters"]), "scheduled": scheduled},
+    )
+    await services.staff_drafts.discard(draft.user_id)
+    return broadcast
+
+
+async def flow_button(update: Update, context: BotContext) -> None:
+    """Quarter toggles, topic, language, next, send now, schedule, cancel."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    allowed = await services.staff.quarters_of(user.id)
+    draft = await services.staff_drafts.get(user.id)
+    if not allowed:
+        await audit_denied(context, user.id, "broadcast")
+        await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
+        return
+    if draft is None or draft.kind != "broadcast":
+        await query.answer(t._("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    message = query.message if isinstance(query.message, Message) else None
+    kind, _, value = query.data.partition(":")
+    data = dict(draft.data)
+    step = draft.step
+    if query.data == "bcf:cancel":
+        await services.staff_drafts.discard(user.id)
+        await edit_text(query, t._("Cancelled. Nothing was sent."))
+        return
+    if kind == "bcq" and step == "quarters":
+        chosen = set(data.get("quarters", []))
+        if value == "*":
+            chosen = set(allowed)
+        elif value in allowed:
+            chosen ^= {value}
+        data["quarters"] = sorted(chosen)
+        draft = await services.staff_drafts.save(user.id, "broadcast", step, data)
+        await edit_text(query, t._("To which quarters? Their subscribers get the message."))
+    elif query.data == "bcf:next" and step == "quarters" and data.get("quarters"):
+        draft = await services.staff_drafts.save(user.id, "broadcast", "topic", data)
+    elif kind == "bct" and step == "topic":
+        data["topic_id"] = None if value == "*" else value
+        draft = await services.staff_drafts.save(user.id, "broadcast", "language", data)
+    elif kind == "bcl" and step == "language":
+        data["language"] = None if value == "*" else value
+        draft = await services.staff_drafts.save(user.id, "broadcast", "content", data)
+    elif query.data == "bcf:schedule" and step == "preview":
+        draft = await services.staff_drafts.save(user.id, "broadcast", "schedule", data)
+    elif query.data == "bcf:now" and step == "preview":
+        if not set(data.get("quarters", [])) <= allowed:
+            await audit_denied(context, user.id, "broadcast", ",".join(data.get("quarters", [])))
+            return
+        broadcast = await create(context, draft, None)
+        context.broadcaster.start(broadcast.id)
+        await edit_text(
+            query,
+            t._("Sending broadcast #{number}. You see the progress here.", number=broadcast.id),
+        )
+        return
+    else:
+        return
+    if message is not None:
+        await ask(message, context, draft)
+
+
+async def announce_event(update: Update, context: BotContext) -> None:
+    """'Announce now' after saving an event: each subscriber gets the card in their language."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    raw = query.data.removeprefix("evann:")
+    event = await services.events.get(int(raw)) if raw.isdigit() else None
+    if event is None or event.quarter_id not in await services.staff.quarters_of(user.id):
+        await audit_denied(context, user.id, "broadcast", f"event:{raw[:12]}")
+        await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
+        return
+    await query.answer()
+    broadcast = await services.broadcasts.create(
+        created_by=user.id,
+        quarters=[event.quarter_id],
+        topic_id=event.topic_id,
+        language=None,
+        text="",
+        photo_file_id=None,
+        event_id=event.id,
+    )
+    await services.broadcasts.set_progress_message(broadcast.id, user.id, None)
+    await services.audit.record(
+        user.id, "broadcast.create", f"broadcast:{broadcast.id}", {"event": event.id}
+    )
+    context.broadcaster.start(broadcast.id)
+    await edit_text(
+        query, t._("Sending broadcast #{number}. You see the progress here.", number=broadcast.id)
+    )
+
+
+async def broadcasts_command(update: Update, context: BotContext) -> None:
+    """/broadcasts: pending and recent broadcasts, with cancel buttons for pending ones."""
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    if not await services.staff.is_staff(user.id):
+        await audit_denied(context, user.id, "broadcast.list")
+        await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
+        return
+    mine = None if services.config.is_admin(user.id) else user.id
+    recent = await services.broadcasts.list_recent(mine, 10)
+    if not recent:
+        await message_of(update).reply_text(t._("There are no broadcasts yet."))
+        return
+    lines, rows = [t._("Broadcasts:")], []
+    for broadcast in recent:
+        lines.append(describe(broadcast, t))
+        if broadcast.status in ("scheduled", "sending"):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t._("✖️ Cancel #{number}", number=broadcast.id),
+                        callback_data=f"bcx:{broadcast.id}",
+                    )
+                ]
+            )
+    await message_of(update).reply_text(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows) if rows else None
+    )
+
+
+def describe(broadcast: Broadcast, t: Translator) -> str:
+    """One line per broadcast."""
+    states = {
+        "scheduled": t._(
+            "scheduled for {when}",
+            when=t.fmt_datetime(broadcast.scheduled_at) if broadcast.scheduled_at else "–",
+        ),
+        "sending": t._("sending"),
+        "done": t._("sent"),
+        "cancelled": t._("cancelled"),
+    }
+    preview = " ".join((broadcast.text or "").split())[:40] or (
+        t._("event announcement") if broadcast.event_id else "📷"
+    )
+    return t._(
+        "#{number} · {state} · {preview}",
+        number=broadcast.id,
+        state=states.get(broadcast.status, broadcast.status),
+        preview=preview,
+    )
+
+
+async def cancel_broadcast_button(update: Update, context: BotContext) -> None:
+    """Cancel a pending broadcast: its creator, or an admin."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    raw = query.data.removeprefix("bcx:")
+    broadcast = await services.broadcasts.get(int(raw)) if raw.isdigit() else None
+    allowed = broadcast is not None and (
+        broadcast.created_by == user.id or services.config.is_admin(user.id)
+    )
+    if broadcast is None or not allowed:
+        await audit_denied(context, user.id, "broadcast.cancel", f"broadcast:{raw[:12]}")
+        await query.answer(t._("Sorry, you may not cancel this broadcast."), show_alert=True)
+        return
+    cancelled = await services.broadcasts.cancel(broadcast.id)
+    if cancelled:
+        await services.audit.record(user.id, "broadcast.cancel", f"broadcast:{broadcast.id}")
+    await query.answer(t._("Cancelled.") if cancelled else t._("It was already finished."))
+    await edit_text(
+        query,
+        t._("Broadcast #{number} cancelled.", number=broadcast.id)
+        if cancelled
+        else t._("It was already finished."),
+    )
+
+
+def register(app: QuartierApplication) -> None:
+    """Install /broadcast, /broadcasts and their buttons."""
+    app.add_handler(CommandHandler("broadcast", broadcast_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("broadcasts", broadcasts_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(flow_button, pattern=r"^(bcf|bcq|bct|bcl):"))
+    app.add_handler(CallbackQueryHandler(announce_event, pattern=r"^evann:"))
+    app.add_handler(CallbackQueryHandler(cancel_broadcast_button, pattern=r"^bcx:"))

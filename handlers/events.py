@@ -1,0 +1,174 @@
+"""Residents and events: /events with RSVP and waiting list, calendar files, deep links."""
+
+from __future__ import annotations
+
+import io
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.concerns import quarter_name, topic_label
+from bot.context import BotContext, QuartierApplication
+from bot.events import build_ics, render_event
+from bot.menu import MENU_EVENTS
+from bot.notify import tell_promoted
+from handlers.common import PRIVATE, edit_text, message_of, user_of
+from storage.events import Event, EventError
+
+EVENTS_SHOWN = 8
+
+
+async def event_card(
+    context: BotContext, event: Event, user_id: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The event in the reader's language, with the buttons that fit their RSVP."""
+    t = context.t
+    services = context.services
+    counts = await services.events.counts(event.id)
+    topic = topic_label(event.topic_id, services.config, t) if event.topic_id else None
+    text = render_event(
+        event, t, quarter_name(event.quarter_id, services.config), topic, counts, event.capacity
+    )
+    state = await services.events.rsvp_state(event.id, user_id)
+    if state == "going":
+        text += "\n" + t._("✅ You are registered.")
+    elif state == "waiting":
+        text += "\n" + t._("⏳ You are on the waiting list.")
+    rows = []
+    if not event.is_cancelled:
+        if state is None:
+            rows.append(
+                [InlineKeyboardButton(t._("✅ I'll come"), callback_data=f"ev:go:{event.id}")]
+            )
+        else:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t._("❌ I can't come any more"), callback_data=f"ev:no:{event.id}"
+                    )
+                ]
+            )
+    rows.append(
+        [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
+    )
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def resident_quarters(context: BotContext, user_id: int) -> set[str]:
+    """Home quarter and followed quarters."""
+    quarters = set(await context.services.subscriptions.quarters_of(user_id))
+    if context.resident is not None and context.resident.quarter_id:
+        quarters.add(context.resident.quarter_id)
+    return quarters & set(context.services.config.quarter_ids)
+
+
+async def events_command(update: Update, context: BotContext) -> None:
+    """Upcoming events of the resident's quarters, one message each with its buttons."""
+    message = message_of(update)
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    quarters = await resident_quarters(context, user.id)
+    if not quarters:
+        await message.reply_text(t._("Please send /start first and choose your quarter."))
+        return
+    events = await services.events.upcoming(quarters, services.now(), EVENTS_SHOWN)
+    if not events:
+        await message.reply_text(
+            t._(
+                "There are no upcoming events in your quarters at the moment. "
+                "/subscribe to get news when there are."
+            )
+        )
+        return
+    for event in events:
+        text, keyboard = await event_card(context, event, user.id)
+        await message.reply_text(text, reply_markup=keyboard)
+
+
+async def show_event(message: Message, context: BotContext, event_id: int, user_id: int) -> None:
+    """One event (from a deep link)."""
+    event = await context.services.events.get(event_id)
+    if event is None:
+        await message.reply_text(context.t._("This event does not exist any more."))
+        return
+    text, keyboard = await event_card(context, event, user_id)
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+async def event_button(update: Update, context: BotContext) -> None:
+    """I'll come / I can't come any more / Add to calendar."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    t = context.t
+    services = context.services
+    _, action, raw_id = [*query.data.split(":"), "", ""][:3]
+    event = await services.events.get(int(raw_id)) if raw_id.isdigit() else None
+    if event is None or action not in ("go", "no", "ics"):
+        await query.answer(t._("This event does not exist any more."), show_alert=True)
+        return
+    if action == "ics":
+        await query.answer()
+        await send_calendar_file(update, context, event)
+        return
+    if action == "go":
+        if context.resident is None:
+            await query.answer(
+                t._("Please send /start first and choose your quarter."), show_alert=True
+            )
+            return
+        try:
+            outcome = await services.events.rsvp(event.id, user.id, services.now())
+        except EventError:
+            await query.answer(t._("Registration for this event is closed."), show_alert=True)
+            return
+        if outcome.state in ("waiting", "already_waiting"):
+            await query.answer(
+                t._(
+                    "The event is fully booked. You are on the waiting list; we tell you when a "
+                    "place becomes free."
+                ),
+                show_alert=True,
+            )
+        else:
+            await query.answer(t._("You are registered. See you there!"))
+    else:
+        result = await services.events.cancel_rsvp(event.id, user.id, services.now())
+        await query.answer(t._("Thank you for telling us."))
+        if result.promoted_user_id is not None:
+            await tell_promoted(context.bot, services, event, result.promoted_user_id)
+    text, keyboard = await event_card(context, event, user.id)
+    await edit_text(query, text, reply_markup=keyboard)
+
+
+async def send_calendar_file(update: Update, context: BotContext, event: Event) -> None:
+    """The event as an .ics file for the phone's calendar."""
+    services = context.services
+    data = build_ics(
+        event,
+        quarter_name(event.quarter_id, services.config),
+        context.bot.username,
+        services.config.timezone,
+    )
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await context.bot.send_document(
+        chat.id,
+        io.BytesIO(data),
+        filename=f"event-{event.id}.ics",
+        caption=context.t._("Open the file to add “{title}” to your calendar.", title=event.title),
+    )
+
+
+def register(app: QuartierApplication) -> None:
+    """Install /events, its menu button and the event buttons."""
+    catalogs = app.services.catalogs
+    app.add_handler(CommandHandler("events", events_command, filters=PRIVATE))
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.Text(catalogs.all_translations(MENU_EVENTS)), events_command
+        )
+    )
+    app.add_handler(CallbackQueryHandler(event_button, pattern=r"^ev:"))

@@ -1,0 +1,36 @@
+"""Routes typed input in private chats that no command or menu button took.
+
+One explicit place decides, in order: a staff conversation (event, broadcast), then the
+resident's concern conversation or a reply to one of our concern messages, then "not understood".
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import MessageHandler, filters
+
+from bot.context import BotContext, QuartierApplication
+from handlers import broadcasts, concern_intake, events_staff
+from handlers.common import PRIVATE, user_of
+
+
+async def on_input(update: Update, context: BotContext) -> None:
+    """Dispatch typed input to the conversation it belongs to."""
+    services = context.services
+    user = user_of(update)
+    draft = await services.staff_drafts.get(user.id)
+    if draft is not None and await services.staff.is_staff(user.id):
+        if draft.kind in ("event", "event_edit"):
+            await events_staff.take_input(update, context, draft)
+            return
+        if draft.kind == "broadcast":
+            await broadcasts.take_input(update, context, draft)
+            return
+    await concern_intake.on_input(update, context)
+
+
+def register(app: QuartierApplication) -> None:
+    """Install the router; registered after every feature that reacts to text, before fall-backs."""
+    app.add_handler(
+        MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_input)
+    )

@@ -1,0 +1,473 @@
+"""Broadcasts to subscribed residents and their durable per-chat deliveries.
+
+Every delivery is a row that moves pending → sending → sent | failed | blocked. 'sending' is
+written before the message goes out and the outcome after it, so a crash in between leaves
+'sending' rows: `recover_in_flight` sends those again. The guarantee is therefore *at least
+once* for every recipient, and a repeat is possible only for the few messages in flight at the
+moment of the crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.db import Database, from_db_time, to_db_time, utc_now
+
+BROADCAST_STATUSES: tuple[str, ...] = ("scheduled", "sending", "done", "cancelled")
+DELIVERY_STATES: tuple[str, ...] = ("pending", "sending", "sent", "failed", "blocked")
+
+#: A "send now" broadcast is started by its creator right away; one still unstarted after this
+#: long was lost to a crash between creating and starting, so the scheduler picks it up.
+SEND_NOW_GRACE = timedelta(minutes=1)
+
+Outcome = Literal["sent", "retry", "failed", "blocked"]
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A message to the residents of some quarters, sent now or at a scheduled time."""
+
+    id: int
+    created_by: int
+    quarters: tuple[str, ...]
+    topic_id: str | None
+    language: str | None
+    text: str  # HTML
+    photo_file_id: str | None
+    event_id: int | None
+    status: str
+    scheduled_at: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    report_chat_id: int | None
+    progress_message_id: int | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One recipient of a broadcast."""
+
+    broadcast_id: int
+    chat_id: int
+    state: str
+    attempts: int  # unsuccessful tries so far (a flood-control wait does not count)
+    next_attempt_at: datetime | None
+    message_id: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What happened when one delivery was sent."""
+
+    chat_id: int
+    outcome: Outcome
+    message_id: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    #: False for a flood-control wait (Telegram 429): the message was never refused.
+    count_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class BroadcastCounts:
+    """Deliveries of one broadcast per state."""
+
+    total: int
+    pending: int
+    sending: int
+    sent: int
+    failed: int
+    blocked: int
+
+    @property
+    def open(self) -> int:
+        """Deliveries without a final outcome yet."""
+        return self.pending + self.sending
+
+
+_COLUMNS = (
+    "id, created_by, quarters, topic_id, language, text, photo_file_id, event_id, status, "
+    "scheduled_at, created_at, started_at, finished_at, report_chat_id, progress_message_id"
+)
+_DELIVERY_COLUMNS = (
+    "broadcast_id, chat_id, state, attempts, next_attempt_at, message_id, last_error"
+)
+
+
+def _time(value: str | None) -> datetime | None:
+    """Optional stored time."""
+    return from_db_time(value) if value else None
+
+
+def _retry_time(value: datetime | None) -> str | None:
+    """Stored times have whole seconds: round a retry time up, so it is never early."""
+    if value is None:
+        return None
+    whole = value.replace(microsecond=0)
+    return to_db_time(whole if whole == value else whole + timedelta(seconds=1))
+
+
+def _broadcast(row: aiosqlite.Row) -> Broadcast:
+    """Row → Broadcast."""
+    return Broadcast(
+        id=row["id"],
+        created_by=row["created_by"],
+        quarters=tuple(json.loads(row["quarters"])),
+        topic_id=row["topic_id"],
+        language=row["language"],
+        text=row["text"],
+        photo_file_id=row["photo_file_id"],
+        event_id=row["event_id"],
+        status=row["status"],
+        scheduled_at=_time(row["scheduled_at"]),
+        created_at=from_db_time(row["created_at"]),
+        started_at=_time(row["started_at"]),
+        finished_at=_time(row["finished_at"]),
+        report_chat_id=row["report_chat_id"],
+        progress_message_id=row["progress_message_id"],
+    )
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    """Row → Delivery."""
+    return Delivery(
+        broadcast_id=row["broadcast_id"],
+        chat_id=row["chat_id"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=_time(row["next_attempt_at"]),
+        message_id=row["message_id"],
+        last_error=row["last_error"],
+    )
+
+
+def _recipients_sql(
+    quarters: Collection[str], topic_id: str | None, language: str | None
+) -> tuple[str, list[Any]]:
+    """SELECT of the recipients' user ids (placeholders only) and its parameters.
+
+    Active residents subscribed to any of the quarters; with a topic, only those who chose it
+    or chose no topics at all (no rows = all topics); with a language, only its speakers.
+    """
+    marks = ", ".join("?" for _ in quarters) or "NULL"
+    sql = (
+        "SELECT DISTINCT s.user_id FROM subscriptions s "  # noqa: S608 - placeholders only
+        "JOIN residents r ON r.user_id = s.user_id "
+        f"WHERE s.quarter_id IN ({marks}) AND r.inactive_since IS NULL "
+        "AND (? IS NULL "
+        "OR NOT EXISTS (SELECT 1 FROM topic_filters f WHERE f.user_id = s.user_id) "
+        "OR EXISTS (SELECT 1 FROM topic_filters f WHERE f.user_id = s.user_id "
+        "AND f.topic_id = ?)) "
+        "AND (? IS NULL OR r.language = ?)"
+    )
+    return sql, [*quarters, topic_id, topic_id, language, language]
+
+
+async def _fetchone(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
+    """First row of a query inside a transaction."""
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def _count_deliveries(conn: aiosqlite.Connection, broadcast_id: int) -> int:
+    """How many deliveries the broadcast has, inside a transaction."""
+    row = await _fetchone(
+        conn, "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)
+    )
+    return int(row[0]) if row else 0
+
+
+class BroadcastRepository:
+    """Typed access to broadcasts and their deliveries."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- creating and targeting -----------------------------------------------------------
+
+    async def create(
+        self,
+        created_by: int,
+        quarters: Sequence[str],
+        topic_id: str | None,
+        language: str | None,
+        text: str,
+        photo_file_id: str | None,
+        event_id: int | None = None,
+        scheduled_at: datetime | None = None,
+    ) -> Broadcast:
+        """Store a new broadcast ('scheduled'; without a time the caller starts it right away)."""
+        async with self.db.transaction() as conn:
+            row = await _fetchone(
+                conn,
+                "INSERT INTO broadcasts (created_by, quarters, topic_id, language, text, "
+                "photo_file_id, event_id, status, scheduled_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?) RETURNING id",
+                (
+                    created_by,
+                    json.dumps(list(quarters)),
+                    topic_id,
+                    language,
+                    text,
+                    photo_file_id,
+                    event_id,
+                    to_db_time(scheduled_at) if scheduled_at else None,
+                    to_db_time(utc_now()),
+                ),
+            )
+        assert row is not None
+        broadcast = await self.get(int(row[0]))
+        assert broadcast is not None
+        return broadcast
+
+    async def count_recipients(
+        self, quarters: Collection[str], topic_id: str | None, language: str | None
+    ) -> int:
+        """How many residents a broadcast with this targeting would reach now."""
+        sql, params = _recipients_sql(quarters, topic_id, language)
+        row = await self.db.fetchone(f"SELECT count(*) FROM ({sql})", params)  # noqa: S608
+        return int(row[0]) if row else 0
+
+    # -- the delivery cycle ---------------------------------------------------------------
+
+    async def start(self, broadcast_id: int) -> int:
+        """Materialise the deliveries and mark the broadcast 'sending'; returns their number.
+
+        A broadcast already 'sending' (resumed after a crash) keeps its deliveries as they are.
+        """
+        now = to_db_time(utc_now())
+        async with self.db.transaction() as conn:
+            row = await _fetchone(
+                conn,
+                f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?",  # noqa: S608
+                (broadcast_id,),
+            )
+            if row is None:
+                raise LookupError(f"no broadcast {broadcast_id}")
+            broadcast = _broadcast(row)
+            if broadcast.status == "scheduled":
+                sql, params = _recipients_sql(
+                    broadcast.quarters, broadcast.topic_id, broadcast.language
+                )
+                # OR IGNORE: UNIQUE (broadcast_id, chat_id) makes a second start a no-op.
+                await conn.execute(
+                    "INSERT OR IGNORE INTO deliveries (broadcast_id, chat_id, state, updated_at) "  # noqa: S608
+                    f"SELECT ?, user_id, 'pending', ? FROM ({sql})",
+                    (broadcast_id, now, *params),
+                )
+                await conn.execute(
+                    "UPDATE broadcasts SET status = 'sending', started_at = ? WHERE id = ?",
+                    (now, broadcast_id),
+                )
+            return await _count_deliveries(conn, broadcast_id)
+
+    async def recover_in_flight(self, broadcast_id: int) -> int:
+        """Put deliveries a crash left in 'sending' back to 'pending'; returns how many.
+
+        They may have reached their chat already: these few are the only possible repeats.
+        """
+        return await self.db.execute(
+            "UPDATE deliveries SET state = 'pending', updated_at = ? "
+            "WHERE broadcast_id = ? AND state = 'sending'",
+            (to_db_time(utc_now()), broadcast_id),
+        )
+
+    async def claim(self, broadcast_id: int, now: datetime, limit: int) -> list[Delivery]:
+        """Mark up to `limit` due pending deliveries 'sending' (before sending) and return them."""
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "UPDATE deliveries SET state = 'sending', updated_at = ? "  # noqa: S608
+                "WHERE broadcast_id = ? AND chat_id IN ("
+                "SELECT chat_id FROM deliveries WHERE broadcast_id = ? AND state = 'pending' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY chat_id LIMIT ?) "
+                f"RETURNING {_DELIVERY_COLUMNS}",
+                (to_db_time(utc_now()), broadcast_id, broadcast_id, to_db_time(now), limit),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        # RETURNING has no defined order; callers get chat order for determinism.
+        return sorted((_delivery(row) for row in rows), key=lambda d: d.chat_id)
+
+    async def record(self, broadcast_id: int, results: Sequence[DeliveryResult]) -> None:
+        """Write the outcomes of sent deliveries (after sending), all in one transaction."""
+        if not results:
+            return
+        now = to_db_time(utc_now())
+        by_outcome: dict[str, list[DeliveryResult]] = {}
+        for result in results:
+            by_outcome.setdefault(result.outcome, []).append(result)
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE deliveries SET state = 'sent', message_id = ?, next_attempt_at = NULL, "
+                "last_error = NULL, updated_at = ? WHERE broadcast_id = ? AND chat_id = ?",
+                [(r.message_id, now, broadcast_id, r.chat_id) for r in by_outcome.get("sent", [])],
+            )
+            await conn.executemany(
+                "UPDATE deliveries SET state = 'pending', attempts = attempts + ?, "
+                "next_attempt_at = ?, last_error = ?, updated_at = ? "
+                "WHERE broadcast_id = ? AND chat_id = ?",
+                [
+                    (
+                        int(r.count_attempt),
+                        _retry_time(r.retry_at),
+                        r.error,
+                        now,
+                        broadcast_id,
+                        r.chat_id,
+                    )
+                    for r in by_outcome.get("retry", [])
+                ],
+            )
+            finals = by_outcome.get("failed", []) + by_outcome.get("blocked", [])
+            await conn.executemany(
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = NULL, "
+                "last_error = ?, updated_at = ? WHERE broadcast_id = ? AND chat_id = ?",
+                [(r.outcome, r.error, now, broadcast_id, r.chat_id) for r in finals],
+            )
+            # A private chat's id is the user's id: a resident who blocked the bot is inactive
+            # until they write again, and no later broadcast targets them.
+            await conn.executemany(
+                "UPDATE residents SET inactive_since = ? "
+                "WHERE user_id = ? AND inactive_since IS NULL",
+                [(now, r.chat_id) for r in by_outcome.get("blocked", [])],
+            )
+            # A retry recorded after a cancel would revive a delivery the cancel already ended.
+            await conn.execute(
+                "UPDATE deliveries SET state = 'failed', last_error = 'cancelled', "
+                "next_attempt_at = NULL, updated_at = ? "
+                "WHERE broadcast_id = ? AND state = 'pending' "
+                "AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? AND status = 'cancelled')",
+                (now, broadcast_id, broadcast_id),
+            )
+
+    async def next_attempt(self, broadcast_id: int) -> datetime | None:
+        """When the earliest waiting retry is due; None if something is due now or nothing waits."""
+        row = await self.db.fetchone(
+            "SELECT count(*), count(next_attempt_at), min(next_attempt_at) FROM deliveries "
+            "WHERE broadcast_id = ? AND state = 'pending'",
+            (broadcast_id,),
+        )
+        if row is None or row[0] == 0 or row[0] != row[1]:
+            return None
+        return from_db_time(row[2])
+
+    async def counts(self, broadcast_id: int) -> BroadcastCounts:
+        """Deliveries per state."""
+        rows = await self.db.fetchall(
+            "SELECT state, count(*) FROM deliveries WHERE broadcast_id = ? GROUP BY state",
+            (broadcast_id,),
+        )
+        per_state = {state: 0 for state in DELIVERY_STATES} | {r[0]: int(r[1]) for r in rows}
+        return BroadcastCounts(total=sum(per_state.values()), **per_state)
+
+    async def finish(self, broadcast_id: int) -> None:
+        """Mark a sending broadcast 'done' (a cancelled one stays cancelled)."""
+        await self.db.execute(
+            "UPDATE broadcasts SET status = 'done', finished_at = ? "
+            "WHERE id = ? AND status = 'sending'",
+            (to_db_time(utc_now()), broadcast_id),
+        )
+
+    async def cancel(self, broadcast_id: int) -> bool:
+        """Cancel a scheduled or sending broadcast; its pending deliveries will not be sent."""
+        now = to_db_time(utc_now())
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "UPDATE broadcasts SET status = 'cancelled', finished_at = ? "
+                "WHERE id = ? AND status IN ('scheduled', 'sending')",
+                (now, broadcast_id),
+            ) as cursor:
+                cancelled = cursor.rowcount > 0
+            if cancelled:
+                # Deliveries already 'sending' are on their way; their outcome is still recorded.
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'failed', last_error = 'cancelled', "
+                    "next_attempt_at = NULL, updated_at = ? "
+                    "WHERE broadcast_id = ? AND state = 'pending'",
+                    (now, broadcast_id),
+                )
+        return cancelled
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        """A broadcast by id."""
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?",  # noqa: S608 - constant columns
+            (broadcast_id,),
+        )
+        return _broadcast(row) if row else None
+
+    async def deliveries(self, broadcast_id: int) -> list[Delivery]:
+        """All deliveries of a broadcast, in chat order."""
+        rows = await self.db.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries "  # noqa: S608 - constant columns
+            "WHERE broadcast_id = ? ORDER BY chat_id",
+            (broadcast_id,),
+        )
+        return [_delivery(row) for row in rows]
+
+    async def list_recent(self, created_by: int | None, limit: int = 10) -> list[Broadcast]:
+        """Newest broadcasts first, of one author or (None) of everybody."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM broadcasts "  # noqa: S608 - constant columns
+            "WHERE ? IS NULL OR created_by = ? ORDER BY id DESC LIMIT ?",
+            (created_by, created_by, limit),
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def due_scheduled(self, now: datetime) -> list[Broadcast]:
+        """Scheduled broadcasts whose time has come (and "send now" ones a crash left behind)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status = 'scheduled' "  # noqa: S608
+            "AND (scheduled_at <= ? OR (scheduled_at IS NULL AND created_at <= ?)) "
+            "ORDER BY coalesce(scheduled_at, created_at), id",
+            (to_db_time(now), to_db_time(now - SEND_NOW_GRACE)),
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def in_progress(self) -> list[Broadcast]:
+        """Broadcasts that were sending when the bot stopped: resume them at start-up."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status = 'sending' ORDER BY id",  # noqa: S608
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def delivery_stats(self, since: datetime) -> dict[str, int]:
+        """Deliveries per state over all broadcasts started since then."""
+        rows = await self.db.fetchall(
+            "SELECT d.state, count(*) FROM deliveries d "
+            "JOIN broadcasts b ON b.id = d.broadcast_id "
+            "WHERE b.started_at >= ? GROUP BY d.state",
+            (to_db_time(since),),
+        )
+        return {state: 0 for state in DELIVERY_STATES} | {r[0]: int(r[1]) for r in rows}
+
+    # -- small updates --------------------------------------------------------------------
+
+    async def set_progress_message(
+        self, broadcast_id: int, chat_id: int, message_id: int | None
+    ) -> None:
+        """Remember the staff message that shows the broadcast's progress."""
+        await self.db.execute(
+            "UPDATE broadcasts SET report_chat_id = ?, progress_message_id = ? WHERE id = ?",
+            (chat_id, message_id, broadcast_id),
+        )
+
+    async def reactivate(self, user_id: int) -> bool:
+        """An inactive resident wrote again: broadcasts reach them again. True if they were."""
+        changed = await self.db.execute(
+            "UPDATE residents SET inactive_since = NULL "
+            "WHERE user_id = ? AND inactive_since IS NOT NULL",
+            (user_id,),
+        )
+        return changed > 0

@@ -1,0 +1,143 @@
+"""/broadcast through the real handlers and the background engine; the bot keeps answering."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.context import QuartierApplication
+from bot.services import Services
+from tests.conftest import ADMIN_ID
+from tests.recording import Person, RecordingRequest, texts, toasts
+
+
+async def subscribe_residents(services: Services, count: int, first: int = 720000) -> list[int]:
+    """Residents following the Bahnhofsvorstadt, half in German, half in Turkish."""
+    ids = list(range(first, first + count))
+    for index, user_id in enumerate(ids):
+        await services.residents.set_language(user_id, "de" if index % 2 else "tr")
+        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
+        await services.subscriptions.subscribe(user_id, ["bahnhofsvorstadt"])
+    return ids
+
+
+async def wait_until_idle(app: QuartierApplication, seconds: float = 10.0) -> None:
+    """Until every background broadcast has finished."""
+    assert app.broadcaster is not None
+    for _ in range(int(seconds * 20)):
+        if not app.broadcaster.running():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("broadcast still running")
+
+
+async def test_broadcast_preview_send_and_report(
+    app: tuple[QuartierApplication, RecordingRequest], services: Services
+) -> None:
+    application, request = app
+    recipients = await subscribe_residents(services, 6)
+    await services.residents.set_language(ADMIN_ID, "en")
+    admin = Person(application, request, ADMIN_ID, "en")
+    calls = await admin.send("/broadcast bahnhofsvorstadt")
+    assert texts(calls)[0].startswith("Which topic is it about?")
+    await admin.press("All topics")
+    calls = await admin.press("All languages")
+    assert texts(calls)[-1].startswith("Now send the message as residents should see it")
+    message = {
+        "text": "Street festival on Saturday!",
+        "entities": [{"type": "bold", "offset": 0, "length": 15}],
+    }
+    calls = await admin.send_extra(message, "Street festival on Saturday!")
+    assert texts(calls)[0] == "<b>Street festival</b> on Saturday!"  # exactly as residents see it
+    assert calls[0].params["parse_mode"] == "HTML"
+    assert texts(calls)[1] == "This is the preview. It goes to 6 residents."
+    calls = await admin.press("Send now")
+    assert texts(calls) == ["Sending broadcast #1. You see the progress here."]
+    await wait_until_idle(application)
+    delivered = [c for c in request.of("sendMessage") if c.params["chat_id"] in recipients]
+    assert sorted(c.params["chat_id"] for c in delivered) == recipients
+    assert all(c.params["text"] == "<b>Street festival</b> on Saturday!" for c in delivered)
+    report = texts(request.to_chat(ADMIN_ID))[-1]
+    assert report.startswith("✅ Broadcast #1 finished: 6 delivered, 0 blocked the bot, 0 failed")
+    counts = await services.broadcasts.counts(1)
+    assert (counts.total, counts.sent) == (6, 6)
+
+
+async def test_language_and_topic_targeting_counts(
+    app: tuple[QuartierApplication, RecordingRequest], services: Services
+) -> None:
+    application, request = app
+    ids = await subscribe_residents(services, 4)
+    await services.subscriptions.set_topics(ids[1], ["health"])
+    admin = Person(application, request, ADMIN_ID, "en")
+    await admin.send("/broadcast bahnhofsvorstadt")
+    await admin.press("Housing")
+    await admin.press("Deutsch")
+    calls = await admin.send("Hallo!")
+    # German speakers are ids[1] and ids[3]; ids[1] only wants health news.
+    assert texts(calls)[1] == "This is the preview. It goes to 1 resident."
+
+
+async def test_schedule_list_and_cancel(
+    app: tuple[QuartierApplication, RecordingRequest], services: Services
+) -> None:
+    application, request = app
+    await subscribe_residents(services, 2)
+    admin = Person(application, request, ADMIN_ID, "en")
+    await admin.send("/broadcast all")
+    await admin.press("All topics")
+    await admin.press("All languages")
+    await admin.send("Office closed on Friday.")
+    await admin.press("Schedule")
+    calls = await admin.send("2026-11-27 09:00")
+    assert texts(calls) == [
+        "Scheduled for 27 Nov 2026, 09:00 as broadcast #1. /broadcasts lists it."
+    ]
+    calls = await admin.send("/broadcasts")
+    assert "#1 · scheduled for 27 Nov 2026, 09:00 · Office closed on Friday." in texts(calls)[0]
+    calls = await admin.press("Cancel #1")
+    assert toasts(calls) == ["Cancelled."]
+    broadcast = await services.broadcasts.get(1)
+    assert broadcast is not None and broadcast.status == "cancelled"
+    assert request.of("sendMessage")[-1].params["chat_id"] == ADMIN_ID  # nobody else got it
+
+
+async def test_residents_are_answered_while_a_broadcast_runs(
+    app: tuple[QuartierApplication, RecordingRequest], services: Services
+) -> None:
+    application, request = app
+    await subscribe_residents(services, 120)  # about five seconds at 25 messages per second
+    admin = Person(application, request, ADMIN_ID, "en")
+    await admin.send("/broadcast bahnhofsvorstadt")
+    await admin.press("All topics")
+    await admin.press("All languages")
+    await admin.send("Long broadcast")
+    await admin.press("Send now")
+    assert application.broadcaster is not None
+    for _ in range(100):  # results are recorded per batch (about a second of sends)
+        if (await services.broadcasts.counts(1)).sent:
+            break
+        await asyncio.sleep(0.05)
+    assert application.broadcaster.running() == [1]
+    resident = Person(application, request, 730000, "en")
+    calls = await resident.send("/start q-bahnhofsvorstadt")
+    assert texts(calls) == ["Hello! Please choose your language."]
+    assert application.broadcaster.running() == [1]  # answered in the middle of the broadcast
+    counts = await services.broadcasts.counts(1)
+    assert 0 < counts.sent < 120
+
+
+async def test_broadcast_is_refused_to_residents_and_other_quarters(
+    app: tuple[QuartierApplication, RecordingRequest], services: Services
+) -> None:
+    application, request = app
+    resident = Person(application, request, 730001, "en")
+    assert texts(await resident.send("/broadcast all")) == [
+        "Sorry, this command is only for staff."
+    ]
+    await services.officers.assign(ADMIN_ID, 800009, ["huenertshagen"])
+    other = Person(application, request, 800009, "en")
+    calls = await other.send("/broadcast bahnhofsvorstadt")
+    assert texts(calls) == ["You are not responsible for this quarter."]
+    calls = await resident.press_data(resident.old_bot_message(), "bcf:now")
+    assert toasts(calls) == ["Sorry, this is only for staff."]
+    assert await services.broadcasts.list_recent(None, 10) == []

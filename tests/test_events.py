@@ -1,0 +1,194 @@
+"""Events through the real handlers: staff creation, RSVP with waiting list, calendar, reminders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import pytest
+
+from bot.jobs import send_due_reminders
+from bot.services import Services
+from tests.conftest import ADMIN_ID
+from tests.recording import Call, Person, running_app, texts, toasts
+
+OFFICER = 800001
+
+
+@pytest.fixture
+async def officer(admin: Person, services: Services) -> Person:
+    """An English-speaking officer of the Bahnhofsvorstadt."""
+    await services.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
+    return Person(admin.app, admin.request, OFFICER, "en", first_name="Iris")
+
+
+def resident_named(admin: Person, user_id: int, lang: str = "en") -> Person:
+    """Another resident in the same test application."""
+    return Person(admin.app, admin.request, user_id, lang)
+
+
+async def onboard(person: Person, language: str = "English") -> None:
+    """Start via the Bahnhofsvorstadt poster."""
+    await person.send("/start q-bahnhofsvorstadt")
+    await person.press(language)
+
+
+async def create_event(officer: Person, capacity: str | None = "2") -> list[Call]:
+    """The whole guided creation, up to and including Save."""
+    await officer.send("/event_new")
+    await officer.send("Street festival")
+    await officer.send("2026-12-05 15:00")
+    await officer.send("18:00")
+    await officer.send("Bahnhofsplatz")
+    await officer.press("Skip")  # description
+    if capacity is None:
+        await officer.press("Skip")
+    else:
+        await officer.send(capacity)
+    await officer.press("Leisure and meeting")
+    return await officer.press("Save")
+
+
+async def test_staff_creates_an_event_with_preview(officer: Person, services: Services) -> None:
+    calls = await officer.send("/event_new")
+    assert texts(calls) == ["What is the event called?"]  # one quarter: no quarter question
+    await officer.send("Street festival")
+    calls = await officer.send("2026-01-01 10:00")
+    assert texts(calls)[0].startswith("The date is in the past.")
+    await officer.send("2026-12-05 15:00")
+    calls = await officer.send("14:00")
+    assert "after the start" in texts(calls)[0]
+    await officer.send("18:00")
+    await officer.send("Bahnhofsplatz")
+    await officer.send("Music, food and games for children.")
+    calls = await officer.send("none")
+    assert texts(calls)[0].startswith("Please send the number of places as a whole number")
+    await officer.send("2")
+    calls = await officer.press("Leisure and meeting")
+    preview = texts(calls)[-1]
+    assert preview.startswith("Preview:\n\nStreet festival")
+    assert "Saturday 5 December" in preview and "15:00" in preview and "Bahnhofsplatz" in preview
+    calls = await officer.press("Save")
+    assert texts(calls) == [
+        "Saved as event #1. Change it with /event_edit 1, cancel it with /event_cancel 1."
+    ]
+    event = await services.events.get(1)
+    assert event is not None and event.capacity == 2 and event.topic_id == "leisure"
+    assert event.starts_at == datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
+    assert await services.staff_drafts.get(OFFICER) is None
+    (entry, *_) = await services.audit.recent()
+    assert (entry.actor_id, entry.action) == (OFFICER, "event.create")
+
+
+async def test_rsvp_waiting_list_and_promotion(officer: Person, services: Services) -> None:
+    await create_event(officer, capacity="2")
+    people = [resident_named(officer, 700100 + n) for n in range(3)]
+    for person in people:
+        await onboard(person)
+    calls = await people[0].send("/events")
+    assert "Street festival" in texts(calls)[0] and "2 places left" in texts(calls)[0]
+    assert toasts(await people[0].press("I'll come")) == ["You are registered. See you there!"]
+    await people[1].send("📅 Events")
+    await people[1].press("I'll come")
+    await people[2].send("/events")
+    calls = await people[2].press("I'll come")
+    assert toasts(calls)[0].startswith("The event is fully booked. You are on the waiting list")
+    assert "You are on the waiting list." in texts(calls)[0]
+    calls = await people[0].press("I can't come any more")
+    promoted = [c for c in calls if str(c.params.get("chat_id")) == str(people[2].user_id)]
+    assert promoted[0].params["text"].startswith("Good news: a place became free")
+    assert await services.events.rsvp_state(1, people[2].user_id) == "going"
+    assert await services.events.rsvp_state(1, people[0].user_id) is None
+
+
+async def test_calendar_file_and_deep_link(officer: Person) -> None:
+    await create_event(officer)
+    person = resident_named(officer, 700200)
+    await onboard(person)
+    await person.send("/events")
+    calls = await person.press("Add to calendar")
+    (_document,) = [c for c in calls if c.method == "sendDocument"]
+    name, content = person.request.files[
+        (person.user_id, max(mid for (cid, mid) in person.request.files if cid == person.user_id))
+    ]
+    assert name == "event-1.ics"
+    calendar = icalendar.Calendar.from_ical(content)
+    (vevent,) = calendar.walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Street festival"
+    assert vevent["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert vevent.decoded("DTSTART").hour == 15
+    assert "start=ev-1" in str(vevent["URL"])
+    calls = await person.send("/start ev-1")
+    assert texts(calls)[0].startswith("Street festival")
+
+
+async def test_edit_cannot_go_below_registrations_and_cancel_tells_everyone(
+    officer: Person, services: Services
+) -> None:
+    await create_event(officer, capacity="2")
+    people = [resident_named(officer, 700300 + n, lang) for n, lang in enumerate(("en", "de"))]
+    for person, language in zip(people, ("English", "Deutsch"), strict=True):
+        await onboard(person, language)
+        await person.send("/events")
+        await person.press("I'll come" if person.lang == "en" else "Ich komme")
+    await officer.send("/event_edit 1")
+    await officer.press("Places")
+    await officer.send("1")
+    calls = await officer.press("Save")
+    assert texts(calls) == [
+        "2 people have already registered: the number of places cannot be lower."
+    ]
+    event = await services.events.get(1)
+    assert event is not None and event.capacity == 2
+
+    calls = await officer.send("/event_cancel 1")
+    assert texts(calls) == ["Cancel “Street festival”? 2 registered people will be told."]
+    calls = await officer.press("Yes, cancel the event")
+    told = {str(c.params["chat_id"]): c.params["text"] for c in calls if c.method == "sendMessage"}
+    assert told[str(people[0].user_id)].startswith("Sorry: “Street festival”")
+    assert told[str(people[1].user_id)].startswith("Leider")
+    assert texts(calls)[-1] == "Cancelled. 2 people were told."
+
+
+async def test_event_staff_commands_are_refused_to_others(
+    officer: Person, services: Services, admin: Person
+) -> None:
+    await create_event(officer)
+    person = resident_named(officer, 700400)
+    await onboard(person)
+    assert texts(await person.send("/event_new")) == ["Sorry, this command is only for staff."]
+    await services.officers.assign(ADMIN_ID, 800009, ["huenertshagen"])
+    other = Person(officer.app, officer.request, 800009, "en")
+    assert texts(await other.send("/event_cancel 1")) == [
+        "You are not responsible for this quarter."
+    ]
+    calls = await other.press_data(other.old_bot_message(), "evx:1")
+    assert toasts(calls) == ["Sorry, this is only for staff."]
+    event = await services.events.get(1)
+    assert event is not None and not event.is_cancelled
+
+
+async def test_reminders_are_sent_once_even_across_a_restart(
+    services: Services, config: object
+) -> None:
+    async with running_app(services) as (app, request):
+        await services.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
+        officer = Person(app, request, OFFICER, "en")
+        await create_event(officer, capacity=None)
+        person = Person(app, request, 700500, "de")
+        await onboard(person, "Deutsch")
+        await person.send("/events")
+        await person.press("Ich komme")
+        start = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
+        services.clock = lambda: start - timedelta(hours=23, minutes=59)
+        assert await send_due_reminders(app.bot, services) == 1
+        reminder = request.to_chat(700500)[-1].params["text"]
+        assert reminder.startswith("Erinnerung") and "24 Stunden" in reminder
+        assert await send_due_reminders(app.bot, services) == 0
+    fresh = Services.create(services.config)
+    fresh.clock = lambda: start - timedelta(hours=23)
+    async with running_app(fresh) as (app, request):
+        assert await send_due_reminders(app.bot, fresh) == 0
+        fresh.clock = lambda: start - timedelta(hours=1, minutes=50)
+        assert await send_due_reminders(app.bot, fresh) == 1
+        assert "2 Stunden" in request.to_chat(700500)[-1].params["text"]
