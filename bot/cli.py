@@ -106,6 +106,9 @@ def _iso_date(text: str) -> date:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    # Opt in to python-telegram-bot's coming behaviour (durations as timedelta), which our code
+    # already handles, instead of a deprecation warning on every flood-limit answer.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = build_parser().parse_args(argv)
     config_path: Path = args.config or default_config_path()
     if args.command == "check-config":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,9 @@ from bot.config import Config, load_config
 from bot.context import QuartierApplication
 from bot.services import Services
 from tests.recording import Person, RecordingRequest, running_app
+
+# As `quartierbot` does at start-up (bot/cli.py): durations from Telegram come as timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 ADMIN_ID = 900001
 RESIDENT_ID = 700001

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.broadcast import SendOutcome
+from bot.broadcasting import classify
 from bot.context import QuartierApplication
 from bot.services import Services
 from tests.conftest import ADMIN_ID
@@ -141,3 +147,70 @@ async def test_broadcast_is_refused_to_residents_and_other_quarters(
     calls = await resident.press_data(resident.old_bot_message(), "bcf:now")
     assert toasts(calls) == ["Sorry, this is only for staff."]
     assert await services.broadcasts.list_recent(None, 10) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (RetryAfter(7), SendOutcome.RETRY_AFTER),
+        (Forbidden("Forbidden: bot was blocked by the user"), SendOutcome.BLOCKED),
+        (Forbidden("Forbidden: user is deactivated"), SendOutcome.BLOCKED),
+        (BadRequest("Bad Request: chat not found"), SendOutcome.BLOCKED),
+        (BadRequest("Bad Request: message is too long"), SendOutcome.FAILED),
+        (TimedOut(), SendOutcome.TRANSIENT),
+        (NetworkError("Bad Gateway"), SendOutcome.TRANSIENT),
+    ],
+    ids=[
+        "429",
+        "403 blocked",
+        "403 deactivated",
+        "400 chat not found",
+        "400 other",
+        "timeout",
+        "5xx",
+    ],
+)
+def test_telegram_errors_are_classified(error: Exception, outcome: SendOutcome) -> None:
+    result = classify(error)
+    assert result.outcome is outcome
+    if outcome is SendOutcome.RETRY_AFTER:
+        assert result.retry_after == 7
+
+
+async def test_scheduled_broadcast_survives_a_restart(services: Services) -> None:
+    from tests.recording import running_app
+
+    async with running_app(services) as (application, request):
+        await subscribe_residents(services, 2)
+        admin = Person(application, request, ADMIN_ID, "en")
+        await admin.send("/broadcast all")
+        await admin.press("All topics")
+        await admin.press("All languages")
+        await admin.send("Tomorrow: repair café")
+        await admin.press("Schedule")
+        await admin.send("2026-11-24 09:00")
+    fresh = Services.create(services.config)
+    fresh.clock = lambda: datetime(2026, 11, 24, 8, 0, 30, tzinfo=UTC)  # 09:00:30 in Bremen
+    async with running_app(fresh) as (application, request):
+        assert application.broadcaster is not None
+        await application.broadcaster.resume_and_start_due()
+        await wait_until_idle(application)
+        sent = [c for c in request.of("sendMessage") if c.params["text"] == "Tomorrow: repair café"]
+        assert len(sent) == 2
+
+
+async def test_stats_for_staff(
+    app: tuple[QuartierApplication, RecordingRequest], services: Services
+) -> None:
+    application, request = app
+    await subscribe_residents(services, 3)
+    await services.concerns.start_draft(720000, "bahnhofsvorstadt")
+    await services.concerns.update_draft(720000, topic_id="health", text="x", contact_allowed=0)
+    await services.concerns.submit(720000, "BV", "tr")
+    admin = Person(application, request, ADMIN_ID, "en")
+    (text,) = texts(await admin.send("/stats"))
+    assert "Residents by quarter: Bahnhofsvorstadt 3" in text
+    assert "Subscribers by quarter: Bahnhofsvorstadt 3" in text
+    assert "by topic: Health 1" in text and "by status: new 1" in text
+    resident = Person(application, request, 730005, "en")
+    assert texts(await resident.send("/stats")) == ["Sorry, this command is only for staff."]
