@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import icalendar
@@ -192,3 +193,30 @@ async def test_reminders_are_sent_once_even_across_a_restart(
         fresh.clock = lambda: start - timedelta(hours=1, minutes=50)
         assert await send_due_reminders(app.bot, fresh) == 1
         assert "2 Stunden" in request.to_chat(700500)[-1].params["text"]
+
+
+async def test_announce_now_sends_each_subscriber_the_card_in_their_language(
+    officer: Person, services: Services
+) -> None:
+    for user_id, language in ((700600, "en"), (700601, "de")):
+        await services.residents.set_language(user_id, language)
+        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
+        await services.subscriptions.subscribe(user_id, ["bahnhofsvorstadt"])
+    await services.subscriptions.set_topics(700601, ["leisure"])
+    await create_event(officer)
+    calls = await officer.press("Announce now")
+    assert texts(calls) == ["Sending broadcast #1. You see the progress here."]
+    assert officer.app.broadcaster is not None
+    for _ in range(200):
+        if not officer.app.broadcaster.running():
+            break
+        await asyncio.sleep(0.05)
+    english = officer.request.to_chat(700600)[-1].params
+    german = officer.request.to_chat(700601)[-1].params
+    assert english["text"].startswith("📣 New event\n\nStreet festival")
+    assert german["text"].startswith("📣 Neue Veranstaltung\n\nStreet festival")
+    assert "Samstag, 5. Dezember" in german["text"]
+    buttons = [
+        b["callback_data"] for row in english["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert buttons == ["ev:go:1", "ev:ics:1"]
