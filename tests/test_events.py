@@ -215,7 +215,7 @@ async def test_announce_now_sends_each_subscriber_the_card_in_their_language(
     german = officer.request.to_chat(700601)[-1].params
     assert english["text"].startswith("📣 New event\n\nStreet festival")
     assert german["text"].startswith("📣 Neue Veranstaltung\n\nStreet festival")
-    assert "Samstag, 5. Dezember" in german["text"]
+    assert "5. Dezember, 15:00–18:00" in german["text"]
     buttons = [
         b["callback_data"] for row in english["reply_markup"]["inline_keyboard"] for b in row
     ]
