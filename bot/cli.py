@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
 from bot import __version__
 from bot.app import DEFAULT_BASE_FILE_URL, DEFAULT_BASE_URL, build_application
 from bot.concerns import STAFF_LANGUAGE
 from bot.config import Config, ConfigError, default_config_path, load_config
+from bot.context import QuartierApplication
 from bot.export import EXPORT_FORMATS
 from bot.i18n import Catalogs
 from bot.reports import ExportRequest, write_report
+from bot.runner import run_until_stopped
 from bot.services import Services
 from storage.db import Database, StorageError
 
@@ -93,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--language", help="language of headers and labels (default: German, as for staff)"
     )
+    backup = commands.add_parser(
+        "backup", help="consistent copy of the database, also while running"
+    )
+    backup.add_argument("--config", type=Path, help=config_help)
+    backup.add_argument("--out", type=Path, required=True, help="file to write")
     return parser
 
 
@@ -115,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_config(config_path)
     if args.command == "export":
         return export(config_path, args)
+    if args.command == "backup":
+        return backup(config_path, args.out)
     return run(config_path)
 
 
@@ -199,10 +207,7 @@ def run(config_path: Path) -> int:
         config.database,
     )
     try:
-        app.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            stop_signals=(signal.SIGINT, signal.SIGTERM),
-        )
+        asyncio.run(_serve(app))
     except InvalidToken:
         print(
             f"quartierbot: Telegram refused the token in {TOKEN_ENV}; "
@@ -253,8 +258,52 @@ async def _export(
         await services.db.close()
 
 
+async def _serve(app: QuartierApplication) -> None:
+    """Run until SIGINT or SIGTERM, then shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_until_stopped(app, stop)
+
+
 async def _prepare_database(config: Config) -> None:
-    """Open (creating or migrating) and close the database, so problems show before polling."""
+    """Open (creating or migrating), check and close the database, so problems show first."""
     database = Database(config.database)
     await database.open()
-    await database.close()
+    try:
+        verdict = await database.quick_check()
+    finally:
+        await database.close()
+    if verdict != "ok":
+        raise StorageError(
+            f"{config.database} is damaged ({verdict[:200]}). Stop here and restore the latest "
+            "backup: copy the file made by 'quartierbot backup' over the database (see README)"
+        )
+
+
+def backup(config_path: Path, out: Path) -> int:
+    """Write a consistent copy of the database while the bot may keep running."""
+    config = _load(config_path)
+    if config is None:
+        return EXIT_USAGE
+    if not config.database.exists():
+        print(f"quartierbot: there is no database at {config.database} yet", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        asyncio.run(_backup(config, out))
+    except (StorageError, OSError) as exc:
+        print(f"quartierbot: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"database copied to {out}")
+    return 0
+
+
+async def _backup(config: Config, out: Path) -> None:
+    """Open, copy, close."""
+    database = Database(config.database)
+    await database.open()
+    try:
+        await database.backup(out)
+    finally:
+        await database.close()

@@ -14,7 +14,6 @@ pybabel commands in the README and this script extract exactly the same messages
 
 from __future__ import annotations
 
-import string
 import sys
 import tomllib
 from pathlib import Path
@@ -122,34 +121,19 @@ def _forms(string: object) -> tuple[str, ...]:
     return tuple(string) if isinstance(string, tuple | list) else (str(string or ""),)
 
 
-def placeholders(text: str) -> set[str]:
-    """Named `{placeholders}` of a message."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
 def check() -> int:
-    """Report every problem; the exit status is the number of catalogs with problems (capped)."""
+    """Report every problem of every catalog; non-zero exit if there is any."""
+    sys.path.insert(0, str(ROOT))
+    from bot.catalogcheck import check_catalog, template_ids
+    from bot.menu import MENU_LAYOUT
+
     conf = settings()
+    template = template_ids(ROOT / str(conf["template"]))
+    labels = [label for row in MENU_LAYOUT for label in row]
     failures = 0
     for lang in languages():
         path = ROOT / str(conf["locales_dir"]) / lang / "LC_MESSAGES" / "messages.po"
-        with path.open("rb") as handle:
-            catalog = read_po(handle, locale=lang)
-        problems: list[str] = []
-        for message in catalog:
-            if not message.id:
-                continue
-            ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
-            strings = (
-                message.string if isinstance(message.string, tuple | list) else (message.string,)
-            )
-            if message.fuzzy or not all(strings):
-                problems.append(f"untranslated or fuzzy: {ids[0]!r}")
-                continue
-            expected = set().union(*(placeholders(i) for i in ids))
-            for text in strings:
-                if placeholders(text) != expected:
-                    problems.append(f"placeholders differ: {ids[0]!r} → {text!r}")
+        problems = check_catalog(path, lang, template, labels)
         for problem in problems:
             print(f"{lang}: {problem}")
         failures += bool(problems)

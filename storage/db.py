@@ -112,6 +112,21 @@ class Database:
         finally:
             await conn.close()
 
+    async def quick_check(self) -> str:
+        """SQLite's quick integrity check: 'ok', or what is broken."""
+        rows = await self.fetchall("PRAGMA quick_check")
+        return "; ".join(str(row[0]) for row in rows)
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup API)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.unlink(missing_ok=True)
+        async with aiosqlite.connect(partial) as destination, self.lock:
+            await self.conn.backup(destination)
+        # Only a finished copy gets the requested name: a cron job never sees half a backup.
+        partial.replace(target)
+
     async def checkpoint(self) -> None:
         """Fold the WAL into the database and truncate it, so old page images are gone too."""
         async with self.lock:

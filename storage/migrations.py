@@ -253,6 +253,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) STRICT
         """,
     ),
+    # 4: the update inbox: updates are committed here before Telegram is told we have them.
+    (
+        """
+        CREATE TABLE inbox (
+            update_id    INTEGER PRIMARY KEY,
+            payload      TEXT,
+            received_at  TEXT NOT NULL,
+            handled_at   TEXT
+        ) STRICT
+        """,
+        "CREATE INDEX inbox_pending ON inbox (update_id) WHERE handled_at IS NULL",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -261,6 +261,16 @@ class Person:
         message, data = self.last_keyboard_message(button_text)
         return await self.press_data(message, data)
 
+    async def press_callback(self, data: str) -> list[Call]:
+        """Tap the newest button carrying this callback data (labels differ per language)."""
+        for (chat_id, _), message in reversed(list(self.request.messages.items())):
+            if chat_id != self.chat_id:
+                continue
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                if any(button.get("callback_data") == data for button in row):
+                    return await self.press_data(message, data)
+        raise AssertionError(f"no button with data {data!r} in chat {self.chat_id}")
+
     async def press_data(self, message: dict[str, Any], data: str) -> list[Call]:
         """Send a callback with arbitrary data (for forged-button tests)."""
         raw = callback_update(self.user_id, message, data, self.lang)
