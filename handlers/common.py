@@ -10,7 +10,9 @@ from bot.config import Quarter
 from bot.context import BotContext
 from bot.menu import main_menu
 
-PRIVATE = filters.ChatType.PRIVATE
+# Edited messages are not new requests: re-running "/reply BV-0042 …" because its typo was
+# fixed would send the answer twice. Handlers act on new messages only.
+PRIVATE = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
 
 
 def message_of(update: Update) -> Message:

@@ -68,4 +68,8 @@ async def export_in_group(update: Update, context: BotContext) -> None:
 def register(app: QuartierApplication) -> None:
     """Install /export."""
     app.add_handler(CommandHandler("export", export_command, filters=PRIVATE))
-    app.add_handler(CommandHandler("export", export_in_group, filters=filters.ChatType.GROUPS))
+    app.add_handler(
+        CommandHandler(
+            "export", export_in_group, filters=filters.ChatType.GROUPS & ~filters.UpdateType.EDITED
+        )
+    )

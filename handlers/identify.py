@@ -20,6 +20,10 @@ async def identify(update: Update, context: BotContext) -> None:
     """Load the resident, refresh last_seen coarsely, and pick the translator."""
     user = update.effective_user
     if user is None or user.is_bot:
+        chat = update.effective_chat
+        if chat is not None and chat.type == chat.PRIVATE:
+            # Telegram never sends this; a forged one has nobody to answer and nothing to do.
+            raise ApplicationHandlerStop
         return
     services = context.services
     try:

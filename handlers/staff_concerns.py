@@ -357,7 +357,11 @@ def register(app: QuartierApplication) -> None:
     if group is not None:
         app.add_handler(
             MessageHandler(
-                filters.Chat(group) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                filters.Chat(group)
+                & filters.REPLY
+                & filters.TEXT
+                & ~filters.COMMAND
+                & ~filters.UpdateType.EDITED,
                 group_reply,
             )
         )

@@ -31,6 +31,4 @@ async def on_input(update: Update, context: BotContext) -> None:
 
 def register(app: QuartierApplication) -> None:
     """Install the router; registered after every feature that reacts to text, before fall-backs."""
-    app.add_handler(
-        MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_input)
-    )
+    app.add_handler(MessageHandler(PRIVATE & ~filters.COMMAND, on_input))
