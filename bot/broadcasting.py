@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -20,16 +19,14 @@ from bot.broadcast import BroadcastEngine, Pacer, Progress, SendOutcome, SendRes
 from bot.concerns import quarter_name, topic_label
 from bot.events import render_event
 from bot.i18n import Translator
+from bot.ratelimit import RateLimitArgs, retry_seconds
 from bot.services import Services
 from storage.broadcasts import Broadcast
 
 log = logging.getLogger(__name__)
 
-
-def retry_seconds(error: RetryAfter) -> float:
-    """Seconds to wait; retry_after is an int or a timedelta, depending on PTB's settings."""
-    value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+# The engine must see a 429 itself, to pause every send (bot/ratelimit.py would retry it).
+NO_RETRY: RateLimitArgs = {"no_retry": True}
 
 
 def classify(error: Exception) -> SendResult:
@@ -51,7 +48,7 @@ def classify(error: Exception) -> SendResult:
 class BroadcastService:
     """Starts, resumes and cancels broadcast tasks; one per running broadcast."""
 
-    def __init__(self, services: Services, bot: ExtBot[None]) -> None:
+    def __init__(self, services: Services, bot: ExtBot[RateLimitArgs]) -> None:
         self.services = services
         self.bot = bot
         settings = services.config.broadcast
@@ -77,10 +74,15 @@ class BroadcastService:
                     caption=broadcast.text or None,
                     parse_mode=ParseMode.HTML,
                     allow_paid_broadcast=paid,
+                    rate_limit_args=NO_RETRY,
                 )
             else:
                 message = await self.bot.send_message(
-                    chat_id, broadcast.text, parse_mode=ParseMode.HTML, allow_paid_broadcast=paid
+                    chat_id,
+                    broadcast.text,
+                    parse_mode=ParseMode.HTML,
+                    allow_paid_broadcast=paid,
+                    rate_limit_args=NO_RETRY,
                 )
         except TelegramError as exc:
             return classify(exc)
@@ -114,6 +116,7 @@ class BroadcastService:
             t._("📣 New event") + "\n\n" + card,
             reply_markup=keyboard,
             allow_paid_broadcast=paid,
+            rate_limit_args=NO_RETRY,
         )
 
     def start(self, broadcast_id: int) -> None:

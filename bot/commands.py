@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.i18n import N_, Translator
+from bot.ratelimit import RateLimitArgs
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def command_list(t: Translator, role: str = "resident") -> list[BotCommand]:
     return [BotCommand(name, t._(description)) for name, description in entries]
 
 
-async def publish_command_menus(bot: ExtBot[None], services: Services) -> None:
+async def publish_command_menus(bot: ExtBot[RateLimitArgs], services: Services) -> None:
     """setMyCommands for every offered language, the default, and each admin's chat."""
     catalogs = services.catalogs
     try:
@@ -90,7 +91,7 @@ async def role_of(services: Services, user_id: int) -> str:
     return "officer" if await services.staff.is_staff(user_id) else "resident"
 
 
-async def publish_staff_menu(bot: ExtBot[None], services: Services, user_id: int) -> None:
+async def publish_staff_menu(bot: ExtBot[RateLimitArgs], services: Services, user_id: int) -> None:
     """The menu for one user's private chat, by role and in their language."""
     resident = await services.residents.get(user_id)
     t = services.catalogs.translator(resident.language if resident else None)

@@ -13,6 +13,7 @@ from telegram.ext import ExtBot
 
 from bot.config import Config
 from bot.i18n import N_, Translator
+from bot.ratelimit import RateLimitArgs
 from bot.services import Services
 from storage.concerns import Concern, Link
 
@@ -115,7 +116,7 @@ def staff_post(
     return "\n".join(lines)
 
 
-async def announce(bot: ExtBot[None], services: Services, concern: Concern) -> bool:
+async def announce(bot: ExtBot[RateLimitArgs], services: Services, concern: Concern) -> bool:
     """Post a new concern to the staff group (with photo/location); False if that failed."""
     group = services.config.staff.group_chat_id
     if group is None:
@@ -157,7 +158,7 @@ async def announce(bot: ExtBot[None], services: Services, concern: Concern) -> b
 
 
 async def refresh_staff_post(
-    bot: ExtBot[None], services: Services, concern: Concern, stamp: StatusStamp | None
+    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, stamp: StatusStamp | None
 ) -> None:
     """Show the new status (and who set it) in the staff group post."""
     group = services.config.staff.group_chat_id
@@ -189,7 +190,9 @@ async def resident_translator(services: Services, concern: Concern) -> Translato
     return services.catalogs.translator(language)
 
 
-async def notify_status(bot: ExtBot[None], services: Services, concern: Concern, note: str) -> bool:
+async def notify_status(
+    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, note: str
+) -> bool:
     """Tell the resident, in their language, that the status changed (with the note if allowed)."""
     t = await resident_translator(services, concern)
     if t is None or concern.resident_id is None:
@@ -206,7 +209,9 @@ async def notify_status(bot: ExtBot[None], services: Services, concern: Concern,
     return await _send_linked(bot, services, concern, concern.resident_id, text)
 
 
-async def relay_reply(bot: ExtBot[None], services: Services, concern: Concern, text: str) -> bool:
+async def relay_reply(
+    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, text: str
+) -> bool:
     """Forward a staff reply to the resident in their language; False if it could not be sent."""
     t = await resident_translator(services, concern)
     if t is None or concern.resident_id is None or concern.anonymous:
@@ -221,7 +226,7 @@ async def relay_reply(bot: ExtBot[None], services: Services, concern: Concern, t
 
 
 async def _send_linked(
-    bot: ExtBot[None], services: Services, concern: Concern, chat_id: int, text: str
+    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, chat_id: int, text: str
 ) -> bool:
     """Send to the resident and remember the message, so their Telegram reply finds the concern."""
     try:
@@ -236,7 +241,9 @@ async def _send_linked(
     return True
 
 
-async def redact_staff_posts(bot: ExtBot[None], services: Services, posts: list[Link]) -> None:
+async def redact_staff_posts(
+    bot: ExtBot[RateLimitArgs], services: Services, posts: list[Link]
+) -> None:
     """Remove erased content from staff-group posts (best effort: Telegram may refuse)."""
     t = staff_translator(services)
     for post in posts:

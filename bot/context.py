@@ -8,13 +8,16 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.broadcasting import BroadcastService
 from bot.i18n import Translator
+from bot.ratelimit import RateLimitArgs
 from bot.services import Services
 from storage.residents import Resident
 
 AnyDict = dict[Any, Any]
 
 
-class QuartierApplication(Application[ExtBot[None], "BotContext", AnyDict, AnyDict, AnyDict, Any]):
+class QuartierApplication(
+    Application[ExtBot[RateLimitArgs], "BotContext", AnyDict, AnyDict, AnyDict, Any]
+):
     """python-telegram-bot's Application, carrying our services instead of an untyped bot_data."""
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
@@ -24,7 +27,7 @@ class QuartierApplication(Application[ExtBot[None], "BotContext", AnyDict, AnyDi
         self.broadcaster: BroadcastService | None = None
 
 
-class BotContext(CallbackContext[ExtBot[None], AnyDict, AnyDict, AnyDict]):
+class BotContext(CallbackContext[ExtBot[RateLimitArgs], AnyDict, AnyDict, AnyDict]):
     """CallbackContext with the services, the resident and their translator."""
 
     def __init__(

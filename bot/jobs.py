@@ -17,6 +17,7 @@ from bot.context import BotContext, QuartierApplication
 from bot.events import reminder_text
 from bot.i18n import Translator
 from bot.notify import send_to_resident
+from bot.ratelimit import RateLimitArgs
 from bot.services import Services
 from storage.events import Event
 
@@ -31,7 +32,7 @@ REPOST_INTERVAL = timedelta(minutes=5)
 SCAN_INTERVAL = timedelta(seconds=30)
 
 
-async def run_retention(bot: ExtBot[None], services: Services) -> int:
+async def run_retention(bot: ExtBot[RateLimitArgs], services: Services) -> int:
     """Anonymise concerns closed longer than `[privacy] retention_days`; purge stale drafts."""
     now = services.now()
     cutoff = now - timedelta(days=services.config.privacy.retention_days)
@@ -43,7 +44,7 @@ async def run_retention(bot: ExtBot[None], services: Services) -> int:
     return anonymised
 
 
-async def repost_unannounced(bot: ExtBot[None], services: Services) -> int:
+async def repost_unannounced(bot: ExtBot[RateLimitArgs], services: Services) -> int:
     """Announce concerns whose staff-group post failed earlier (Telegram down, bot restarted)."""
     posted = 0
     for concern in await services.concerns.unposted():
@@ -53,7 +54,7 @@ async def repost_unannounced(bot: ExtBot[None], services: Services) -> int:
     return posted
 
 
-async def send_due_reminders(bot: ExtBot[None], services: Services) -> int:
+async def send_due_reminders(bot: ExtBot[RateLimitArgs], services: Services) -> int:
     """Remind residents who said they come; each reminder is recorded before it is sent."""
     offsets = services.config.events.reminder_offsets_minutes
     sent = 0

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.i18n import Translator
+from bot.ratelimit import RateLimitArgs
 from bot.services import Services
 from storage.events import Event
 
@@ -24,7 +25,7 @@ async def translator_for_user(services: Services, user_id: int) -> Translator:
 
 
 async def send_to_resident(
-    bot: ExtBot[None],
+    bot: ExtBot[RateLimitArgs],
     services: Services,
     user_id: int,
     build: Callable[[Translator], str],
@@ -46,7 +47,9 @@ async def send_to_resident(
     return None
 
 
-async def tell_promoted(bot: ExtBot[None], services: Services, event: Event, user_id: int) -> None:
+async def tell_promoted(
+    bot: ExtBot[RateLimitArgs], services: Services, event: Event, user_id: int
+) -> None:
     """A place became free (or more places were added) and went to this waiting resident."""
     start = event.starts_at
 

@@ -18,8 +18,8 @@ from datetime import timedelta
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
-from bot.broadcasting import retry_seconds
 from bot.context import QuartierApplication
+from bot.ratelimit import retry_seconds
 from storage.inbox import InboxRepository
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class DurablePoller:
             except TelegramError as exc:
                 # Telegram down or unreachable: keep trying, more slowly, without a traceback.
                 failures += 1
-                delay = min(MAX_BACKOFF, 2.0 ** min(failures, 5))
+                delay = min(MAX_BACKOFF, 2.0 ** min(failures - 1, 5))
                 log.warning("getUpdates failed (%s), retrying in %.0f s", type(exc).__name__, delay)
                 await _sleep(delay, stop)
                 continue
