@@ -11,7 +11,7 @@ from bot import jobs
 from bot.broadcasting import BroadcastService
 from bot.commands import publish_command_menus
 from bot.context import BotContext, QuartierApplication
-from bot.ratelimit import RetryOnFloodLimit
+from bot.ratelimit import RetryingLimiter
 from bot.services import Services
 from handlers import (
     broadcasts,
@@ -57,7 +57,7 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .rate_limiter(RetryOnFloodLimit())
+        .rate_limiter(RetryingLimiter())
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

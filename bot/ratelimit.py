@@ -1,9 +1,11 @@
-"""Answers to residents survive Telegram's flood limit: a 429 is waited out and retried.
+"""Answers to residents survive Telegram's flood limit and short outages.
 
 python-telegram-bot's extension point for this is a rate limiter. This one does not throttle (the
-bot's own traffic is small; broadcasts have their own pacer): it only retries calls that Telegram
-answered with 429 RetryAfter. The broadcast engine opts out per call with
-`rate_limit_args={"no_retry": True}`, because it must see the 429 to pause all of its sends.
+bot's own traffic is small; broadcasts have their own pacer): it retries calls that Telegram
+answered with 429 RetryAfter (after the time Telegram asks for) or that failed with a server error
+or timeout (after 1, 2, 4 … s), a bounded number of times. A retried send whose first answer was
+lost may arrive twice; losing an answer to a resident would be worse. The broadcast engine opts out
+per call with `rate_limit_args={"no_retry": True}`: it must see the 429 to pause all of its sends.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,8 @@ def retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class RetryOnFloodLimit(BaseRateLimiter[RateLimitArgs]):
-    """Retry a call after the time Telegram asks for, a bounded number of times."""
+class RetryingLimiter(BaseRateLimiter[RateLimitArgs]):
+    """Retry flood-limited and failed calls, a bounded number of times."""
 
     def __init__(self, max_retries: int = 3, max_wait: float = 60.0) -> None:
         self.max_retries = max_retries
@@ -50,17 +52,22 @@ class RetryOnFloodLimit(BaseRateLimiter[RateLimitArgs]):
         data: dict[str, Any],
         rate_limit_args: RateLimitArgs | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Call, and on 429 wait `retry_after` and call again (unless the caller opted out)."""
+        """Call; on 429 or a network/server error wait and call again (unless opted out)."""
         retries = 0
+        # getUpdates has its own retry loop (bot/runner.py) and must not sleep in here.
+        opted_out = bool((rate_limit_args or {}).get("no_retry")) or endpoint == "getUpdates"
         while True:
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                if (rate_limit_args or {}).get("no_retry") or retries >= self.max_retries:
+                if opted_out or retries >= self.max_retries or wait > self.max_wait:
                     raise
-                if wait > self.max_wait:
-                    raise
-                retries += 1
                 log.info("flood limit on %s: retrying in %.0f s", endpoint, wait)
-                await asyncio.sleep(wait)
+            except NetworkError as exc:
+                wait = float(2**retries)
+                if opted_out or retries >= self.max_retries:
+                    raise
+                log.info("%s on %s: retrying in %.0f s", type(exc).__name__, endpoint, wait)
+            retries += 1
+            await asyncio.sleep(wait)

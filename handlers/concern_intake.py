@@ -6,6 +6,8 @@ in the middle of a conversation loses nothing, and the buttons carry no state of
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -16,6 +18,10 @@ from bot.i18n import Translator
 from bot.menu import MENU_CONCERN, main_menu
 from handlers.common import PRIVATE, answer_unrecognised, edit_text, message_of, user_of
 from storage.concerns import Concern, Draft, DraftGone
+from storage.db import utc_now
+
+#: How long after submitting a second "Submit" repeats the reference instead of only a notice.
+RESEND_WINDOW = timedelta(minutes=10)
 
 
 def cancel_button(t: Translator) -> InlineKeyboardButton:
@@ -180,10 +186,17 @@ def next_step_after_contact(context: BotContext) -> str:
 async def draft_gone(update: Update, context: BotContext) -> None:
     """A button of a draft that was already sent or cancelled."""
     query = update.callback_query
-    if query is not None:
-        await query.answer(
-            context.t._("This concern was already sent or cancelled."), show_alert=True
-        )
+    if query is None:
+        return
+    await query.answer(context.t._("This concern was already sent or cancelled."), show_alert=True)
+    if query.data == "cflow:submit" and isinstance(query.message, Message):
+        # Submitted, but the answer may have been lost (a crash right after the commit, an
+        # outage): repeat the reference of a concern sent in the last minutes.
+        concerns = await context.services.concerns.for_resident(user_of(update).id)
+        # Compared with the storage clock, which stamped created_at.
+        recent = utc_now() - RESEND_WINDOW
+        if concerns and concerns[0].created_at >= recent:
+            await query.message.reply_text(confirmation(concerns[0], context))
 
 
 async def on_topic(update: Update, context: BotContext) -> None:

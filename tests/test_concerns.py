@@ -236,6 +236,8 @@ async def test_double_submit_stores_one_concern(resident: Person, services: Serv
     await resident.press_data(message, data)
     calls = await resident.press_data(message, data)
     assert toasts(calls) == ["This concern was already sent or cancelled."]
+    # The answer to the first tap may have been lost: the reference is repeated.
+    assert texts(calls)[0].startswith("Thank you! Your concern has the number BV-0001.")
     assert len(await services.concerns.for_resident(resident.user_id)) == 1
 
 

@@ -6,7 +6,7 @@ import pytest
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
-from bot.ratelimit import RateLimitArgs, RetryOnFloodLimit
+from bot.ratelimit import RateLimitArgs, RetryingLimiter
 from tests.fakebotapi import FakeBotApi
 
 
@@ -16,7 +16,7 @@ async def test_a_reply_is_retried_after_429_unless_opted_out() -> None:
             api.token,
             base_url=api.base_url,
             base_file_url=api.base_file_url,
-            rate_limiter=RetryOnFloodLimit(max_retries=2),
+            rate_limiter=RetryingLimiter(max_retries=2),
         )
         async with bot:
             api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)

@@ -1,0 +1,109 @@
+"""Shared end-to-end helpers: the real bot process and scripted chats over the fake Bot API."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.fakebotapi import FakeBotApi, FakeUser
+
+
+class BotProcess:
+    """The bot as a child process, with its combined log."""
+
+    def __init__(self, api: FakeBotApi, config: Path, log: Path) -> None:
+        self.api = api
+        self.config = config
+        self.log_path = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start `quartierbot run` and wait until it long-polls."""
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
+                env={**self.api.bot_env(), "QUARTIERBOT_LOG_LEVEL": "INFO"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.config.parent,
+            )
+        self.api.wait_polling(timeout=30)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush, exactly like a power cut for the process."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.proc = None
+
+    def stop(self) -> int:
+        """SIGTERM, as systemd or docker would; returns the exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.proc = None
+        return code
+
+    @property
+    def log(self) -> str:
+        """Everything the process printed."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+class Chat:
+    """One person's private chat with the bot, driven through the fake API."""
+
+    def __init__(self, api: FakeBotApi, user: FakeUser) -> None:
+        self.api = api
+        self.user = user
+
+    def say(self, text: str) -> list[dict[str, Any]]:
+        """Send a message and return every bot message it caused."""
+        cursor, first_call = self.api.cursor(), len(self.api.calls)
+        self.api.push_message(self.user, text)
+        return self._replies(cursor, first_call)
+
+    def press(self, label: str) -> list[dict[str, Any]]:
+        """Tap the newest inline button whose label contains `label`."""
+        for message in reversed(self.api.sent_messages(self.user.id)):
+            try:
+                data = self.api.find_button(message, label)
+            except AssertionError:
+                continue
+            cursor, first_call = self.api.cursor(), len(self.api.calls)
+            self.api.push_callback(self.user, message, data)
+            return self._replies(cursor, first_call)
+        raise AssertionError(f"no button {label!r} for {self.user.id}")
+
+    def _replies(self, cursor: int, first_call: int) -> list[dict[str, Any]]:
+        """Wait for the first reply, then until the bot is idle; return what it sent or edited."""
+        self.api.wait_for_message(self.user.id, after=cursor, timeout=15)
+        self.api.wait_idle(timeout=15)
+        seen: dict[int, dict[str, Any]] = {}
+        for call in self.api.calls[first_call:]:
+            if call.method in ("sendMessage", "editMessageText") and call.response.get("ok"):
+                result = call.response["result"]
+                if isinstance(result, dict):
+                    seen[result["message_id"]] = result
+        return list(seen.values())
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """All texts, joined, for substring assertions."""
+    return "\n".join(str(m.get("text", "")) for m in messages)
+
+
+def sent_keyboard(api: FakeBotApi, chat_id: int) -> list[str]:
+    """Labels of the last reply keyboard sent to a chat."""
+    for call in reversed(api.calls_to("sendMessage")):
+        markup = call.params.get("reply_markup")
+        if (
+            call.params.get("chat_id") == chat_id
+            and isinstance(markup, dict)
+            and "keyboard" in markup
+        ):
+            return [b["text"] for row in markup["keyboard"] for b in row]
+    return []
