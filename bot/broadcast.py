@@ -221,8 +221,9 @@ class BroadcastEngine:
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._on_progress = on_progress
         self._progress_interval = progress_interval
-        # About one second of sends per claim: few transactions, few messages claimed ahead.
-        self._batch_size = max(1, round(self._pacer.rate))
+        # About a quarter second of sends per claim: what a crash can repeat is what was sent but
+        # not yet recorded, so smaller batches mean fewer repeats, at 8 short transactions a second.
+        self._batch_size = max(1, round(self._pacer.rate / 4))
         # Batches whose outcome is not recorded yet; bounds what a crash can repeat.
         self._max_batches = max(2, math.ceil(max(1, max_in_flight) / self._batch_size))
 

@@ -33,9 +33,12 @@ def retry_seconds(error: RetryAfter) -> float:
 class RetryingLimiter(BaseRateLimiter[RateLimitArgs]):
     """Retry flood-limited and failed calls, a bounded number of times."""
 
-    def __init__(self, max_retries: int = 3, max_wait: float = 60.0) -> None:
+    def __init__(self, max_retries: int = 3, max_total_wait: float = 60.0) -> None:
+        #: Retries after a network or server error.
         self.max_retries = max_retries
-        self.max_wait = max_wait
+        #: How long one call may wait out flood limits in all: an answer a minute late still
+        #: helps the resident; one that never comes does not.
+        self.max_total_wait = max_total_wait
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -54,6 +57,7 @@ class RetryingLimiter(BaseRateLimiter[RateLimitArgs]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Call; on 429 or a network/server error wait and call again (unless opted out)."""
         retries = 0
+        waited = 0.0
         # getUpdates has its own retry loop (bot/runner.py) and must not sleep in here.
         opted_out = bool((rate_limit_args or {}).get("no_retry")) or endpoint == "getUpdates"
         while True:
@@ -61,13 +65,14 @@ class RetryingLimiter(BaseRateLimiter[RateLimitArgs]):
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                if opted_out or retries >= self.max_retries or wait > self.max_wait:
+                if opted_out or waited + wait > self.max_total_wait:
                     raise
                 log.info("flood limit on %s: retrying in %.0f s", endpoint, wait)
             except NetworkError as exc:
                 wait = float(2**retries)
                 if opted_out or retries >= self.max_retries:
                     raise
+                retries += 1
                 log.info("%s on %s: retrying in %.0f s", type(exc).__name__, endpoint, wait)
-            retries += 1
+            waited += wait
             await asyncio.sleep(wait)

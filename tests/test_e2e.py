@@ -20,6 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN = FakeUser(id=ADMIN_ID, first_name="Iris", language_code="de")
 
 CONFIG = TEST_CONFIG
+# Names and texts residents send in these scenarios; none may show up in the process log.
+PRIVATE_WORDS = (
+    "Ayşe",
+    "Olena",
+    "Jan",
+    "street lamp",
+    "Hello?",
+    "Wir haben die Stadt",
+    "Winterpause",
+)
 
 
 @pytest.fixture
@@ -41,6 +51,9 @@ def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
         assert process.stop() == 0, process.log
     assert "Traceback" not in process.log, process.log
     assert api.token not in process.log
+    # At INFO the log holds no resident's name or message text.
+    for private in PRIVATE_WORDS:
+        assert private not in process.log, private
     with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 

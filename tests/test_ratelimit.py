@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from telegram.error import RetryAfter
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
 from bot.ratelimit import RateLimitArgs, RetryingLimiter
@@ -16,7 +16,7 @@ async def test_a_reply_is_retried_after_429_unless_opted_out() -> None:
             api.token,
             base_url=api.base_url,
             base_file_url=api.base_file_url,
-            rate_limiter=RetryingLimiter(max_retries=2),
+            rate_limiter=RetryingLimiter(max_retries=2, max_total_wait=2),
         )
         async with bot:
             api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -30,5 +30,11 @@ async def test_a_reply_is_retried_after_429_unless_opted_out() -> None:
                 await bot.send_message(1234, "broadcast", rate_limit_args={"no_retry": True})
 
             api.fail_next("sendMessage", 429, "Too Many Requests", retry_after=1, times=3)
-            with pytest.raises(RetryAfter):  # retries are bounded
+            with pytest.raises(RetryAfter):  # waiting is bounded (here: 2 s in all)
                 await bot.send_message(1234, "again")
+
+            api.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+            assert (await bot.send_message(1234, "after an outage")).text == "after an outage"
+            api.fail_next("sendMessage", 502, "Bad Gateway", times=3)
+            with pytest.raises(NetworkError):  # two retries, then the error
+                await bot.send_message(1234, "still down")
