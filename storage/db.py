@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -71,6 +72,12 @@ class Database:
         try:
             await _configure(conn)
             await _migrate(conn, self.path)
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StorageError(
+                f"{self.path} cannot be used ({exc}). Restore the latest backup made with "
+                "'quartierbot backup' (see README, Operations)"
+            ) from None
         except BaseException:
             await conn.close()
             raise
@@ -114,7 +121,11 @@ class Database:
 
     async def quick_check(self) -> str:
         """SQLite's quick integrity check: 'ok', or what is broken."""
-        rows = await self.fetchall("PRAGMA quick_check")
+        try:
+            rows = await self.fetchall("PRAGMA quick_check")
+        except sqlite3.DatabaseError as exc:
+            # So damaged that the check itself cannot read it.
+            return str(exc)
         return "; ".join(str(row[0]) for row in rows)
 
     async def backup(self, target: Path) -> None:

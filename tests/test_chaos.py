@@ -254,11 +254,20 @@ def test_outage_then_catch_up(api: FakeBotApi, bot: BotProcess) -> None:
     reply = api.wait_for_message(resident.id, after=cursor, timeout=90)
     assert "Quarter office Bahnhofsvorstadt" in reply["text"]
     assert bot.proc is not None and bot.proc.poll() is None  # kept running
+    # Then Telegram hangs: answers come later than the bot's timeout, and it retries.
+    api.set_delay("sendMessage", 6.0)
+    cursor = api.cursor()
+    api.push_message(resident, "/help")
+    time.sleep(7.0)
+    api.set_delay("sendMessage", 0.0)
+    reply = api.wait_for_message(resident.id, after=cursor, timeout=60)
+    assert "/hours" in reply["text"]
     report(
         "5xx outage",
         **{
             "failed getUpdates": failures,
             "failed sends": 2,
+            "timed-out sends": "≥1 (6 s delay)",
             "answered after s": round(time.monotonic() - started, 1),
         },
     )

@@ -101,3 +101,41 @@ def test_unreachable_api_exits_1_and_never_prints_the_token(tmp_path: Path) -> N
 def test_version() -> None:
     result = quartierbot("--version")
     assert result.returncode == 0 and result.stdout.startswith("quartierbot ")
+
+
+def test_backup_makes_a_consistent_copy(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    database = tmp_path / "quartierbot.sqlite3"
+    missing = quartierbot("backup", "--config", str(config), "--out", str(tmp_path / "b.sqlite3"))
+    assert missing.returncode == 2 and "no database" in missing.stderr
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (42)")
+    holder = sqlite3.connect(database)  # another open connection, as the running bot has
+    try:
+        out = tmp_path / "backups" / "copy.sqlite3"
+        result = quartierbot("backup", "--config", str(config), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+    finally:
+        holder.close()
+    with sqlite3.connect(out) as copy:
+        assert copy.execute("SELECT x FROM t").fetchone() == (42,)
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_run_refuses_a_damaged_database(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    database = tmp_path / "quartierbot.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE filler (x)")
+        conn.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,) for _ in range(200)])
+    raw = bytearray(database.read_bytes())
+    raw[4096 * 2 : 4096 * 2 + 200] = b"\xff" * 200  # scribble over a b-tree page
+    database.write_bytes(bytes(raw))
+    result = quartierbot("run", "--config", str(config), env={"TELEGRAM_BOT_TOKEN": SECRET})
+    assert result.returncode == 2
+    assert "damaged" in result.stderr or "malformed" in result.stderr
+    assert "Traceback" not in result.stderr
