@@ -221,11 +221,16 @@ class BroadcastEngine:
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._on_progress = on_progress
         self._progress_interval = progress_interval
-        # About a quarter second of sends per claim: what a crash can repeat is what was sent but
-        # not yet recorded, so smaller batches mean fewer repeats, at 8 short transactions a second.
-        self._batch_size = max(1, round(self._pacer.rate / 4))
-        # Batches whose outcome is not recorded yet; bounds what a crash can repeat.
-        self._max_batches = max(2, math.ceil(max(1, max_in_flight) / self._batch_size))
+        # What a crash can repeat is what was sent but not yet recorded. With one send in flight,
+        # each send is claimed, sent and recorded before the next starts: a crash repeats at most
+        # that one message. With more in flight (paid broadcasts), about a quarter second of
+        # sends per claim keeps the repeatable window small at 8 short transactions a second.
+        if max_in_flight <= 1:
+            self._batch_size = 1
+            self._max_batches = 1
+        else:
+            self._batch_size = max(1, round(self._pacer.rate / 4))
+            self._max_batches = max(2, math.ceil(max_in_flight / self._batch_size))
 
     async def run(self, broadcast_id: int) -> Progress:
         """Start (or resume) the broadcast, deliver it completely and return the final report."""

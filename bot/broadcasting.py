@@ -128,6 +128,7 @@ class BroadcastService:
             self.send,
             self.clock,
             rate_per_second=self.pacer.rate,
+            max_in_flight=self.services.config.broadcast.in_flight,
             on_progress=self.report,
             pacer=self.pacer,
         )

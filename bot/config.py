@@ -106,6 +106,16 @@ class BroadcastSettings:
     rate_per_second: float = 25.0
     #: Paid broadcasts (Telegram Stars) allow up to 1000 messages per second.
     allow_paid_broadcast: bool = False
+    #: Sends under way at once. 1 means a crash repeats at most one message; more are needed for
+    #: paid rates (a crash may then repeat up to that many). None: 1, or 50 with paid broadcasts.
+    max_in_flight: int | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """The effective number of concurrent sends."""
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        return 50 if self.allow_paid_broadcast else 1
 
 
 @dataclass(frozen=True)
@@ -424,7 +434,9 @@ class _Parser:
 
     def broadcast_settings(self, broadcast: Mapping[str, Any]) -> BroadcastSettings:
         """`[broadcast]`: rate_per_second and allow_paid_broadcast."""
-        self.check_unknown(broadcast, "broadcast", {"rate_per_second", "allow_paid_broadcast"})
+        self.check_unknown(
+            broadcast, "broadcast", {"rate_per_second", "allow_paid_broadcast", "max_in_flight"}
+        )
         paid = broadcast.get("allow_paid_broadcast", False)
         if not isinstance(paid, bool):
             raise self.fail("broadcast.allow_paid_broadcast", "must be true or false")
@@ -436,7 +448,14 @@ class _Parser:
                 f"{rate!r} must be above 0 and at most {limit} "
                 + ("(paid broadcasts)" if paid else "(Telegram's limit without paid broadcasts)"),
             )
-        return BroadcastSettings(rate_per_second=float(rate), allow_paid_broadcast=paid)
+        in_flight = broadcast.get("max_in_flight")
+        if in_flight is not None:
+            in_flight = self.integer(in_flight, "broadcast.max_in_flight")
+            if not 1 <= in_flight <= 200:
+                raise self.fail("broadcast.max_in_flight", "must be between 1 and 200")
+        return BroadcastSettings(
+            rate_per_second=float(rate), allow_paid_broadcast=paid, max_in_flight=in_flight
+        )
 
 
 def _default_prefix(quarter_id: str) -> str:
