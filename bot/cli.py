@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from bot.i18n import Catalogs
 from bot.reports import ExportRequest, write_report
 from bot.runner import run_until_stopped
 from bot.services import Services
+from bot.terminal import run_chat
 from storage.db import Database, StorageError
 
 log = logging.getLogger("quartierbot")
@@ -94,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--language", help="language of headers and labels (default: German, as for staff)"
     )
+    chat = commands.add_parser(
+        "chat", help="try the bot in this terminal: no token, no network, a throwaway database"
+    )
+    chat.add_argument("--config", type=Path, help=config_help)
+    chat.add_argument("--as", dest="persona", choices=("resident", "staff"), default="resident")
+    chat.add_argument("--lang", help="language of your (pretend) Telegram app, e.g. tr")
+    chat.add_argument("--database", type=Path, help="keep the chat's data in this file")
+    chat.add_argument("--files", type=Path, help="folder for documents the bot sends")
     backup = commands.add_parser(
         "backup", help="consistent copy of the database, also while running"
     )
@@ -123,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return export(config_path, args)
     if args.command == "backup":
         return backup(config_path, args.out)
+    if args.command == "chat":
+        return chat(config_path, args)
     return run(config_path)
 
 
@@ -280,6 +292,17 @@ async def _prepare_database(config: Config) -> None:
             f"{config.database} is damaged ({verdict[:200]}). Stop here and restore the latest "
             "backup: copy the file made by 'quartierbot backup' over the database (see README)"
         )
+
+
+def chat(config_path: Path, args: argparse.Namespace) -> int:
+    """The bot in the terminal (see bot/terminal.py)."""
+    config = _load(config_path)
+    if config is None:
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.WARNING)  # the conversation is the output here
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_chat(config, args.persona, args.lang, args.database, args.files))
+    return 0
 
 
 def backup(config_path: Path, out: Path) -> int:

@@ -1,0 +1,380 @@
+"""`quartierbot chat`: the real bot in a terminal, without Telegram, a token or a network.
+
+The real Application (same handlers, a real SQLite file, the job queue) talks to an in-process
+fake Bot API. What the bot sends is printed readably: formatting rendered, inline buttons and the
+menu keyboard as numbered choices (typing the number presses it), documents saved to a folder.
+`/as staff` and `/as resident <n>` switch persona, so a broadcast or a staff reply can be seen
+arriving at the other side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from telegram import Update
+from telegram.request import BaseRequest, RequestData
+
+from bot.app import build_application
+from bot.broadcasting import BroadcastService
+from bot.config import Config
+from bot.context import QuartierApplication
+from bot.services import Services
+
+BOT_ID = 1
+TOKEN = "1:terminal-chat-no-network"
+RESIDENT_BASE = 100_000
+HELP = (
+    "Type a message as a resident would. A number presses the button with that number;\n"
+    "m1, m2, … press the buttons of the menu keyboard.\n"
+    "/as staff, /as resident <n> switch persona; /location <lat> <lon> shares a place; /quit ends."
+)
+
+
+@dataclass
+class Outgoing:
+    """Something the bot did that the terminal shows."""
+
+    kind: str  # message | edit | toast | document
+    chat_id: int
+    message: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    path: Path | None = None
+
+
+class TerminalRequest(BaseRequest):
+    """An in-process Bot API: answers every call like Telegram and reports what was sent."""
+
+    def __init__(self, files: Path, on_output: Callable[[Outgoing], None]) -> None:
+        self.files = files
+        self.on_output = on_output
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No network, no timeout."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        """Answer one Bot API call."""
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        files = request_data.multipart_data if request_data and request_data.multipart_data else {}
+        result = self._answer(api_method, params, files)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _answer(self, method: str, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        """The result Telegram would give."""
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Quartierbot",
+                "username": "quartierbot_terminal",
+                "can_join_groups": True,
+            }
+        if method == "getUpdates":
+            return []
+        if method in {"sendMessage", "sendPhoto", "sendDocument", "sendLocation"}:
+            return self._send(method, params, files)
+        if method in {"editMessageText", "editMessageReplyMarkup"}:
+            return self._edit(params)
+        if method == "answerCallbackQuery" and params.get("text"):
+            self.on_output(Outgoing("toast", 0, text=str(params["text"])))
+        return True
+
+    def _send(self, method: str, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        """A new message in a chat."""
+        chat_id = int(params["chat_id"])
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Quartierbot"},
+            "text": str(params.get("text", params.get("caption", "")) or ""),
+        }
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            message["reply_markup"] = markup
+        if params.get("parse_mode"):
+            message["parse_mode"] = params["parse_mode"]
+        if method == "sendLocation":
+            message["text"] = f"📍 {params.get('latitude')}, {params.get('longitude')}"
+        self.messages[(chat_id, message["message_id"])] = message
+        saved = None
+        for name, content, *_ in files.values():  # (file name, bytes, mime type)
+            self.files.mkdir(parents=True, exist_ok=True)
+            saved = self.files / f"{message['message_id']}-{Path(str(name)).name}"
+            saved.write_bytes(content)
+        kind = "document" if saved is not None else "message"
+        self.on_output(Outgoing(kind, chat_id, message=message, path=saved))
+        return _as_telegram_returns(message)
+
+    def _edit(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A message changed in place."""
+        key: tuple[int, int] = (int(params["chat_id"]), int(params["message_id"]))
+        message = dict(
+            self.messages.get(
+                key, {"message_id": key[1], "date": 0, "chat": {"id": key[0], "type": "private"}}
+            )
+        )
+        if "text" in params:
+            message["text"] = str(params["text"])
+        message["parse_mode"] = params.get("parse_mode")
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        self.messages[key] = message
+        self.on_output(Outgoing("edit", key[0], message=message))
+        return _as_telegram_returns(message)
+
+
+def _as_telegram_returns(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as the Bot API returns it: only an inline keyboard is part of a message."""
+    result = {k: v for k, v in message.items() if k not in ("parse_mode", "reply_markup")}
+    markup = message.get("reply_markup")
+    if isinstance(markup, dict) and "inline_keyboard" in markup:
+        result["reply_markup"] = markup
+    return result
+
+
+def readable(text: str, parse_mode: str | None, bold: Callable[[str], str]) -> str:
+    """HTML formatting as the terminal can show it."""
+    if parse_mode != "HTML":
+        return text
+    text = re.sub(r"<b>(.*?)</b>", lambda m: bold(m.group(1)), text, flags=re.S)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
+
+
+@dataclass
+class Choice:
+    """A numbered button the user can press by typing its number."""
+
+    label: str
+    message: dict[str, Any] | None = None
+    callback_data: str | None = None
+
+
+class TerminalChat:
+    """Shows the bot's output and turns typed lines into updates."""
+
+    def __init__(self, config: Config, out: TextIO, files: Path, persona: str) -> None:
+        self.config = config
+        self.out = out
+        self.files = files
+        self.tty = out.isatty()
+        self.staff_id = min(config.staff.admins) if config.staff.admins else 999_999_999
+        self.user_id = self.staff_id if persona == "staff" else RESIDENT_BASE + 1
+        self.choices: list[Choice] = []
+        #: The persistent menu keyboard stays until the bot sends another one.
+        self.menu: list[str] = []
+        self._update_ids = itertools.count(1)
+
+    # -- output ---------------------------------------------------------------------------
+
+    def bold(self, text: str) -> str:
+        """Bold on a terminal, plain in a file."""
+        return f"\033[1m{text}\033[0m" if self.tty else text
+
+    def who(self, chat_id: int) -> str:
+        """Who a chat belongs to, from the current persona's point of view."""
+        if chat_id == self.user_id:
+            return "you"
+        if chat_id == self.config.staff.group_chat_id:
+            return "staff group"
+        if chat_id == self.staff_id:
+            return "staff"
+        if chat_id >= RESIDENT_BASE:
+            return f"resident {chat_id - RESIDENT_BASE}"
+        return f"chat {chat_id}"
+
+    def show(self, item: Outgoing) -> None:
+        """Print one thing the bot did."""
+        if item.kind == "toast":
+            self.print(f"  ({item.text})")
+            return
+        message = item.message
+        text = readable(str(message.get("text", "")), message.get("parse_mode"), self.bold)
+        header = "bot → " + self.who(item.chat_id) + (" (edited)" if item.kind == "edit" else "")
+        self.print(self.bold(header) + "\n" + "\n".join("  " + line for line in text.split("\n")))
+        if item.path is not None:
+            self.print(f"  📎 saved to {item.path}")
+        if item.chat_id == self.user_id:
+            self.remember_buttons(message)
+
+    def remember_buttons(self, message: dict[str, Any]) -> None:
+        """Number the message's inline buttons, or label its menu keyboard, and print them."""
+        markup = message.get("reply_markup") or {}
+        if markup.get("inline_keyboard"):
+            self.choices = [
+                Choice(button["text"], message, button.get("callback_data"))
+                for row in markup["inline_keyboard"]
+                for button in row
+            ]
+            numbered = "  ".join(f"[{n}] {c.label}" for n, c in enumerate(self.choices, start=1))
+            self.print("  " + numbered)
+        elif markup.get("keyboard"):
+            self.menu = [
+                button["text"] if isinstance(button, dict) else str(button)
+                for row in markup["keyboard"]
+                for button in row
+            ]
+            labelled = "  ".join(f"[m{n}] {label}" for n, label in enumerate(self.menu, start=1))
+            self.print("  menu: " + labelled)
+
+    def print(self, text: str) -> None:
+        """Write a line and flush (the user is waiting for it)."""
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    # -- input ----------------------------------------------------------------------------
+
+    def persona(self, line: str) -> bool:
+        """Handle `/as staff` and `/as resident <n>`; True if the line was one."""
+        parts = line.split()
+        if parts[:2] == ["/as", "staff"]:
+            self.user_id = self.staff_id
+        elif len(parts) == 3 and parts[:2] == ["/as", "resident"] and parts[2].isdigit():
+            self.user_id = RESIDENT_BASE + int(parts[2])
+        else:
+            return False
+        self.choices = []
+        self.menu = []
+        self.print(f"-- you are now {self.persona_name()} (id {self.user_id})")
+        return True
+
+    def persona_name(self) -> str:
+        """'staff' or 'resident <n>'."""
+        if self.user_id == self.staff_id:
+            return "staff"
+        return f"resident {self.user_id - RESIDENT_BASE}"
+
+    def update_for(self, line: str, language: str | None) -> dict[str, Any]:
+        """The update Telegram would deliver for what was typed."""
+        sender = {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": "Chat",
+            **({"language_code": language} if language else {}),
+        }
+        if line.isdigit() and 1 <= int(line) <= len(self.choices):
+            choice = self.choices[int(line) - 1]
+            if choice.callback_data is not None and choice.message is not None:
+                return {
+                    "update_id": next(self._update_ids),
+                    "callback_query": {
+                        "id": str(next(self._update_ids)),
+                        "from": sender,
+                        "chat_instance": "t",
+                        "data": choice.callback_data,
+                        "message": choice.message,
+                    },
+                }
+            line = choice.label
+        menu = re.fullmatch(r"m(\d+)", line)
+        if menu and 1 <= int(menu[1]) <= len(self.menu):
+            line = self.menu[int(menu[1]) - 1]
+        message: dict[str, Any] = {
+            "message_id": next(self._update_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.user_id, "type": "private"},
+            "from": sender,
+        }
+        parts = line.split()
+        if parts[:1] == ["/location"] and len(parts) == 3:
+            message["location"] = {"latitude": float(parts[1]), "longitude": float(parts[2])}
+        else:
+            message["text"] = line
+            if line.startswith("/"):
+                message["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": len(line.split()[0])}
+                ]
+        return {"update_id": next(self._update_ids), "message": message}
+
+
+async def run_chat(
+    config: Config,
+    persona: str,
+    language: str | None,
+    database: Path | None,
+    files: Path | None,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+) -> None:
+    """The interactive loop: read lines, feed updates, print what the bot does."""
+    workdir = Path(tempfile.mkdtemp(prefix="quartierbot-chat-"))
+    config = _with_database(config, database or workdir / "chat.sqlite3")
+    chat = TerminalChat(config, out, files or workdir / "files", persona)
+    services = Services.create(config)
+    request = TerminalRequest(chat.files, chat.show)
+    app: QuartierApplication = build_application(
+        services, TOKEN, request=request, updates_request=TerminalRequest(chat.files, chat.show)
+    )
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    if app.broadcaster is None:
+        app.broadcaster = BroadcastService(services, app.bot)
+    await app.start()
+    chat.print(f"quartierbot chat — database {config.database}, files in {chat.files}\n{HELP}")
+    chat.print(f"-- you are {chat.persona_name()} (id {chat.user_id})")
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line:
+                break
+            line = line.strip()
+            if not line or chat.persona(line):
+                continue
+            if line in ("/quit", "/exit"):
+                break
+            if line == "/?":
+                chat.print(HELP)
+                continue
+            chat.print(chat.bold("you: ") + line)
+            update = Update.de_json(chat.update_for(line, language), app.bot)
+            await app.process_update(update)
+            await asyncio.sleep(0.05)  # let background work (a broadcast) show its first output
+    finally:
+        await asyncio.sleep(0.2)
+        await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+def _with_database(config: Config, path: Path) -> Config:
+    """The same configuration with another database file (never the production one)."""
+    return replace(config, database=path)
