@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot import __version__
@@ -22,6 +23,7 @@ from bot.config import Config, ConfigError, default_config_path, load_config
 from bot.context import QuartierApplication
 from bot.export import EXPORT_FORMATS
 from bot.i18n import Catalogs
+from bot.poster import PosterError, find_font, make_poster
 from bot.reports import ExportRequest, write_report
 from bot.runner import run_until_stopped
 from bot.services import Services
@@ -96,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--language", help="language of headers and labels (default: German, as for staff)"
     )
+    poster = commands.add_parser("poster", help="A4 PDF poster with a QR code for a quarter")
+    poster.add_argument("quarter", help="quarter id, e.g. bahnhofsvorstadt")
+    poster.add_argument("--config", type=Path, help=config_help)
+    poster.add_argument("--lang", help="languages, comma-separated (default: all offered)")
+    poster.add_argument("--out", type=Path, help="PDF file (default: poster-<quarter>.pdf)")
+    poster.add_argument("--username", help="the bot's username (default: asked from Telegram)")
     chat = commands.add_parser(
         "chat", help="try the bot in this terminal: no token, no network, a throwaway database"
     )
@@ -135,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return backup(config_path, args.out)
     if args.command == "chat":
         return chat(config_path, args)
+    if args.command == "poster":
+        return poster(config_path, args)
     return run(config_path)
 
 
@@ -292,6 +302,51 @@ async def _prepare_database(config: Config) -> None:
             f"{config.database} is damaged ({verdict[:200]}). Stop here and restore the latest "
             "backup: copy the file made by 'quartierbot backup' over the database (see README)"
         )
+
+
+def poster(config_path: Path, args: argparse.Namespace) -> int:
+    """Make the notice-board poster for one quarter."""
+    config = _load(config_path)
+    if config is None:
+        return EXIT_USAGE
+    quarter = config.quarter(args.quarter)
+    if quarter is None:
+        print(
+            f"quartierbot: unknown quarter {args.quarter!r}; use one of "
+            f"{', '.join(config.quarter_ids)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    catalogs = Catalogs.load(config.languages, config.default_language, config.timezone)
+    languages = [c.strip() for c in args.lang.split(",")] if args.lang else list(catalogs.offered)
+    unknown = [code for code in languages if code not in catalogs.offered]
+    if unknown or not languages:
+        print(
+            f"quartierbot: languages not available: {', '.join(unknown) or '(none)'}; "
+            f"offered: {', '.join(catalogs.offered)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        username = args.username or asyncio.run(_bot_username())
+        font = find_font(os.environ.get("QUARTIERBOT_FONT"))
+    except (PosterError, TelegramError) as exc:
+        print(f"quartierbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    out = args.out or Path(f"poster-{quarter.id}.pdf")
+    link = make_poster(quarter, catalogs, languages, username, out, font)
+    print(f"poster for {quarter.name} written to {out} (QR code: {link})")
+    return 0
+
+
+async def _bot_username() -> str:
+    """The bot's username from getMe (needs TELEGRAM_BOT_TOKEN)."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise PosterError(f"give --username, or set {TOKEN_ENV} so the bot can ask Telegram")
+    bot = Bot(token, base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    async with bot:
+        return str(bot.username)
 
 
 def chat(config_path: Path, args: argparse.Namespace) -> int:

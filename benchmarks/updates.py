@@ -1,0 +1,792 @@
+"""`python -m benchmarks.updates`: updates handled per second in-process, and their latency.
+
+Our application (bot.app.build_application over a seeded SQLite file) handles pre-built Update
+objects through `Application.process_update`; two bare python-telegram-bot applications are
+measured in the same run, on the same event loop, with the same in-process fake Bot API:
+
+* echo bot: one MessageHandler(filters.TEXT) that replies with the text;
+* write bot: the same, plus one aiosqlite upsert + commit per update on its own SQLite file with
+  exactly our connection pragmas (storage.db._configure: WAL, synchronous=FULL, foreign_keys,
+  busy_timeout, secure_delete).
+
+The ratios (ours / baseline) compare handler and storage work only: no network, no JSON
+encoding of requests, the same canned answers. `--profile` adds a cProfile pass per mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import io
+import itertools
+import logging
+import os
+import pstats
+import random
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, CallbackContext, MessageHandler, filters
+from telegram.request import BaseRequest, RequestData
+
+from benchmarks._fixtures import Person, Seed, create_services, seed
+from benchmarks.common import RESULTS_DIR, Report, median, percentile
+from bot.app import build_application
+from bot.broadcasting import BroadcastService
+from bot.context import QuartierApplication
+from bot.menu import MENU_EVENTS, MENU_HELP, MENU_HOURS, MENU_MY_CONCERNS
+from bot.services import Services
+from storage.db import Database, _configure
+
+BOT_ID = 5550001
+TOKEN = f"{BOT_ID}:BENCH-token-abcdefghijklmnopqrstuvwxyz"
+READ_UPDATES = 3000
+WRITE_UPDATES = 1500
+WARMUP_READ = 400
+WARMUP_WRITE_UNITS = 20
+PROBE_PER_KIND = 20
+PROFILE_READ = 1500
+PROFILE_WRITE_UNITS = 60
+ROUNDS = 2
+ECHO_TEXT = "Hallo! Ist das Quartiersbüro heute geöffnet?"
+DESCRIPTION = "Die Straßenlaterne vor Hausnummer 12 ist seit einer Woche kaputt."
+
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+Item = tuple[str, Update]
+RawItem = tuple[str, dict[str, Any]]
+
+# -- the fake Bot API -----------------------------------------------------------------------
+
+_NOW = int(time.time())
+_MESSAGE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "sendLocation",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+    }
+)
+_TRUE = b'{"ok":true,"result":true}'
+_GET_ME = (
+    b'{"ok":true,"result":{"id":%d,"is_bot":true,"first_name":"Quartierbot",'
+    b'"username":"quartier_bench_bot","can_join_groups":true,'
+    b'"can_read_all_group_messages":false,"supports_inline_queries":false}}' % BOT_ID
+)
+_MESSAGE = (
+    '{"ok":true,"result":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"%s"},'
+    '"from":{"id":%d,"is_bot":true,"first_name":"Quartierbot"}}}'
+)
+
+
+class CannedRequest(BaseRequest):
+    """Answers every Bot API call at once with canned JSON; keeps only a count per method."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._ids = itertools.count(1)
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No network, no timeout."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        """The answer Telegram would give, without recording the request."""
+        api_method = url.rpartition("/")[2]
+        self.calls[api_method] += 1
+        if api_method in _MESSAGE_METHODS:
+            return 200, self._message(request_data)
+        if api_method == "getMe":
+            return 200, _GET_ME
+        return 200, _TRUE
+
+    def _message(self, request_data: RequestData | None) -> bytes:
+        """A sent or edited message in the addressed chat."""
+        params = request_data.parameters if request_data is not None else {}
+        chat_id = int(str(params.get("chat_id", 0)))
+        message_id = int(str(params.get("message_id") or next(self._ids)))
+        kind = "private" if chat_id > 0 else "supergroup"
+        return (_MESSAGE % (message_id, _NOW, chat_id, kind, BOT_ID)).encode()
+
+
+class ErrorCounter(logging.Handler):
+    """Counts ERROR records (failed handlers are logged, never raised, by PTB)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count one error."""
+        self.count += 1
+
+
+# -- raw updates ----------------------------------------------------------------------------
+
+_update_ids = itertools.count(1)
+
+
+def message_raw(user_id: int, language: str, text: str) -> dict[str, Any]:
+    """A private-chat text message as Telegram sends it (commands with their entity)."""
+    message: dict[str, Any] = {
+        "message_id": next(_update_ids),
+        "date": _NOW,
+        "chat": {"id": user_id, "type": "private"},
+        "from": {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Resident",
+            "language_code": language,
+        },
+        "text": text,
+    }
+    if text.startswith("/"):
+        length = len(text.split()[0])
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return {"update_id": next(_update_ids), "message": message}
+
+
+def callback_raw(user_id: int, language: str, data: str) -> dict[str, Any]:
+    """A button press under an earlier bot message in the private chat."""
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": {"id": user_id, "is_bot": False, "first_name": "R", "language_code": language},
+            "chat_instance": "bench",
+            "data": data,
+            "message": {
+                "message_id": next(_update_ids),
+                "date": _NOW,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Quartierbot"},
+                "text": "…",
+            },
+        },
+    }
+
+
+# -- workloads ------------------------------------------------------------------------------
+
+ReadBuilder = Callable[[Person, Services, Seed, random.Random], dict[str, Any]]
+
+
+def _menu(label: str) -> ReadBuilder:
+    """A reply-keyboard button press in the resident's language."""
+
+    def build(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+        """The translated label as typed text."""
+        text = services.catalogs.translator(p.language)._(label)
+        return message_raw(p.user_id, p.language, text)
+
+    return build
+
+
+def _command(text: str) -> ReadBuilder:
+    """A fixed command."""
+
+    def build(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+        """The command from this resident."""
+        return message_raw(p.user_id, p.language, text)
+
+    return build
+
+
+def _hours_other(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+    """/hours with a quarter id."""
+    return message_raw(p.user_id, p.language, f"/hours {rng.choice(services.config.quarter_ids)}")
+
+
+def _hours_button(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+    """The quarter button under /hours."""
+    return callback_raw(p.user_id, p.language, f"hours:{rng.choice(services.config.quarter_ids)}")
+
+
+def _ics_button(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+    """'Add to calendar' under an event (sends an .ics document)."""
+    return callback_raw(p.user_id, p.language, f"ev:ics:{rng.choice(seed_.upcoming_event_ids)}")
+
+
+READ_KINDS: dict[str, ReadBuilder] = {
+    "/hours": _command("/hours"),
+    "/hours <quarter>": _hours_other,
+    "/events": _command("/events"),
+    "/help": _command("/help"),
+    "/myconcerns": _command("/myconcerns"),
+    "menu hours": _menu(MENU_HOURS),
+    "menu events": _menu(MENU_EVENTS),
+    "menu my concerns": _menu(MENU_MY_CONCERNS),
+    "menu help": _menu(MENU_HELP),
+    "button hours:<quarter>": _hours_button,
+    "button ev:ics:<id>": _ics_button,
+}
+
+
+def read_mix(services: Services, seed_: Seed, count: int, rng: random.Random) -> list[RawItem]:
+    """`count` read-only updates, the kinds in turn, each from a random resident with concerns."""
+    kinds = list(READ_KINDS.items())
+    return [
+        (name, build(rng.choice(seed_.readers), services, seed_, rng))
+        for name, build in itertools.islice(itertools.cycle(kinds), count)
+    ]
+
+
+def write_unit(p: Person, topic: str, quarter: str) -> list[RawItem]:
+    """A whole first concern (with consent) and a /subscribe from one fresh resident."""
+    uid, lang = p.user_id, p.language
+    return [
+        ("/concern", message_raw(uid, lang, "/concern")),
+        ("button ctopic", callback_raw(uid, lang, f"ctopic:{topic}")),
+        ("text description", message_raw(uid, lang, DESCRIPTION)),
+        ("button ccontact:yes", callback_raw(uid, lang, "ccontact:yes")),
+        ("button cconsent:yes", callback_raw(uid, lang, "cconsent:yes")),
+        ("button cflow:submit", callback_raw(uid, lang, "cflow:submit")),
+        ("/subscribe <quarter>", message_raw(uid, lang, f"/subscribe {quarter}")),
+    ]
+
+
+def write_units(
+    services: Services, people: Sequence[Person], rng: random.Random
+) -> list[list[RawItem]]:
+    """One unit per fresh resident."""
+    topics = [topic.id for topic in services.config.topics]
+    quarters = services.config.quarter_ids
+    return [write_unit(p, rng.choice(topics), rng.choice(quarters)) for p in people]
+
+
+UNIT_SIZE = len(write_unit(Person(0, "de", "x"), "t", "q"))
+
+
+def plain_texts(
+    people: Sequence[Person], count: int, kind: str, rng: random.Random
+) -> list[RawItem]:
+    """Plain text messages for the baselines, from existing residents."""
+    return [
+        (kind, message_raw(p.user_id, p.language, ECHO_TEXT))
+        for p in (rng.choice(people) for _ in range(count))
+    ]
+
+
+def to_updates(raw: Sequence[RawItem], app: AnyApp) -> list[Item]:
+    """Parse up front, bound to the application's bot (reply shortcuts need it)."""
+    return [(kind, Update.de_json(data, app.bot)) for kind, data in raw]
+
+
+def halves(items: list[Item], rounds: int, step: int = 1) -> list[list[Item]]:
+    """Split a workload into `rounds` consecutive parts, at multiples of `step` updates."""
+    size = -(-len(items) // (rounds * step)) * step
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def flatten(units: Sequence[Sequence[RawItem]]) -> list[RawItem]:
+    """Units → one list of updates in order."""
+    return [item for unit in units for item in unit]
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    """Latencies (seconds) per update and per kind, and the wall time of the loop."""
+
+    latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    seconds: float = 0.0
+    calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def throughput(self) -> float:
+        """Updates per second."""
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+async def run_items(
+    app: AnyApp, items: Sequence[Item], into: Measurement, collect: bool = True
+) -> None:
+    """Feed the updates one after another, timing each `process_update`."""
+    request = app.bot.request
+    before = Counter(request.calls) if isinstance(request, CannedRequest) else Counter()
+    if collect:
+        gc.collect()
+    clock = time.perf_counter
+    start = clock()
+    for kind, update in items:
+        began = clock()
+        await app.process_update(update)
+        elapsed = clock() - began
+        into.latencies.append(elapsed)
+        into.by_kind[kind].append(elapsed)
+    into.seconds += clock() - start
+    if isinstance(request, CannedRequest):
+        into.calls.update(request.calls - before)
+
+
+async def warm_up(app: AnyApp, items: Sequence[Item]) -> None:
+    """Run updates without keeping their figures."""
+    await run_items(app, items, Measurement())
+
+
+# -- the applications -----------------------------------------------------------------------
+
+
+async def start_ours(services: Services) -> QuartierApplication:
+    """Our application as tests/recording.py runs it (what post_init does, minus the menus)."""
+    app = build_application(
+        services, TOKEN, request=CannedRequest(), updates_request=CannedRequest()
+    )
+    await services.db.open()
+    await app.initialize()
+    app.broadcaster = BroadcastService(services, app.bot)
+    return app
+
+
+async def stop_ours(app: QuartierApplication, services: Services) -> None:
+    """Shut down like tests/recording.py."""
+    if app.broadcaster is not None:
+        await app.broadcaster.shutdown()
+    await app.shutdown()
+    await services.db.close()
+
+
+HandlerCallback = Callable[[Update, CallbackContext[Any, Any, Any, Any]], Awaitable[None]]
+
+
+async def start_bare(callback: HandlerCallback) -> AnyApp:
+    """A bare python-telegram-bot application with one text handler."""
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .request(CannedRequest())
+        .get_updates_request(CannedRequest())
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, callback))
+    await app.initialize()
+    return app
+
+
+async def echo(update: Update, context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Reply with the text."""
+    message = update.message
+    if message is not None and message.text is not None:
+        await message.reply_text(message.text)
+
+
+UPSERT = (
+    "INSERT INTO seen (user_id, text, updates, last_seen) VALUES (?, ?, 1, ?) "
+    "ON CONFLICT (user_id) DO UPDATE SET text = excluded.text, "
+    "updates = seen.updates + 1, last_seen = excluded.last_seen"
+)
+
+
+class WriteBot:
+    """The write baseline: one upsert + commit per update, then the echo reply."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def handle(self, update: Update, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        """Upsert the sender, commit, reply."""
+        message = update.message
+        if message is None or message.from_user is None or message.text is None:
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        await self.conn.execute(UPSERT, (message.from_user.id, message.text, stamp))
+        await self.conn.commit()
+        await message.reply_text(message.text)
+
+
+async def open_write_db(path: Path, people: Sequence[Person]) -> aiosqlite.Connection:
+    """Own SQLite file with our pragmas (storage.db._configure) and one row per resident."""
+    conn = await aiosqlite.connect(path)
+    await _configure(conn)
+    await conn.execute(
+        "CREATE TABLE seen (user_id INTEGER PRIMARY KEY, text TEXT, updates INTEGER NOT NULL, "
+        "last_seen TEXT NOT NULL) STRICT"
+    )
+    await conn.executemany(
+        "INSERT INTO seen (user_id, text, updates, last_seen) VALUES (?, '', 1, '')",
+        [(p.user_id,) for p in people],
+    )
+    await conn.commit()
+    return conn
+
+
+async def pragmas(conn: aiosqlite.Connection) -> dict[str, Any]:
+    """The connection settings that matter for write cost."""
+    result: dict[str, Any] = {}
+    for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "secure_delete"):
+        async with conn.execute(f"PRAGMA {name}") as cursor:
+            row = await cursor.fetchone()
+        result[name] = row[0] if row else None
+    return result
+
+
+# -- where the time goes: SQL statements and Database time per kind -----------------------
+
+
+class Probe:
+    """Counts SQL statements (trace callback) and time inside Database calls, per update kind."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.kind = ""
+        self.statements: dict[str, Counter[str]] = defaultdict(Counter)
+        self.db_calls: dict[str, Counter[str]] = defaultdict(Counter)
+        self.db_seconds: Counter[str] = Counter()
+        self._depth = 0
+
+    def trace(self, sql: str) -> None:
+        """sqlite3 trace callback (runs in aiosqlite's thread)."""
+        if sql.startswith("--"):
+            return  # statements inside triggers
+        self.statements[self.kind][sql.split(None, 1)[0].upper()] += 1
+
+    def timed(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        """Wrap a Database coroutine method; nested calls count once, at the outermost level."""
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            """Time one call."""
+            self._enter(name)
+            began = time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                self._leave(began)
+
+        return wrapper
+
+    def timed_transaction(self, method: Callable[[], Any]) -> Callable[[], Any]:
+        """Wrap Database.transaction (an async context manager)."""
+
+        @asynccontextmanager
+        async def wrapper() -> AsyncIterator[aiosqlite.Connection]:
+            """Time the whole transaction, its body included."""
+            self._enter("transaction")
+            began = time.perf_counter()
+            try:
+                async with method() as conn:
+                    yield conn
+            finally:
+                self._leave(began)
+
+        return wrapper
+
+    def _enter(self, name: str) -> None:
+        """Count an outermost call."""
+        if self._depth == 0:
+            self.db_calls[self.kind][name] += 1
+        self._depth += 1
+
+    def _leave(self, began: float) -> None:
+        """Add the time of an outermost call."""
+        self._depth -= 1
+        if self._depth == 0:
+            self.db_seconds[self.kind] += time.perf_counter() - began
+
+    async def install(self) -> None:
+        """Patch this Database instance (never the class) and start tracing."""
+        for name in ("fetchone", "fetchall", "execute", "executemany"):
+            setattr(self.db, name, self.timed(name, getattr(self.db, name)))
+        self.db.transaction = self.timed_transaction(self.db.transaction)  # type: ignore[method-assign]
+        await self.db.conn.set_trace_callback(self.trace)
+
+    async def remove(self) -> None:
+        """Undo `install`."""
+        await self.db.conn.set_trace_callback(None)
+        for name in ("fetchone", "fetchall", "execute", "executemany", "transaction"):
+            delattr(self.db, name)
+
+
+async def probe(app: QuartierApplication, items: Sequence[Item]) -> dict[str, dict[str, Any]]:
+    """Per kind: SQL statements, Database calls and Database time per update, and latency."""
+    db = app.services.db
+    tracer = Probe(db)
+    await tracer.install()
+    measured = Measurement()
+    try:
+        for kind, update in items:
+            tracer.kind = kind
+            await run_items(app, [(kind, update)], measured, collect=False)
+    finally:
+        await tracer.remove()
+    return {kind: _probe_row(tracer, kind, lat) for kind, lat in measured.by_kind.items()}
+
+
+def _probe_row(tracer: Probe, kind: str, latencies: list[float]) -> dict[str, Any]:
+    """Averages of one kind."""
+    n = len(latencies)
+    statements = {verb: round(c / n, 2) for verb, c in sorted(tracer.statements[kind].items())}
+    return {
+        "sql_per_update": round(sum(tracer.statements[kind].values()) / n, 2),
+        "sql_by_verb": statements,
+        "db_calls_per_update": {m: round(c / n, 2) for m, c in tracer.db_calls[kind].items()},
+        "db_ms_per_update": round(1000 * tracer.db_seconds[kind] / n, 3),
+        "mean_ms_with_probe": round(1000 * sum(latencies) / n, 3),
+    }
+
+
+# -- profiling ------------------------------------------------------------------------------
+
+
+async def profile(app: AnyApp, items: Sequence[Item], name: str) -> Path:
+    """cProfile one pass; print the top functions; keep the stats file."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await run_items(app, items, Measurement())
+    profiler.disable()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"updates-{name}.pstats"
+    profiler.dump_stats(path)
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(30)
+        print(f"\n=== profile {name}: {len(items)} updates, by {order} ===")
+        print(out.getvalue())
+    return path
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Workloads:
+    """Every update of the run, generated before anything is measured."""
+
+    read: list[RawItem]
+    read_warm: list[RawItem]
+    write: list[RawItem]
+    write_warm: list[RawItem]
+    probe: list[RawItem]
+    profile_read: list[RawItem]
+    profile_write: list[RawItem]
+    echo: list[RawItem]
+    echo_warm: list[RawItem]
+    upsert: list[RawItem]
+    upsert_warm: list[RawItem]
+
+
+def make_workloads(services: Services, seed_: Seed, profiling: bool) -> Workloads:
+    """Read mix, writing units (one fresh resident each) and the baselines' plain texts."""
+    rng = random.Random(7)
+    measured_units = WRITE_UPDATES // UNIT_SIZE
+    fresh = iter(seed_.fresh)
+
+    def units(n: int) -> list[RawItem]:
+        """`n` writing units for the next fresh residents."""
+        return flatten(write_units(services, list(itertools.islice(fresh, n)), rng))
+
+    probe_read = read_mix(services, seed_, PROBE_PER_KIND * len(READ_KINDS), rng)
+    people = seed_.readers + seed_.fresh
+    return Workloads(
+        read=read_mix(services, seed_, READ_UPDATES, rng),
+        read_warm=read_mix(services, seed_, WARMUP_READ, rng),
+        write=units(measured_units),
+        write_warm=units(WARMUP_WRITE_UNITS),
+        probe=probe_read + units(PROBE_PER_KIND),
+        profile_read=read_mix(services, seed_, PROFILE_READ, rng) if profiling else [],
+        profile_write=units(PROFILE_WRITE_UNITS) if profiling else [],
+        echo=plain_texts(people, READ_UPDATES, "echo text", rng),
+        echo_warm=plain_texts(people, WARMUP_READ, "echo text", rng),
+        upsert=plain_texts(people, measured_units * UNIT_SIZE, "upsert text", rng),
+        upsert_warm=plain_texts(people, WARMUP_WRITE_UNITS * UNIT_SIZE, "upsert text", rng),
+    )
+
+
+@dataclass
+class Results:
+    """What the run measured."""
+
+    read: Measurement = field(default_factory=Measurement)
+    write: Measurement = field(default_factory=Measurement)
+    echo: Measurement = field(default_factory=Measurement)
+    upsert: Measurement = field(default_factory=Measurement)
+    probe: dict[str, dict[str, Any]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+async def measure_all(
+    ours: QuartierApplication, echo_app: AnyApp, write_app: AnyApp, load: Workloads
+) -> Results:
+    """Warm up every application, then alternate the four workloads in `ROUNDS` rounds."""
+    read, write = to_updates(load.read, ours), to_updates(load.write, ours)
+    echoes, upserts = to_updates(load.echo, echo_app), to_updates(load.upsert, write_app)
+    await warm_up(ours, to_updates(load.read_warm, ours))
+    await warm_up(ours, to_updates(load.write_warm, ours))
+    await warm_up(echo_app, to_updates(load.echo_warm, echo_app))
+    await warm_up(write_app, to_updates(load.upsert_warm, write_app))
+    results = Results()
+    write_parts = halves(write, ROUNDS, UNIT_SIZE)
+    for index, (echo_part, read_part, upsert_part) in enumerate(
+        zip(halves(echoes, ROUNDS), halves(read, ROUNDS), halves(upserts, ROUNDS), strict=True)
+    ):
+        await run_items(echo_app, echo_part, results.echo)
+        await run_items(ours, read_part, results.read)
+        await run_items(write_app, upsert_part, results.upsert)
+        await run_items(ours, write_parts[index], results.write)
+    results.probe = await probe(ours, to_updates(load.probe, ours))
+    return results
+
+
+def ms(seconds: float) -> float:
+    """Seconds → milliseconds."""
+    return seconds * 1000
+
+
+def kind_stats(measurement: Measurement) -> dict[str, dict[str, float]]:
+    """Count, p50 and p99 (ms) per update kind."""
+    return {
+        kind: {
+            "count": len(values),
+            "p50_ms": round(ms(median(values)), 3),
+            "p99_ms": round(ms(percentile(values, 0.99)), 3),
+        }
+        for kind, values in measurement.by_kind.items()
+    }
+
+
+def build_report(results: Results, errors: int) -> Report:
+    """The table rows with their goals, and the details."""
+    report = Report("updates")
+    read, write, echo_, upsert = results.read, results.write, results.echo, results.upsert
+    read_ratio = read.throughput / echo_.throughput if echo_.throughput else 0.0
+    write_ratio = write.throughput / upsert.throughput if upsert.throughput else 0.0
+    read_p99 = ms(percentile(read.latencies, 0.99))
+    report.add("read-only throughput / echo bot", read_ratio, "x", "≥ 0.5", read_ratio >= 0.5)
+    report.add("writing throughput / write bot", write_ratio, "x", "≥ 0.8", write_ratio >= 0.8)
+    report.add("read-only p50 latency", ms(median(read.latencies)), "ms")
+    report.add("read-only p99 latency (goal's mix)", read_p99, "ms", "≤ 5 ms", read_p99 <= 5)
+    report.add("writing p50 latency", ms(median(write.latencies)), "ms")
+    report.add("writing p99 latency", ms(percentile(write.latencies, 0.99)), "ms", "(orientation)")
+    report.add("read-only updates/s (ours)", read.throughput, "upd/s")
+    report.add("echo bot updates/s", echo_.throughput, "upd/s")
+    report.add("writing updates/s (ours)", write.throughput, "upd/s")
+    report.add("write bot updates/s", upsert.throughput, "upd/s")
+    report.add("handler errors logged", errors, "", "= 0", errors == 0)
+    report.details = {
+        **results.details,
+        "counts": {
+            "read_only": len(read.latencies),
+            "writing": len(write.latencies),
+            "echo": len(echo_.latencies),
+            "write_bot": len(upsert.latencies),
+            "rounds": ROUNDS,
+        },
+        "per_kind": {
+            "read_only": kind_stats(read),
+            "writing": kind_stats(write),
+            "echo": kind_stats(echo_),
+            "write_bot": kind_stats(upsert),
+        },
+        "api_calls": {
+            "read_only": dict(read.calls),
+            "writing": dict(write.calls),
+            "echo": dict(echo_.calls),
+            "write_bot": dict(upsert.calls),
+        },
+        "sql_per_kind": results.probe,
+    }
+    return report
+
+
+async def check_writes(services: Services, seed_: Seed, expected_units: int) -> dict[str, int]:
+    """Concerns created by the writing mixes, and drafts left over (should be none)."""
+    concerns = await services.db.fetchone("SELECT count(*) FROM concerns")
+    drafts = await services.db.fetchone("SELECT count(*) FROM concern_drafts")
+    created = int(concerns[0]) - seed_.counts["concerns"] if concerns else -1
+    return {
+        "concerns_created": created,
+        "concerns_expected": expected_units,
+        "drafts_left": int(drafts[0]) if drafts else -1,
+    }
+
+
+async def run(directory: Path, profiling: bool) -> tuple[Results, int]:
+    """Seed, build the three applications, measure, optionally profile; return the figures."""
+    errors = ErrorCounter()
+    logging.getLogger().addHandler(errors)
+    services = create_services(directory)
+    began = time.perf_counter()
+    await services.db.open()
+    seed_ = await seed(services)
+    seed_seconds = time.perf_counter() - began
+    ours = await start_ours(services)
+    load = make_workloads(services, seed_, profiling)
+    echo_app = await start_bare(echo)
+    write_conn = await open_write_db(directory / "write-bot.sqlite3", seed_.readers + seed_.fresh)
+    write_app = await start_bare(WriteBot(write_conn).handle)
+    try:
+        results = await measure_all(ours, echo_app, write_app, load)
+        if profiling:
+            await profile(ours, to_updates(load.profile_read, ours), "read")
+            await profile(ours, to_updates(load.profile_write, ours), "write")
+        units = (len(load.write) + len(load.write_warm) + len(load.profile_write)) // UNIT_SIZE
+        results.details = {
+            "seed": {**seed_.counts, "seconds": round(seed_seconds, 1)},
+            "written": await check_writes(services, seed_, units + PROBE_PER_KIND),
+            "pragmas": {
+                "ours": await pragmas(services.db.conn),
+                "write_bot": await pragmas(write_conn),
+                "write_bot_transaction": "aiosqlite execute(upsert) + commit() (implicit BEGIN)",
+            },
+            "database_dir": str(directory),
+        }
+    finally:
+        for app in (echo_app, write_app):
+            await app.shutdown()
+        await write_conn.close()
+        await stop_ours(ours, services)
+        logging.getLogger().removeHandler(errors)
+    return results, errors.count
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, write the JSON; non-zero if a goal was missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--profile", action="store_true", help="add a cProfile pass per mix")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `quartierbot` does at start-up
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="quartierbot-bench-") as tmp:
+        results, errors = asyncio.run(run(Path(tmp), args.profile))
+    report = build_report(results, errors)
+    report.details["total_seconds"] = round(time.perf_counter() - started, 1)
+    report.details["fairness"] = (
+        "same CannedRequest class (no network, no request encoding) for all three bots; "
+        "write bot uses our exact pragmas via storage.db._configure, one commit per update"
+    )
+    return report.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""`quartierbot poster`: an A4 PDF whose QR code, decoded from the rendered page, opens the bot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdfium2
+import pytest
+import zxingcpp
+
+from bot.poster import PosterError, deep_link, find_font
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_deep_link() -> None:
+    assert (
+        deep_link("@quartier_bot", "alwin-lonke") == "https://t.me/quartier_bot?start=q-alwin-lonke"
+    )
+
+
+def test_poster_qr_code_decodes_to_the_deep_link(tmp_path: Path) -> None:
+    out = tmp_path / "poster.pdf"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "poster",
+            "bahnhofsvorstadt",
+            "--config",
+            str(ROOT / "config.example.toml"),
+            "--lang",
+            "de,tr,ar,uk",
+            "--username",
+            "quartier_test_bot",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document = pypdfium2.PdfDocument(str(out))
+    assert len(document) == 1
+    page = document[0]
+    width, height = page.get_size()
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    image = page.render(scale=2).to_pil()
+    codes = zxingcpp.read_barcodes(image)
+    assert [code.text for code in codes] == [
+        "https://t.me/quartier_test_bot?start=q-bahnhofsvorstadt"
+    ]
+    text = page.get_textpage().get_text_range()
+    assert "Bahnhofsvorstadt" in text
+    assert "Scannen Sie den Code" in text  # German
+    assert "Kodu telefonunuzla tarayın" in text  # Turkish
+    assert "Відскануйте код" in text  # Ukrainian (Cyrillic)
+    assert "Öffnungszeiten" in text and "Montag: 10:00–13:00, 14:00–16:00" in text
+    # Arabic is set with shaped (joined) letters; the PDF carries the Arabic text.
+    assert any("\u0600" <= ch <= "\u06ff" or "\ufe70" <= ch <= "\ufeff" for ch in text)
+
+
+def test_poster_refuses_unknown_quarter_and_missing_username(tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "bot", "poster", "--config", str(ROOT / "config.example.toml")]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    unknown = subprocess.run(
+        [*base, "atlantis", "--username", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unknown.returncode == 2 and "unknown quarter 'atlantis'" in unknown.stderr
+    nameless = subprocess.run(
+        [*base, "huenertshagen"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, "PYTHONPATH": str(ROOT)},
+    )
+    assert nameless.returncode == 2 and "--username" in nameless.stderr
+
+
+def test_missing_font_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.poster.FONT_CANDIDATES", ())
+    with pytest.raises(PosterError, match="fonts-dejavu-core"):
+        find_font(str(tmp_path / "nope.ttf"))
