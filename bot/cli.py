@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -25,7 +26,7 @@ from bot.export import EXPORT_FORMATS
 from bot.i18n import Catalogs
 from bot.poster import PosterError, find_font, make_poster
 from bot.reports import ExportRequest, write_report
-from bot.runner import run_until_stopped
+from bot.runner import WebhookSettings, run_until_stopped, serve_webhook, webhook_secret
 from bot.services import Services
 from bot.terminal import run_chat
 from storage.db import Database, StorageError
@@ -36,6 +37,8 @@ TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 BASE_URL_ENV = "TELEGRAM_API_BASE_URL"
 BASE_FILE_URL_ENV = "TELEGRAM_API_BASE_FILE_URL"
 LOG_LEVEL_ENV = "QUARTIERBOT_LOG_LEVEL"
+LOG_FORMAT_ENV = "QUARTIERBOT_LOG_FORMAT"
+WEBHOOK_SECRET_ENV = "QUARTIERBOT_WEBHOOK_SECRET"
 
 EXIT_USAGE = 2
 
@@ -46,15 +49,27 @@ TOKEN_HINT = (
 
 
 class RedactingFormatter(logging.Formatter):
-    """Removes secrets from every formatted record, exceptions included."""
+    """One line per event, secrets removed (exceptions included); text or JSON."""
 
-    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
+    def __init__(self, fmt: str, secrets: Sequence[str], as_json: bool = False) -> None:
         super().__init__(fmt)
         self.secrets = [s for s in secrets if s]
+        self.as_json = as_json
 
     def format(self, record: logging.LogRecord) -> str:
         """Format, then blank out every secret."""
-        text = super().format(record)
+        if self.as_json:
+            event = {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+            if record.exc_info:
+                event["exception"] = self.formatException(record.exc_info)
+            text = json.dumps(event, ensure_ascii=False)
+        else:
+            text = super().format(record)
         for secret in self.secrets:
             text = text.replace(secret, "<redacted>")
         return text
@@ -63,8 +78,9 @@ class RedactingFormatter(logging.Formatter):
 def setup_logging(secrets: Sequence[str]) -> None:
     """One line per event on stderr; secrets never printed."""
     handler = logging.StreamHandler()
+    as_json = os.environ.get(LOG_FORMAT_ENV, "text").lower() == "json"
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets, as_json)
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -84,8 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"quartierbot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config_help = f"configuration file (default: ${'QUARTIERBOT_CONFIG'}, else ./config.toml)"
-    run = commands.add_parser("run", help="run the bot with long polling")
+    run = commands.add_parser("run", help="run the bot (long polling, or a webhook)")
     run.add_argument("--config", type=Path, help=config_help)
+    run.add_argument(
+        "--webhook-url",
+        help="public HTTPS URL Telegram posts updates to (default: long polling); the secret "
+        f"token comes from ${WEBHOOK_SECRET_ENV} or is generated at each start",
+    )
+    run.add_argument("--listen", default="127.0.0.1", help="webhook: address to listen on")
+    run.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
     check = commands.add_parser("check-config", help="validate the configuration and summarise it")
     check.add_argument("--config", type=Path, help=config_help)
     export = commands.add_parser("export", help="export concerns as CSV or XLSX (for cron jobs)")
@@ -145,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return chat(config_path, args)
     if args.command == "poster":
         return poster(config_path, args)
-    return run(config_path)
+    return run(config_path, args)
 
 
 def _load(config_path: Path) -> Config | None:
@@ -199,13 +222,24 @@ def summary(config: Config, catalogs: Catalogs) -> list[str]:
     return lines
 
 
-def run(config_path: Path) -> int:
+def run(config_path: Path, args: argparse.Namespace) -> int:
     """Run the bot until SIGINT/SIGTERM."""
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         print(TOKEN_HINT, file=sys.stderr)
         return EXIT_USAGE
-    setup_logging([token])
+    webhook = None
+    if args.webhook_url:
+        if not args.webhook_url.startswith("https://"):
+            print("quartierbot: --webhook-url must be an https:// URL", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            secret = webhook_secret(os.environ.get(WEBHOOK_SECRET_ENV))
+        except ValueError as exc:
+            print(f"quartierbot: {WEBHOOK_SECRET_ENV}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        webhook = WebhookSettings(args.webhook_url, args.listen, args.port, secret)
+    setup_logging([token, webhook.secret if webhook else ""])
     config = _load(config_path)
     if config is None:
         return EXIT_USAGE
@@ -222,14 +256,15 @@ def run(config_path: Path) -> int:
         base_file_url=os.environ.get(BASE_FILE_URL_ENV) or DEFAULT_BASE_FILE_URL,
     )
     log.info(
-        "quartierbot %s starting: quarters %s; languages %s; database %s",
+        "quartierbot %s starting: quarters %s; languages %s; database %s; %s",
         __version__,
         ", ".join(config.quarter_ids),
         ", ".join(services.catalogs.offered),
         config.database,
+        f"webhook {webhook.url} on {webhook.listen}:{webhook.port}" if webhook else "long polling",
     )
     try:
-        asyncio.run(_serve(app))
+        asyncio.run(_serve(app, webhook))
     except InvalidToken:
         print(
             f"quartierbot: Telegram refused the token in {TOKEN_ENV}; "
@@ -280,13 +315,16 @@ async def _export(
         await services.db.close()
 
 
-async def _serve(app: QuartierApplication) -> None:
+async def _serve(app: QuartierApplication, webhook: WebhookSettings | None) -> None:
     """Run until SIGINT or SIGTERM, then shut down cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await run_until_stopped(app, stop)
+    if webhook is not None:
+        await serve_webhook(app, webhook, stop)
+    else:
+        await run_until_stopped(app, stop)
 
 
 async def _prepare_database(config: Config) -> None:

@@ -13,7 +13,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
@@ -144,6 +148,69 @@ async def run_until_stopped(app: QuartierApplication, stop: asyncio.Event) -> No
         try:
             await DurablePoller(app).run(stop)
         finally:
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where Telegram posts updates, and the secret it must send along."""
+
+    url: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret: str = ""
+
+    @property
+    def path(self) -> str:
+        """The local path the server answers on: the path of the public URL."""
+        return urlsplit(self.url).path.strip("/") or "telegram"
+
+
+def webhook_secret(configured: str | None) -> str:
+    """The configured secret, or a fresh random one (Telegram learns it at every start)."""
+    secret = (configured or "").strip() or secrets.token_urlsafe(32)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ValueError(
+            "the webhook secret may only use A-Z, a-z, 0-9, _ and - (1-256 characters)"
+        )
+    return secret
+
+
+async def serve_webhook(
+    app: QuartierApplication, settings: WebhookSettings, stop: asyncio.Event
+) -> None:
+    """Like run_until_stopped, but Telegram pushes updates to our HTTPS endpoint.
+
+    python-telegram-bot's webhook server checks the secret token on every request and refuses
+    requests without it (403). Updates are queued when they arrive, so after a crash Telegram
+    does not redeliver them: long polling (the default) is the at-least-once mode.
+    """
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        updater = app.updater
+        if updater is None:
+            raise RuntimeError("the application was built without an updater")
+        await updater.start_webhook(
+            listen=settings.listen,
+            port=settings.port,
+            url_path=settings.path,
+            webhook_url=settings.url,
+            secret_token=settings.secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        await app.start()
+        try:
+            await stop.wait()
+        finally:
+            await updater.stop()
             await app.stop()
             if app.post_stop is not None:
                 await app.post_stop(app)

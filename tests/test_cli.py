@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -139,3 +140,34 @@ def test_run_refuses_a_damaged_database(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "damaged" in result.stderr or "malformed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_webhook_url_must_be_https(tmp_path: Path) -> None:
+    result = quartierbot(
+        "run",
+        "--config",
+        str(ROOT / "config.example.toml"),
+        "--webhook-url",
+        "http://x.org/hook",
+        env={"TELEGRAM_BOT_TOKEN": SECRET},
+    )
+    assert result.returncode == 2 and "https://" in result.stderr
+
+
+def test_json_log_lines_without_the_token(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = quartierbot(
+        "run",
+        "--config",
+        str(config),
+        env={
+            "TELEGRAM_BOT_TOKEN": SECRET,
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+            "QUARTIERBOT_LOG_FORMAT": "json",
+        },
+    )
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert any("starting: quarters alwin-lonke" in e["message"] for e in events)
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in events)
+    assert SECRET not in result.stderr
