@@ -28,9 +28,9 @@ import random
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from bot.broadcasting import BroadcastService
 from bot.context import QuartierApplication
 from bot.menu import MENU_EVENTS, MENU_HELP, MENU_HOURS, MENU_MY_CONCERNS
 from bot.services import Services
-from storage.db import Database, _configure
+from storage.db import _configure
 
 BOT_ID = 5550001
 TOKEN = f"{BOT_ID}:BENCH-token-abcdefghijklmnopqrstuvwxyz"
@@ -57,7 +57,7 @@ WARMUP_WRITE_UNITS = 20
 PROBE_PER_KIND = 20
 PROFILE_READ = 1500
 PROFILE_WRITE_UNITS = 60
-ROUNDS = 2
+ROUNDS = 4
 ECHO_TEXT = "Hallo! Ist das Quartiersbüro heute geöffnet?"
 DESCRIPTION = "Die Straßenlaterne vor Hausnummer 12 ist seit einer Woche kaputt."
 
@@ -282,7 +282,8 @@ def write_units(
     return [write_unit(p, rng.choice(topics), rng.choice(quarters)) for p in people]
 
 
-UNIT_SIZE = len(write_unit(Person(0, "de", "x"), "t", "q"))
+WRITE_KINDS = [kind for kind, _ in write_unit(Person(0, "de", "x"), "t", "q")]
+UNIT_SIZE = len(WRITE_KINDS)
 
 
 def plain_texts(
@@ -322,6 +323,21 @@ class Measurement:
     by_kind: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
+    #: Garbage collections during the timed loops, per generation, and their pauses.
+    gc_runs: Counter[int] = field(default_factory=Counter)
+    gc_seconds: float = 0.0
+    gc_max_seconds: float = 0.0
+    _gc_began: float = field(default=0.0, init=False, repr=False)
+
+    def gc_callback(self, phase: str, info: dict[str, int]) -> None:
+        """gc.callbacks hook: time every collection."""
+        if phase == "start":
+            self._gc_began = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._gc_began
+        self.gc_runs[info["generation"]] += 1
+        self.gc_seconds += pause
+        self.gc_max_seconds = max(self.gc_max_seconds, pause)
 
     @property
     def throughput(self) -> float:
@@ -338,14 +354,18 @@ async def run_items(
     if collect:
         gc.collect()
     clock = time.perf_counter
+    gc.callbacks.append(into.gc_callback)
     start = clock()
-    for kind, update in items:
-        began = clock()
-        await app.process_update(update)
-        elapsed = clock() - began
-        into.latencies.append(elapsed)
-        into.by_kind[kind].append(elapsed)
-    into.seconds += clock() - start
+    try:
+        for kind, update in items:
+            began = clock()
+            await app.process_update(update)
+            elapsed = clock() - began
+            into.latencies.append(elapsed)
+            into.by_kind[kind].append(elapsed)
+    finally:
+        into.seconds += clock() - start
+        gc.callbacks.remove(into.gc_callback)
     if isinstance(request, CannedRequest):
         into.calls.update(request.calls - before)
 
@@ -451,108 +471,113 @@ async def pragmas(conn: aiosqlite.Connection) -> dict[str, Any]:
     return result
 
 
-# -- where the time goes: SQL statements and Database time per kind -----------------------
+# -- where the time goes: thread hops, SQL statements and API calls per kind --------------
 
 
 class Probe:
-    """Counts SQL statements (trace callback) and time inside Database calls, per update kind."""
+    """Per update kind: aiosqlite thread hops, SQL statements, time in SQLite, Bot API calls.
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    Wraps `_execute` of one aiosqlite connection instance (every statement, fetch, cursor close
+    and commit is one call of it, i.e. one round trip to aiosqlite's worker thread) and times
+    each call on both sides: in the worker thread (SQLite itself) and in the event loop.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection | None) -> None:
+        self.conn = conn
         self.kind = ""
         self.statements: dict[str, Counter[str]] = defaultdict(Counter)
-        self.db_calls: dict[str, Counter[str]] = defaultdict(Counter)
-        self.db_seconds: Counter[str] = Counter()
-        self._depth = 0
+        self.hops: Counter[str] = Counter()
+        self.wait_seconds: Counter[str] = Counter()
+        self.sqlite_seconds: Counter[str] = Counter()
+        self.api_calls: Counter[str] = Counter()
 
-    def trace(self, sql: str) -> None:
-        """sqlite3 trace callback (runs in aiosqlite's thread)."""
-        if sql.startswith("--"):
-            return  # statements inside triggers
-        self.statements[self.kind][sql.split(None, 1)[0].upper()] += 1
+    def install(self) -> None:
+        """Shadow `_execute` on this connection instance (never the class)."""
+        if self.conn is not None:
+            original = self.conn._execute
+            self.conn._execute = partial(self._hop, original)  # type: ignore[method-assign]
 
-    def timed(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
-        """Wrap a Database coroutine method; nested calls count once, at the outermost level."""
-
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            """Time one call."""
-            self._enter(name)
-            began = time.perf_counter()
-            try:
-                return await method(*args, **kwargs)
-            finally:
-                self._leave(began)
-
-        return wrapper
-
-    def timed_transaction(self, method: Callable[[], Any]) -> Callable[[], Any]:
-        """Wrap Database.transaction (an async context manager)."""
-
-        @asynccontextmanager
-        async def wrapper() -> AsyncIterator[aiosqlite.Connection]:
-            """Time the whole transaction, its body included."""
-            self._enter("transaction")
-            began = time.perf_counter()
-            try:
-                async with method() as conn:
-                    yield conn
-            finally:
-                self._leave(began)
-
-        return wrapper
-
-    def _enter(self, name: str) -> None:
-        """Count an outermost call."""
-        if self._depth == 0:
-            self.db_calls[self.kind][name] += 1
-        self._depth += 1
-
-    def _leave(self, began: float) -> None:
-        """Add the time of an outermost call."""
-        self._depth -= 1
-        if self._depth == 0:
-            self.db_seconds[self.kind] += time.perf_counter() - began
-
-    async def install(self) -> None:
-        """Patch this Database instance (never the class) and start tracing."""
-        for name in ("fetchone", "fetchall", "execute", "executemany"):
-            setattr(self.db, name, self.timed(name, getattr(self.db, name)))
-        self.db.transaction = self.timed_transaction(self.db.transaction)  # type: ignore[method-assign]
-        await self.db.conn.set_trace_callback(self.trace)
-
-    async def remove(self) -> None:
+    def remove(self) -> None:
         """Undo `install`."""
-        await self.db.conn.set_trace_callback(None)
-        for name in ("fetchone", "fetchall", "execute", "executemany", "transaction"):
-            delattr(self.db, name)
+        if self.conn is not None:
+            del self.conn._execute
+
+    async def _hop(
+        self, original: Callable[..., Awaitable[Any]], fn: Callable[..., Any], *args: Any
+    ) -> Any:
+        """One round trip to the worker thread, timed there and here."""
+        self._count(fn, args)
+        inside = [0.0]
+
+        def timed() -> Any:
+            """Runs in the worker thread."""
+            began = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                inside[0] = time.perf_counter() - began
+
+        began = time.perf_counter()
+        try:
+            return await original(timed)
+        finally:
+            self.hops[self.kind] += 1
+            self.wait_seconds[self.kind] += time.perf_counter() - began
+            self.sqlite_seconds[self.kind] += inside[0]
+
+    def _count(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Classify statements by their first word; an aiosqlite commit() counts as COMMIT."""
+        name = getattr(fn, "__name__", "")
+        if name in ("execute", "executemany") and args and isinstance(args[0], str):
+            self.statements[self.kind][args[0].split(None, 1)[0].upper()] += 1
+        elif name == "commit":
+            self.statements[self.kind]["COMMIT"] += 1
+
+    def row(self, kind: str, latencies: list[float]) -> dict[str, Any]:
+        """Averages per update of one kind (ms)."""
+        n = len(latencies)
+        mean = sum(latencies) / n
+        wait = self.wait_seconds[kind] / n
+        return {
+            "updates": n,
+            "mean_ms": round(ms(mean), 3),
+            "thread_hops": round(self.hops[kind] / n, 2),
+            "db_wait_ms": round(ms(wait), 3),
+            "in_sqlite_ms": round(ms(self.sqlite_seconds[kind] / n), 3),
+            "outside_db_ms": round(ms(mean - wait), 3),
+            "sql_statements": round(sum(self.statements[kind].values()) / n, 2),
+            "sql_by_verb": {v: round(c / n, 2) for v, c in sorted(self.statements[kind].items())},
+            "commits": round(self.statements[kind]["COMMIT"] / n, 2),
+            "api_calls": round(self.api_calls[kind] / n, 2),
+        }
 
 
-async def probe(app: QuartierApplication, items: Sequence[Item]) -> dict[str, dict[str, Any]]:
-    """Per kind: SQL statements, Database calls and Database time per update, and latency."""
-    db = app.services.db
-    tracer = Probe(db)
-    await tracer.install()
+async def probe(
+    app: AnyApp, conn: aiosqlite.Connection | None, items: Sequence[Item]
+) -> dict[str, dict[str, Any]]:
+    """Run `items` one by one under a Probe; one row per kind."""
+    tracer = Probe(conn)
+    request = app.bot.request
     measured = Measurement()
+    tracer.install()
     try:
         for kind, update in items:
             tracer.kind = kind
+            before = request.calls.total() if isinstance(request, CannedRequest) else 0
             await run_items(app, [(kind, update)], measured, collect=False)
+            after = request.calls.total() if isinstance(request, CannedRequest) else 0
+            tracer.api_calls[kind] += after - before
     finally:
-        await tracer.remove()
-    return {kind: _probe_row(tracer, kind, lat) for kind, lat in measured.by_kind.items()}
+        tracer.remove()
+    return {kind: tracer.row(kind, lat) for kind, lat in measured.by_kind.items()}
 
 
-def _probe_row(tracer: Probe, kind: str, latencies: list[float]) -> dict[str, Any]:
-    """Averages of one kind."""
-    n = len(latencies)
-    statements = {verb: round(c / n, 2) for verb, c in sorted(tracer.statements[kind].items())}
-    return {
-        "sql_per_update": round(sum(tracer.statements[kind].values()) / n, 2),
-        "sql_by_verb": statements,
-        "db_calls_per_update": {m: round(c / n, 2) for m, c in tracer.db_calls[kind].items()},
-        "db_ms_per_update": round(1000 * tracer.db_seconds[kind] / n, 3),
-        "mean_ms_with_probe": round(1000 * sum(latencies) / n, 3),
-    }
+def mix_summary(rows: dict[str, dict[str, Any]], kinds: Sequence[str]) -> dict[str, float]:
+    """Mean per update over the kinds of one mix (equal shares, as the mixes are built)."""
+    keys = ("mean_ms", "thread_hops", "db_wait_ms", "in_sqlite_ms", "outside_db_ms")
+    keys += ("sql_statements", "commits", "api_calls")
+    present = [rows[k] for k in kinds if k in rows]
+    return {key: round(sum(r[key] for r in present) / len(present), 3) for key in keys}
 
 
 # -- profiling ------------------------------------------------------------------------------
@@ -587,6 +612,8 @@ class Workloads:
     write: list[RawItem]
     write_warm: list[RawItem]
     probe: list[RawItem]
+    probe_echo: list[RawItem]
+    probe_upsert: list[RawItem]
     profile_read: list[RawItem]
     profile_write: list[RawItem]
     echo: list[RawItem]
@@ -613,6 +640,8 @@ def make_workloads(services: Services, seed_: Seed, profiling: bool) -> Workload
         write=units(measured_units),
         write_warm=units(WARMUP_WRITE_UNITS),
         probe=probe_read + units(PROBE_PER_KIND),
+        probe_echo=plain_texts(people, 5 * PROBE_PER_KIND, "echo text", rng),
+        probe_upsert=plain_texts(people, 5 * PROBE_PER_KIND, "upsert text", rng),
         profile_read=read_mix(services, seed_, PROFILE_READ, rng) if profiling else [],
         profile_write=units(PROFILE_WRITE_UNITS) if profiling else [],
         echo=plain_texts(people, READ_UPDATES, "echo text", rng),
@@ -635,7 +664,11 @@ class Results:
 
 
 async def measure_all(
-    ours: QuartierApplication, echo_app: AnyApp, write_app: AnyApp, load: Workloads
+    ours: QuartierApplication,
+    echo_app: AnyApp,
+    write_app: AnyApp,
+    write_conn: aiosqlite.Connection,
+    load: Workloads,
 ) -> Results:
     """Warm up every application, then alternate the four workloads in `ROUNDS` rounds."""
     read, write = to_updates(load.read, ours), to_updates(load.write, ours)
@@ -653,7 +686,11 @@ async def measure_all(
         await run_items(ours, read_part, results.read)
         await run_items(write_app, upsert_part, results.upsert)
         await run_items(ours, write_parts[index], results.write)
-    results.probe = await probe(ours, to_updates(load.probe, ours))
+    results.probe = {
+        **await probe(ours, ours.services.db.conn, to_updates(load.probe, ours)),
+        **await probe(echo_app, None, to_updates(load.probe_echo, echo_app)),
+        **await probe(write_app, write_conn, to_updates(load.probe_upsert, write_app)),
+    }
     return results
 
 
@@ -713,7 +750,26 @@ def build_report(results: Results, errors: int) -> Report:
             "echo": dict(echo_.calls),
             "write_bot": dict(upsert.calls),
         },
-        "sql_per_kind": results.probe,
+        "where_time_goes": {
+            "read_only": mix_summary(results.probe, list(READ_KINDS)),
+            "writing": mix_summary(results.probe, WRITE_KINDS),
+            "echo": mix_summary(results.probe, ["echo text"]),
+            "write_bot": mix_summary(results.probe, ["upsert text"]),
+        },
+        "per_kind_breakdown": results.probe,
+        "gc_during_timed_loops": {
+            name: {
+                "collections": dict(m.gc_runs),
+                "total_ms": round(ms(m.gc_seconds), 1),
+                "max_ms": round(ms(m.gc_max_seconds), 1),
+            }
+            for name, m in (
+                ("read_only", read),
+                ("writing", write),
+                ("echo", echo_),
+                ("write_bot", upsert),
+            )
+        },
     }
     return report
 
@@ -745,7 +801,7 @@ async def run(directory: Path, profiling: bool) -> tuple[Results, int]:
     write_conn = await open_write_db(directory / "write-bot.sqlite3", seed_.readers + seed_.fresh)
     write_app = await start_bare(WriteBot(write_conn).handle)
     try:
-        results = await measure_all(ours, echo_app, write_app, load)
+        results = await measure_all(ours, echo_app, write_app, write_conn, load)
         if profiling:
             await profile(ours, to_updates(load.profile_read, ours), "read")
             await profile(ours, to_updates(load.profile_write, ours), "write")

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,13 @@ from bot.export import EXPORT_FORMATS
 from bot.i18n import Catalogs
 from bot.poster import PosterError, find_font, make_poster
 from bot.reports import ExportRequest, write_report
-from bot.runner import WebhookSettings, run_until_stopped, serve_webhook, webhook_secret
+from bot.runner import (
+    WebhookSettings,
+    heartbeat_path,
+    run_until_stopped,
+    serve_webhook,
+    webhook_secret,
+)
 from bot.services import Services
 from bot.terminal import run_chat
 from storage.db import Database, StorageError
@@ -127,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     poster.add_argument("--lang", help="languages, comma-separated (default: all offered)")
     poster.add_argument("--out", type=Path, help="PDF file (default: poster-<quarter>.pdf)")
     poster.add_argument("--username", help="the bot's username (default: asked from Telegram)")
+    health = commands.add_parser(
+        "health", help="exit 0 if the running bot polled Telegram recently (for health checks)"
+    )
+    health.add_argument("--config", type=Path, help=config_help)
+    health.add_argument("--max-age", type=float, default=120.0, help="seconds (default 120)")
     chat = commands.add_parser(
         "chat", help="try the bot in this terminal: no token, no network, a throwaway database"
     )
@@ -168,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return chat(config_path, args)
     if args.command == "poster":
         return poster(config_path, args)
+    if args.command == "health":
+        return health(config_path, args.max_age)
     return run(config_path, args)
 
 
@@ -340,6 +354,24 @@ async def _prepare_database(config: Config) -> None:
             f"{config.database} is damaged ({verdict[:200]}). Stop here and restore the latest "
             "backup: copy the file made by 'quartierbot backup' over the database (see README)"
         )
+
+
+def health(config_path: Path, max_age: float) -> int:
+    """Healthy when the poller's heartbeat is fresh (it is touched after every getUpdates)."""
+    config = _load(config_path)
+    if config is None:
+        return EXIT_USAGE
+    beat = heartbeat_path(config.database)
+    try:
+        age = time.time() - beat.stat().st_mtime
+    except OSError:
+        print(f"unhealthy: no heartbeat at {beat} (is the bot running?)", file=sys.stderr)
+        return 1
+    if age > max_age:
+        print(f"unhealthy: last poll {age:.0f} s ago", file=sys.stderr)
+        return 1
+    print(f"healthy: last poll {age:.0f} s ago")
+    return 0
 
 
 def poster(config_path: Path, args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds Telegram holds a getUpdates call open when nothing happens.
 POLL_TIMEOUT = 10
+#: The poller touches this file next to the database after every getUpdates round;
+#: `quartierbot health` (the container health check) reads its age.
+HEARTBEAT_SUFFIX = ".heartbeat"
 #: Handled update ids are kept this long: Telegram redelivers unconfirmed updates for 24 hours.
 INBOX_MEMORY = timedelta(hours=25)
 MAX_BACKOFF = 30.0
@@ -43,6 +47,7 @@ class DurablePoller:
         self.inbox = InboxRepository(app.services.db)
         self.poll_timeout = poll_timeout
         self._stored = asyncio.Event()
+        self.heartbeat = heartbeat_path(app.services.config.database)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll and handle until `stop` is set; updates not yet handled stay in the inbox."""
@@ -97,6 +102,7 @@ class DurablePoller:
                 await _sleep(delay, stop)
                 continue
             failures = 0
+            await asyncio.to_thread(self.heartbeat.touch)
             if not updates:
                 continue
             await self.inbox.store([(u.update_id, json.dumps(u.to_dict())) for u in updates])
@@ -130,6 +136,18 @@ class DurablePoller:
             except Exception:
                 log.exception("update %d failed outside the handlers", update_id)
         await self.inbox.mark_handled(update_id)
+
+
+async def _beat(path: Path, stop: asyncio.Event, every: float = 30.0) -> None:
+    """Webhook mode has no polling rounds: show the event loop is alive instead."""
+    while not stop.is_set():
+        await asyncio.to_thread(path.touch)
+        await _sleep(every, stop)
+
+
+def heartbeat_path(database: Path) -> Path:
+    """The heartbeat file of the bot using this database."""
+    return database.with_name(database.name + HEARTBEAT_SUFFIX)
 
 
 async def _sleep(seconds: float, stop: asyncio.Event) -> None:
@@ -207,9 +225,11 @@ async def serve_webhook(
             allowed_updates=Update.ALL_TYPES,
         )
         await app.start()
+        beating = asyncio.create_task(_beat(heartbeat_path(app.services.config.database), stop))
         try:
             await stop.wait()
         finally:
+            beating.cancel()
             await updater.stop()
             await app.stop()
             if app.post_stop is not None:

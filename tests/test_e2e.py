@@ -176,3 +176,30 @@ def test_concern_round_trip_between_resident_and_staff_group(
 
     listing = texts(resident.say("/myconcerns"))
     assert "BV-0001 · Safety · " in listing and "in progress" in listing
+
+
+def test_health_check_follows_the_poller(api: FakeBotApi, bot: BotProcess) -> None:
+    import subprocess
+    import sys
+
+    def health() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "health", "--config", str(bot.config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    Chat(api, FakeUser(id=710009, language_code="en")).say("/help")  # at least one poll done
+    healthy = health()
+    assert healthy.returncode == 0 and healthy.stdout.startswith("healthy")
+    assert bot.stop() == 0
+    stale = subprocess.run(
+        [sys.executable, "-m", "bot", "health", "--config", str(bot.config), "--max-age", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert stale.returncode == 1 and "unhealthy" in stale.stderr
