@@ -39,7 +39,12 @@ class Send:
     at: float  # time.monotonic() when the fake handled it
     chat_id: int
     paid: bool
-    accepted: bool
+    refused: str = ""  # why it got a 429: "chat" or "rate"; empty when accepted
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the fake accepted (and delivered) it."""
+        return not self.refused
 
 
 class _Window:
@@ -100,21 +105,23 @@ class LimitedBotApi(FakeBotApi):
         paid = is_paid(params) and self.limits.paid is not None
         with self._lock:
             now = time.monotonic()
-            if not self._allowed(now, chat_id, paid):
-                self.sends.append(Send(now, chat_id, paid, accepted=False))
+            refused = self._refusal(now, chat_id, paid)
+            self.sends.append(Send(now, chat_id, paid, refused))
+            if refused:
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
             self._book(now, chat_id, paid)
-            self.sends.append(Send(now, chat_id, paid, accepted=True))
         return self._original_send(params)
 
-    def _allowed(self, now: float, chat_id: int, paid: bool) -> bool:
-        """Whether a send now stays within every limit."""
+    def _refusal(self, now: float, chat_id: int, paid: bool) -> str:
+        """Which limit a send now would exceed ("chat" or "rate"), or "" if none."""
         last = self._last_by_chat.get(chat_id)
         if last is not None and now - last < CHAT_INTERVAL:
-            return False
+            return "chat"
         if paid and self.limits.paid is not None:
-            return self._all.count(now) < self.limits.paid
-        return self._free.count(now) < self.limits.free
+            full = self._all.count(now) >= self.limits.paid
+        else:
+            full = self._free.count(now) >= self.limits.free
+        return "rate" if full else ""
 
     def _book(self, now: float, chat_id: int, paid: bool) -> None:
         """Count an accepted send."""

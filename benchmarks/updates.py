@@ -28,7 +28,7 @@ import random
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -57,7 +57,7 @@ WARMUP_WRITE_UNITS = 20
 PROBE_PER_KIND = 20
 PROFILE_READ = 1500
 PROFILE_WRITE_UNITS = 60
-ROUNDS = 4
+ROUNDS = 6
 ECHO_TEXT = "Hallo! Ist das Quartiersbüro heute geöffnet?"
 DESCRIPTION = "Die Straßenlaterne vor Hausnummer 12 ist seit einer Woche kaputt."
 
@@ -301,7 +301,7 @@ def to_updates(raw: Sequence[RawItem], app: AnyApp) -> list[Item]:
     return [(kind, Update.de_json(data, app.bot)) for kind, data in raw]
 
 
-def halves(items: list[Item], rounds: int, step: int = 1) -> list[list[Item]]:
+def split_rounds(items: list[Item], rounds: int, step: int = 1) -> list[list[Item]]:
     """Split a workload into `rounds` consecutive parts, at multiples of `step` updates."""
     size = -(-len(items) // (rounds * step)) * step
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -323,6 +323,8 @@ class Measurement:
     by_kind: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
+    #: Updates per second of each timed loop (one per round).
+    per_round: list[float] = field(default_factory=list)
     #: Garbage collections during the timed loops, per generation, and their pauses.
     gc_runs: Counter[int] = field(default_factory=Counter)
     gc_seconds: float = 0.0
@@ -364,7 +366,9 @@ async def run_items(
             into.latencies.append(elapsed)
             into.by_kind[kind].append(elapsed)
     finally:
-        into.seconds += clock() - start
+        elapsed_loop = clock() - start
+        into.seconds += elapsed_loop
+        into.per_round.append(len(items) / elapsed_loop if elapsed_loop else 0.0)
         gc.callbacks.remove(into.gc_callback)
     if isinstance(request, CannedRequest):
         into.calls.update(request.calls - before)
@@ -397,7 +401,7 @@ async def stop_ours(app: QuartierApplication, services: Services) -> None:
     await services.db.close()
 
 
-HandlerCallback = Callable[[Update, CallbackContext[Any, Any, Any, Any]], Awaitable[None]]
+HandlerCallback = Callable[[Update, Any], Coroutine[Any, Any, None]]
 
 
 async def start_bare(callback: HandlerCallback) -> AnyApp:
@@ -487,9 +491,15 @@ class Probe:
         self.kind = ""
         self.statements: dict[str, Counter[str]] = defaultdict(Counter)
         self.hops: Counter[str] = Counter()
-        self.wait_seconds: Counter[str] = Counter()
-        self.sqlite_seconds: Counter[str] = Counter()
+        self.wait_seconds: dict[str, float] = defaultdict(float)
+        self.sqlite_seconds: dict[str, float] = defaultdict(float)
         self.api_calls: Counter[str] = Counter()
+        #: Per round trip: seconds waited in the event loop, and of those, seconds not in SQLite.
+        self.waits: list[float] = []
+        self.overheads: list[float] = []
+        #: Every distinct statement with the parameters of its first use (for EXPLAIN).
+        self.sql: dict[str, Any] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
 
     def install(self) -> None:
         """Shadow `_execute` on this connection instance (never the class)."""
@@ -521,15 +531,19 @@ class Probe:
         try:
             return await original(timed)
         finally:
+            waited = time.perf_counter() - began
             self.hops[self.kind] += 1
-            self.wait_seconds[self.kind] += time.perf_counter() - began
+            self.wait_seconds[self.kind] += waited
             self.sqlite_seconds[self.kind] += inside[0]
+            self.waits.append(waited)
+            self.overheads.append(waited - inside[0])
 
     def _count(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """Classify statements by their first word; an aiosqlite commit() counts as COMMIT."""
         name = getattr(fn, "__name__", "")
         if name in ("execute", "executemany") and args and isinstance(args[0], str):
             self.statements[self.kind][args[0].split(None, 1)[0].upper()] += 1
+            self.sql.setdefault(" ".join(args[0].split()), _first_params(name, args))
         elif name == "commit":
             self.statements[self.kind]["COMMIT"] += 1
 
@@ -552,10 +566,8 @@ class Probe:
         }
 
 
-async def probe(
-    app: AnyApp, conn: aiosqlite.Connection | None, items: Sequence[Item]
-) -> dict[str, dict[str, Any]]:
-    """Run `items` one by one under a Probe; one row per kind."""
+async def probe(app: AnyApp, conn: aiosqlite.Connection | None, items: Sequence[Item]) -> Probe:
+    """Run `items` one by one under a Probe (its `rows` give one row per kind)."""
     tracer = Probe(conn)
     request = app.bot.request
     measured = Measurement()
@@ -569,13 +581,57 @@ async def probe(
             tracer.api_calls[kind] += after - before
     finally:
         tracer.remove()
-    return {kind: tracer.row(kind, lat) for kind, lat in measured.by_kind.items()}
+    tracer.rows = {kind: tracer.row(kind, lat) for kind, lat in measured.by_kind.items()}
+    return tracer
+
+
+def _first_params(name: str, args: tuple[Any, ...]) -> Any:
+    """The parameters of an execute, or the first row of an executemany given as a list."""
+    if len(args) < 2:
+        return ()
+    if name == "execute":
+        return args[1]
+    return args[1][0] if isinstance(args[1], list | tuple) and args[1] else None
+
+
+def round_trips(tracer: Probe) -> dict[str, float]:
+    """Distribution of one round trip to aiosqlite's worker thread (µs)."""
+    return {
+        "count": len(tracer.waits),
+        "wait_p50_us": round(1e6 * median(tracer.waits), 1),
+        "wait_p99_us": round(1e6 * percentile(tracer.waits, 0.99), 1),
+        "wait_max_us": round(1e6 * max(tracer.waits, default=0.0), 1),
+        "not_in_sqlite_p50_us": round(1e6 * median(tracer.overheads), 1),
+        "not_in_sqlite_p99_us": round(1e6 * percentile(tracer.overheads, 0.99), 1),
+    }
+
+
+async def query_plans(conn: aiosqlite.Connection, statements: dict[str, Any]) -> dict[str, str]:
+    """EXPLAIN QUERY PLAN of every distinct statement a probe saw (BEGIN/COMMIT left out)."""
+    plans = {}
+    for sql, params in statements.items():
+        if sql.split(None, 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK"):
+            continue
+        if params is None:
+            plans[sql] = "(parameters unknown)"
+            continue
+        rows = await conn.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+        plans[sql] = " | ".join(str(row[3]) for row in rows) or "(no lookup)"
+    return plans
 
 
 def mix_summary(rows: dict[str, dict[str, Any]], kinds: Sequence[str]) -> dict[str, float]:
     """Mean per update over the kinds of one mix (equal shares, as the mixes are built)."""
-    keys = ("mean_ms", "thread_hops", "db_wait_ms", "in_sqlite_ms", "outside_db_ms")
-    keys += ("sql_statements", "commits", "api_calls")
+    keys = (
+        "mean_ms",
+        "thread_hops",
+        "db_wait_ms",
+        "in_sqlite_ms",
+        "outside_db_ms",
+        "sql_statements",
+        "commits",
+        "api_calls",
+    )
     present = [rows[k] for k in kinds if k in rows]
     return {key: round(sum(r[key] for r in present) / len(present), 3) for key in keys}
 
@@ -660,6 +716,8 @@ class Results:
     echo: Measurement = field(default_factory=Measurement)
     upsert: Measurement = field(default_factory=Measurement)
     probe: dict[str, dict[str, Any]] = field(default_factory=dict)
+    round_trips: dict[str, dict[str, float]] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -678,25 +736,37 @@ async def measure_all(
     await warm_up(echo_app, to_updates(load.echo_warm, echo_app))
     await warm_up(write_app, to_updates(load.upsert_warm, write_app))
     results = Results()
-    write_parts = halves(write, ROUNDS, UNIT_SIZE)
+    write_parts = split_rounds(write, ROUNDS, UNIT_SIZE)
     for index, (echo_part, read_part, upsert_part) in enumerate(
-        zip(halves(echoes, ROUNDS), halves(read, ROUNDS), halves(upserts, ROUNDS), strict=True)
+        zip(
+            split_rounds(echoes, ROUNDS),
+            split_rounds(read, ROUNDS),
+            split_rounds(upserts, ROUNDS),
+            strict=True,
+        )
     ):
         await run_items(echo_app, echo_part, results.echo)
         await run_items(ours, read_part, results.read)
         await run_items(write_app, upsert_part, results.upsert)
         await run_items(ours, write_parts[index], results.write)
-    results.probe = {
-        **await probe(ours, ours.services.db.conn, to_updates(load.probe, ours)),
-        **await probe(echo_app, None, to_updates(load.probe_echo, echo_app)),
-        **await probe(write_app, write_conn, to_updates(load.probe_upsert, write_app)),
-    }
+    mine = await probe(ours, ours.services.db.conn, to_updates(load.probe, ours))
+    bare = await probe(echo_app, None, to_updates(load.probe_echo, echo_app))
+    upserting = await probe(write_app, write_conn, to_updates(load.probe_upsert, write_app))
+    results.probe = {**mine.rows, **bare.rows, **upserting.rows}
+    results.round_trips = {"ours": round_trips(mine), "write_bot": round_trips(upserting)}
+    results.plans = await query_plans(ours.services.db.conn, mine.sql)
     return results
 
 
 def ms(seconds: float) -> float:
     """Seconds → milliseconds."""
     return seconds * 1000
+
+
+def round_ratios(ours: Measurement, baseline: Measurement) -> list[float]:
+    """Throughput ratio of each round (ours / the baseline run just before it)."""
+    pairs = zip(ours.per_round, baseline.per_round, strict=False)
+    return [round(a / b, 3) if b else 0.0 for a, b in pairs]
 
 
 def kind_stats(measurement: Measurement) -> dict[str, dict[str, float]]:
@@ -738,6 +808,10 @@ def build_report(results: Results, errors: int) -> Report:
             "write_bot": len(upsert.latencies),
             "rounds": ROUNDS,
         },
+        "ratio_per_round": {
+            "read_only_vs_echo": round_ratios(read, echo_),
+            "writing_vs_write_bot": round_ratios(write, upsert),
+        },
         "per_kind": {
             "read_only": kind_stats(read),
             "writing": kind_stats(write),
@@ -757,6 +831,8 @@ def build_report(results: Results, errors: int) -> Report:
             "write_bot": mix_summary(results.probe, ["upsert text"]),
         },
         "per_kind_breakdown": results.probe,
+        "aiosqlite_round_trips": results.round_trips,
+        "query_plans": results.plans,
         "gc_during_timed_loops": {
             name: {
                 "collections": dict(m.gc_runs),
@@ -825,6 +901,19 @@ async def run(directory: Path, profiling: bool) -> tuple[Results, int]:
     return results, errors.count
 
 
+def print_breakdown(details: dict[str, Any]) -> None:
+    """Where the time of one update goes, per kind (from the probe pass)."""
+    print("\nper update (probe pass): mean ms = waiting for aiosqlite + outside the database")
+    header = f"{'kind':<24} {'mean':>6} {'db wait':>8} {'sqlite':>7} {'outside':>8}"
+    print(f"{header} {'hops':>5} {'sql':>5} {'commits':>7} {'api':>4}")
+    for kind, row in details["per_kind_breakdown"].items():
+        print(
+            f"{kind:<24} {row['mean_ms']:>6.3f} {row['db_wait_ms']:>8.3f} "
+            f"{row['in_sqlite_ms']:>7.3f} {row['outside_db_ms']:>8.3f} {row['thread_hops']:>5.1f} "
+            f"{row['sql_statements']:>5.1f} {row['commits']:>7.2f} {row['api_calls']:>4.1f}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write the JSON; non-zero if a goal was missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -833,14 +922,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `quartierbot` does at start-up
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="quartierbot-bench-") as tmp:
         results, errors = asyncio.run(run(Path(tmp), args.profile))
     report = build_report(results, errors)
     report.details["total_seconds"] = round(time.perf_counter() - started, 1)
+    # Other processes on the machine skew every figure; the ratios less so (same run).
+    report.details["load_average_1min"] = {"before": load_before[0], "after": os.getloadavg()[0]}
     report.details["fairness"] = (
         "same CannedRequest class (no network, no request encoding) for all three bots; "
         "write bot uses our exact pragmas via storage.db._configure, one commit per update"
     )
+    print_breakdown(report.details)
     return report.finish()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 import logging
@@ -14,10 +15,10 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import (
     format_date,
-    format_skeleton,
     format_time,
     get_datetime_format,
     get_day_names,
+    match_skeleton,
 )
 from babel.lists import format_list
 from babel.messages.catalog import Catalog
@@ -98,11 +99,20 @@ class Translator:
             value = value.astimezone(self.tz).time()
         return format_time(value, "short", locale=self.locale)
 
+    @functools.cached_property
+    def _date_pattern(self) -> str:
+        """The locale's pattern for weekday + day + month, resolved once (matching is slow)."""
+        skeletons = self.locale.datetime_skeletons
+        skeleton = "EEEEdMMMM"
+        if skeleton not in skeletons:
+            skeleton = match_skeleton(skeleton, skeletons) or skeleton
+        return str(skeletons[skeleton].pattern) if skeleton in skeletons else "EEEE d MMMM"
+
     def fmt_date(self, value: date | datetime) -> str:
         """Weekday, day and month, e.g. 'Thursday 24 December'."""
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).date()
-        return format_skeleton("EEEEdMMMM", value, locale=self.locale)
+        return format_date(value, self._date_pattern, locale=self.locale)
 
     def fmt_full_date(self, value: date) -> str:
         """Date with weekday and year."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -30,8 +31,9 @@ MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=32)
 def main_menu(t: Translator) -> ReplyKeyboardMarkup:
-    """The persistent main menu in the reader's language."""
+    """The persistent main menu in the reader's language (built once per language)."""
     rows = [[KeyboardButton(t._(label)) for label in row] for row in MENU_LAYOUT]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 

@@ -13,23 +13,30 @@ from bot.events import build_ics, render_event
 from bot.menu import MENU_EVENTS
 from bot.notify import tell_promoted
 from handlers.common import PRIVATE, edit_text, message_of, user_of
-from storage.events import Event, EventError
+from storage.events import Event, EventCounts, EventError
 
 EVENTS_SHOWN = 8
 
 
 async def event_card(
-    context: BotContext, event: Event, user_id: int
+    context: BotContext,
+    event: Event,
+    user_id: int,
+    known: tuple[EventCounts, str | None] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The event in the reader's language, with the buttons that fit their RSVP."""
     t = context.t
     services = context.services
-    counts = await services.events.counts(event.id)
+    if known is None:
+        known = (
+            await services.events.counts(event.id),
+            await services.events.rsvp_state(event.id, user_id),
+        )
+    counts, state = known
     topic = topic_label(event.topic_id, services.config, t) if event.topic_id else None
     text = render_event(
         event, t, quarter_name(event.quarter_id, services.config), topic, counts, event.capacity
     )
-    state = await services.events.rsvp_state(event.id, user_id)
     if state == "going":
         text += "\n" + t._("✅ You are registered.")
     elif state == "waiting":
@@ -72,7 +79,7 @@ async def events_command(update: Update, context: BotContext) -> None:
     if not quarters:
         await message.reply_text(t._("Please send /start first and choose your quarter."))
         return
-    events = await services.events.upcoming(quarters, services.now(), EVENTS_SHOWN)
+    events = await services.events.upcoming_for(user.id, quarters, services.now(), EVENTS_SHOWN)
     if not events:
         await message.reply_text(
             t._(
@@ -81,8 +88,8 @@ async def events_command(update: Update, context: BotContext) -> None:
             )
         )
         return
-    for event in events:
-        text, keyboard = await event_card(context, event, user.id)
+    for event, counts, state in events:
+        text, keyboard = await event_card(context, event, user.id, (counts, state))
         await message.reply_text(text, reply_markup=keyboard)
 
 

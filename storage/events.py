@@ -359,6 +359,29 @@ class EventRepository:
         )
         return [_event(row) for row in rows]
 
+    async def upcoming_for(
+        self, user_id: int, quarter_ids: Collection[str], now: datetime, limit: int = 10
+    ) -> list[tuple[Event, EventCounts, str | None]]:
+        """Upcoming events with their counts and this resident's RSVP, in one query (no N+1)."""
+        if not quarter_ids:
+            return []
+        marks = ", ".join("?" * len(quarter_ids))
+        columns = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
+        rows = await self.db.fetchall(
+            f"SELECT {columns}, "  # noqa: S608 - constant columns and placeholders only
+            "coalesce(sum(r.state = 'going'), 0) AS going, "
+            "coalesce(sum(r.state = 'waiting'), 0) AS waiting, "
+            "max(CASE WHEN r.user_id = ? THEN r.state END) AS mine "
+            "FROM events e LEFT JOIN rsvps r ON r.event_id = e.id "
+            f"WHERE e.cancelled_at IS NULL AND e.starts_at > ? AND e.quarter_id IN ({marks}) "
+            "GROUP BY e.id ORDER BY e.starts_at, e.id LIMIT ?",
+            (user_id, to_db_time(now), *quarter_ids, limit),
+        )
+        return [
+            (_event(row), EventCounts(int(row["going"]), int(row["waiting"])), row["mine"])
+            for row in rows
+        ]
+
     async def counts(self, event_id: int) -> EventCounts:
         """How many are coming and waiting."""
         rows = await self.db.fetchall(
