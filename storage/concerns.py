@@ -238,17 +238,14 @@ class ConcernRepository:
         # Column names come from the fixed set above, never from input.
         assignments = ", ".join(f"{name} = ?" for name in names)
         values = [fields[name] for name in names]
-        changed = await self.db.execute(
+        rows = await self.db.execute_returning(
             f"UPDATE concern_drafts SET {assignments}, updated_at = ? "  # noqa: S608
-            "WHERE user_id = ?",
+            "WHERE user_id = ? RETURNING *",
             (*values, to_db_time(utc_now()), user_id),
         )
-        if not changed:
+        if not rows:
             raise DraftGone(user_id)
-        draft = await self.draft(user_id)
-        if draft is None:
-            raise DraftGone(user_id)
-        return draft
+        return _draft(rows[0])
 
     async def discard_draft(self, user_id: int) -> bool:
         """Throw the draft away; True if there was one."""
@@ -285,10 +282,11 @@ class ConcernRepository:
             assert counter is not None
             number = int(counter[0])
             async with conn.execute(
-                "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "
+                "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "  # noqa: S608 - constant columns
                 "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
                 "created_at, status_changed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) RETURNING id",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) "
+                f"RETURNING {_CONCERN_COLUMNS}",
                 (
                     format_reference(prefix, number),
                     draft.quarter_id,
@@ -308,9 +306,7 @@ class ConcernRepository:
                 inserted = await cursor.fetchone()
             assert inserted is not None
             await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
-        concern = await self.get(int(inserted[0]))
-        assert concern is not None
-        return concern
+        return _concern(inserted)
 
     # -- reading --------------------------------------------------------------------------
 

@@ -165,6 +165,11 @@ class Database:
             await cursor.close()
             return count
 
+    async def execute_returning(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """One writing statement with RETURNING, committed by itself, in one trip."""
+        async with self.lock:
+            return list(await self.conn.execute_fetchall(sql, params))
+
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for many rows in one transaction."""
         async with self.transaction() as conn:
