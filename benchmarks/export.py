@@ -2,7 +2,8 @@
 
 Seeds a database created by the app's own migrations with 100,000 concerns (realistic text
 lengths, hostile characters, threads with replies), then runs three child processes one at a
-time, each timed and with its own peak RSS (wait4):
+time, each timed, with its own peak RSS (VmHWM sampled while it runs; wait4's ru_maxrss is kept
+for comparison, but it also counts the parent's pages the child held between fork and exec):
 
 - baseline: `sqlite3 -csv` with the SELECT of `ConcernRepository.export` (with the replies
   subquery);

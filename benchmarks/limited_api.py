@@ -13,7 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from tests.fakebotapi import ApiError, FakeBotApi, JsonDict
+from tests.fakebotapi import ApiError, FakeBotApi, JsonDict, _Server
 
 #: Telegram's limit without paid broadcasts, messages per second for the whole bot.
 FREE_LIMIT = 30
@@ -22,6 +22,19 @@ PAID_LIMIT = 1000
 #: One message per second into the same chat.
 CHAT_INTERVAL = 1.0
 WINDOW = 1.0
+#: Pending connections the listening socket queues (socketserver's default is 5).
+BACKLOG = 128
+
+
+class _RoomyServer(_Server):
+    """The fake's HTTP server with a listen backlog for 50+ clients connecting at once.
+
+    With socketserver's backlog of 5, a burst of new connections (a bot opening its 50
+    in-flight connections, a reply needing a 51st) overflows the accept queue while the
+    accepting thread waits for the GIL, and the client sees a reset. Telegram does not do that.
+    """
+
+    request_queue_size = BACKLOG
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,22 @@ class LimitedBotApi(FakeBotApi):
         self._last_by_chat: dict[int, float] = {}
         self._original_send = self._send_message
         self.register_method("sendMessage", self._limited_send)
+
+    def start(self) -> None:
+        """As FakeBotApi.start, with the roomier listen backlog."""
+        if self._server is not None:
+            return
+        self._stopped.clear()
+        server = _RoomyServer(("127.0.0.1", self._port), self)
+        self._port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fakebotapi:{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
 
     def __enter__(self) -> LimitedBotApi:
         """Start the server."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ class RetryingLimiter(BaseRateLimiter[RateLimitArgs]):
                 if opted_out or waited + wait > self.max_total_wait:
                     raise
                 log.info("flood limit on %s: retrying in %.0f s", endpoint, wait)
+            except BadRequest:
+                # A subclass of NetworkError, but permanent ("message to edit not found"):
+                # retrying would only delay the answer, and a stop, by seconds.
+                raise
             except NetworkError as exc:
                 wait = float(2**retries)
                 if opted_out or retries >= self.max_retries:

@@ -76,10 +76,24 @@ async def _ids(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> l
         return [int(row[0]) for row in await cursor.fetchall()]
 
 
+# SQLite's default limit of bound variables is 32,766; stay far below it per statement.
+_CHUNK = 500
+
+
 async def _anonymise(
     conn: aiosqlite.Connection, ids: list[int], resident_chat: int | None
 ) -> list[Link]:
     """Strip personal data from these concerns inside the caller's transaction."""
+    posts: list[Link] = []
+    for start in range(0, len(ids), _CHUNK):
+        posts += await _anonymise_chunk(conn, ids[start : start + _CHUNK], resident_chat)
+    return posts
+
+
+async def _anonymise_chunk(
+    conn: aiosqlite.Connection, ids: list[int], resident_chat: int | None
+) -> list[Link]:
+    """One chunk of `_anonymise`."""
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)

@@ -138,3 +138,20 @@ async def test_retention_anonymises_only_long_closed_concerns(
     assert await services.concerns.for_resident(1001) == []
     # Running again changes nothing.
     assert await run_retention(admin.app.bot, services) == 0
+
+
+async def test_retention_handles_more_concerns_than_sqlite_variables(
+    services: Services, app: object
+) -> None:
+    now = "2020-01-01T00:00:00Z"
+    rows = [(f"BV-{n:06d}", n, n, now, now, now) for n in range(1, 1201)]
+    await services.db.executemany(
+        "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, language, "
+        "text, contact_allowed, status, created_at, status_changed_at, closed_at) "
+        "VALUES (?, 'bahnhofsvorstadt', ?, 'work', ?, 'de', 'old text', 1, 'done', ?, ?, ?)",
+        rows,
+    )
+    anonymised, _ = await services.privacy.anonymise_closed(services.now())
+    assert anonymised == 1200
+    left = await services.db.fetchone("SELECT count(*) FROM concerns WHERE text IS NOT NULL")
+    assert left is not None and left[0] == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
 from bot.ratelimit import RateLimitArgs, RetryingLimiter
@@ -38,3 +38,8 @@ async def test_a_reply_is_retried_after_429_unless_opted_out() -> None:
             api.fail_next("sendMessage", 502, "Bad Gateway", times=3)
             with pytest.raises(NetworkError):  # two retries, then the error
                 await bot.send_message(1234, "still down")
+
+            before = len(api.calls_to("editMessageText"))
+            with pytest.raises(BadRequest):  # permanent: not retried
+                await bot.edit_message_text("x", chat_id=1234, message_id=999_999)
+            assert len(api.calls_to("editMessageText")) == before + 1
