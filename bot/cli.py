@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
@@ -23,10 +24,7 @@ from bot.app import DEFAULT_BASE_FILE_URL, DEFAULT_BASE_URL, build_application
 from bot.concerns import STAFF_LANGUAGE
 from bot.config import Config, ConfigError, default_config_path, load_config
 from bot.context import QuartierApplication
-from bot.export import EXPORT_FORMATS
 from bot.i18n import Catalogs
-from bot.poster import PosterError, find_font, make_poster
-from bot.reports import ExportRequest, write_report
 from bot.runner import (
     WebhookSettings,
     heartbeat_path,
@@ -35,7 +33,9 @@ from bot.runner import (
     webhook_secret,
 )
 from bot.services import Services
-from bot.terminal import run_chat
+
+if TYPE_CHECKING:
+    from bot.reports import ExportRequest
 from storage.db import Database, StorageError
 
 log = logging.getLogger("quartierbot")
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, help=config_help)
     export = commands.add_parser("export", help="export concerns as CSV or XLSX (for cron jobs)")
     export.add_argument("--config", type=Path, help=config_help)
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("--out", type=Path, required=True, help="file to write")
     export.add_argument("--from", dest="first_day", type=_iso_date, help="first day, YYYY-MM-DD")
     export.add_argument("--to", dest="last_day", type=_iso_date, help="last day, YYYY-MM-DD")
@@ -296,6 +296,8 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
 
 def export(config_path: Path, args: argparse.Namespace) -> int:
     """Write an export file without the bot (its own read connection; the bot may run)."""
+    from bot.reports import ExportRequest  # the export stack is not needed to run the bot
+
     config = _load(config_path)
     if config is None:
         return EXIT_USAGE
@@ -320,6 +322,8 @@ async def _export(
     config: Config, request: ExportRequest, quarters: set[str], out: Path, language: str | None
 ) -> int:
     """Open the database, write the report, close."""
+    from bot.reports import write_report
+
     services = Services.create(config)
     await services.db.open()
     try:
@@ -376,6 +380,9 @@ def health(config_path: Path, max_age: float) -> int:
 
 def poster(config_path: Path, args: argparse.Namespace) -> int:
     """Make the notice-board poster for one quarter."""
+    # Imported here: the PDF and image libraries cost 25 MB and 0.2 s that no other command needs.
+    from bot.poster import PosterError, find_font, make_poster
+
     config = _load(config_path)
     if config is None:
         return EXIT_USAGE
@@ -411,6 +418,8 @@ def poster(config_path: Path, args: argparse.Namespace) -> int:
 
 async def _bot_username() -> str:
     """The bot's username from getMe (needs TELEGRAM_BOT_TOKEN)."""
+    from bot.poster import PosterError
+
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         raise PosterError(f"give --username, or set {TOKEN_ENV} so the bot can ask Telegram")
@@ -421,6 +430,8 @@ async def _bot_username() -> str:
 
 def chat(config_path: Path, args: argparse.Namespace) -> int:
     """The bot in the terminal (see bot/terminal.py)."""
+    from bot.terminal import run_chat  # only this command needs it
+
     config = _load(config_path)
     if config is None:
         return EXIT_USAGE

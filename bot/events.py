@@ -6,7 +6,6 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import icalendar
 from babel.dates import format_date
 
 from bot.dateparse import parse_date
@@ -257,6 +256,9 @@ def build_ics(event: Event, quarter_name: str, bot_username: str | None, tz: Zon
     start = event.starts_at.astimezone(tz)
     end = (event.ends_at or event.starts_at + DEFAULT_DURATION).astimezone(tz)
     link = event_link(event.id, bot_username)
+    # Imported here: calendar files are rare; the bot should not pay for icalendar at start.
+    import icalendar
+
     vevent = icalendar.Event()
     vevent.add("uid", f"event-{event.id}@quartierbot")
     # Without METHOD, DTSTAMP is when the information was last revised.

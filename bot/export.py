@@ -22,7 +22,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 # XlsxWriter ships inline annotations but no py.typed marker.
-from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -246,6 +245,9 @@ async def write_xlsx(
     with _atomic_target(out) as part, tempfile.TemporaryDirectory() as scratch:
         # constant_memory flushes each finished row to a scratch file; the private scratch
         # directory guarantees that file is removed even when the export fails midway.
+        # Imported here: the running bot never writes XLSX itself, so it need not load XlsxWriter.
+        from xlsxwriter import Workbook  # type: ignore[import-untyped]
+
         workbook = Workbook(
             str(part),
             {
