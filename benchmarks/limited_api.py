@@ -123,11 +123,6 @@ class LimitedBotApi(FakeBotApi):
         self.start()
         return self
 
-    @property
-    def throttled(self) -> int:
-        """429 answers given so far."""
-        return sum(1 for send in list(self.sends) if not send.accepted)
-
     def _limited_send(self, params: JsonDict) -> JsonDict:
         """sendMessage, refused with 429 when it would exceed a limit."""
         chat_id = int(params["chat_id"])

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import os
 import re
 import tempfile
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,11 +127,42 @@ def _atomic_target(out: Path) -> Iterator[Path]:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-def _csv_row(row: ExportRow, labels: ExportLabels, tz: ZoneInfo) -> list[str]:
+class _LocalClock:
+    """UTC → local wall time, with the offset looked up once per UTC hour.
+
+    Time-zone offsets change only at whole UTC hours (for Europe/Berlin at 01:00 UTC), so a
+    100,000-row export needs a few hundred zone lookups instead of 200,000.
+    """
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._offsets: dict[int, timedelta] = {}
+
+    def text(self, moment: datetime) -> str:
+        """Local `YYYY-MM-DD HH:MM`."""
+        offset = moment.utcoffset()
+        if offset is None:
+            # astimezone() would silently treat a naive value as the server's local time.
+            raise ValueError(f"export datetimes must be timezone-aware, got {moment!r}")
+        utc = moment.replace(tzinfo=None) - offset
+        hour = int((utc - _EPOCH).total_seconds()) // 3600
+        local_offset = self._offsets.get(hour)
+        if local_offset is None:
+            local_offset = moment.astimezone(self.tz).utcoffset() or timedelta(0)
+            self._offsets[hour] = local_offset
+        return (utc + local_offset).isoformat(sep=" ", timespec="minutes")
+
+
+_EPOCH = datetime(1970, 1, 1)
+#: Rows encoded and written together: one file write per block instead of per row.
+_CSV_BLOCK = 1000
+
+
+def _csv_row(row: ExportRow, labels: ExportLabels, clock: _LocalClock) -> list[str]:
     """Render one row as CSV cells, text cells made safe."""
     return [
         safe_cell(row.reference),
-        _csv_datetime(row.created_at, tz),
+        clock.text(row.created_at),
         safe_cell(row.quarter),
         safe_cell(row.topic),
         safe_cell(row.status),
@@ -138,13 +170,8 @@ def _csv_row(row: ExportRow, labels: ExportLabels, tz: ZoneInfo) -> list[str]:
         safe_cell(labels.yes if row.anonymous else labels.no),
         safe_cell(row.text),
         str(row.replies),
-        _csv_datetime(row.last_status_change, tz),
+        clock.text(row.last_status_change),
     ]
-
-
-def _csv_datetime(moment: datetime, tz: ZoneInfo) -> str:
-    """Format as local `YYYY-MM-DD HH:MM`."""
-    return _local(moment, tz).isoformat(sep=" ", timespec="minutes")
 
 
 async def write_csv(
@@ -157,12 +184,18 @@ async def write_csv(
         _atomic_target(out) as part,
         part.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh,
     ):
-        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+        block = io.StringIO()
+        writer = csv.writer(block, delimiter=";", lineterminator="\r\n")
         writer.writerow([safe_cell(header) for header in labels.headers])
+        clock = _LocalClock(tz)
         async for row in rows:
-            # The file object buffers, so a write per row costs no syscall per row.
-            writer.writerow(_csv_row(row, labels, tz))
+            writer.writerow(_csv_row(row, labels, clock))
             count += 1
+            if count % _CSV_BLOCK == 0:
+                fh.write(block.getvalue())
+                block.seek(0)
+                block.truncate()
+        fh.write(block.getvalue())
     return count
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -109,19 +109,36 @@ async def export_rows(
         _start_of(request.last_day + timedelta(days=1), tz) if request.last_day else None
     )
     config = services.config
+    # Labels repeat on every row: look each one up once, not 100,000 times.
+    quarters = _Labels(lambda key: quarter_name(key, config))
+    topics = _Labels(lambda key: topic_label(key, config, t))
+    statuses = _Labels(lambda key: status_label(key, t))
     async for record in services.concerns.export(quarter_ids, created_from, created_before):
         yield ExportRow(
             reference=record.reference,
             created_at=record.created_at,
-            quarter=quarter_name(record.quarter_id, config),
-            topic=topic_label(record.topic_id, config, t),
-            status=status_label(record.status, t),
+            quarter=quarters[record.quarter_id],
+            topic=topics[record.topic_id],
+            status=statuses[record.status],
             language=record.language or "",
             anonymous=record.anonymous,
             text=record.text or "",
             replies=record.replies,
             last_status_change=record.status_changed_at,
         )
+
+
+class _Labels(dict[str, str]):
+    """A dict that computes a missing label once."""
+
+    def __init__(self, compute: Callable[[str], str]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key: str) -> str:
+        """Compute and remember."""
+        self[key] = value = self.compute(key)
+        return value
 
 
 def _start_of(day: date, tz: object) -> datetime:
