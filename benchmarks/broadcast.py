@@ -241,7 +241,7 @@ def first_broadcast_send(api: LimitedBotApi, process: subprocess.Popen[bytes]) -
     """Wait until the bot's first broadcast send reaches the fake; its time."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        sends = [s for s in list(api.sends) if is_recipient(s.chat_id)]
+        sends = broadcast_sends(api)
         if sends:
             return sends[0].at
         if process.poll() is not None:
@@ -500,7 +500,10 @@ def mode_details(result: RunResult) -> dict[str, object]:
         "reply 429": sum(1 for s in result.others if not s.accepted),
         "max accepted in any 1 s": max_in_window(delivered),
         "gap between sends ms": gaps_ms(delivered),
-        "residents": len(result.pushes),
+        "residents who wrote": len(result.pushes),
+        "resident messages/s": round(result.mode.residents / result.mode.residents_spread, 2)
+        if result.mode.residents
+        else 0,
         "replies missing": missing,
         "reply ms p50/p99/max": [
             round(percentile(latencies, q) * 1000, 1) for q in (0.5, 0.99, 1.0)
@@ -568,6 +571,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sliding 1 s windows at the fake: free calls ≤ 30/s (free calls only), paid calls ≤ "
         "1000/s (all calls), ≤ 1 message/s per chat; 429 retry_after=1; only accepted calls count"
     )
+    report.details["baselines"] = (
+        "clients in their own process against the same fake with limits that never bind: "
+        "'raw HTTP' writes HTTP/1.1 by hand (what the fake can serve), 'bare httpx' is the bot's "
+        "HTTP stack without python-telegram-bot and without the engine"
+    )
+    report.details["load average at end"] = os.getloadavg()
     report.details["total seconds"] = round(time.monotonic() - started, 1)
     return report.finish()
 
