@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -156,15 +157,16 @@ async def _sleep(seconds: float, stop: asyncio.Event) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def run_until_stopped(app: QuartierApplication, stop: asyncio.Event) -> None:
-    """The Application's whole life: initialise, poll durably until `stop`, shut down cleanly."""
+@contextlib.asynccontextmanager
+async def running(app: QuartierApplication) -> AsyncIterator[None]:
+    """initialize → post_init → start … stop → post_stop → shutdown → post_shutdown."""
     await app.initialize()
     try:
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
         try:
-            await DurablePoller(app).run(stop)
+            yield
         finally:
             await app.stop()
             if app.post_stop is not None:
@@ -173,6 +175,12 @@ async def run_until_stopped(app: QuartierApplication, stop: asyncio.Event) -> No
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+async def run_until_stopped(app: QuartierApplication, stop: asyncio.Event) -> None:
+    """The Application's whole life: initialise, poll durably until `stop`, shut down cleanly."""
+    async with running(app):
+        await DurablePoller(app).run(stop)
 
 
 @dataclass(frozen=True)
@@ -209,13 +217,11 @@ async def serve_webhook(
     requests without it (403). Updates are queued when they arrive, so after a crash Telegram
     does not redeliver them: long polling (the default) is the at-least-once mode.
     """
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        updater = app.updater
-        if updater is None:
-            raise RuntimeError("the application was built without an updater")
+    updater = app.updater
+    if updater is None:
+        raise RuntimeError("the application was built without an updater")
+    async with running(app):
+        # Registered after start-up (post_init opened the database), taken down before stop.
         await updater.start_webhook(
             listen=settings.listen,
             port=settings.port,
@@ -224,17 +230,9 @@ async def serve_webhook(
             secret_token=settings.secret,
             allowed_updates=Update.ALL_TYPES,
         )
-        await app.start()
         beating = asyncio.create_task(_beat(heartbeat_path(app.services.config.database), stop))
         try:
             await stop.wait()
         finally:
             beating.cancel()
             await updater.stop()
-            await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-    finally:
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)

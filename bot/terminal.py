@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
-import json
 import re
 import sys
 import tempfile
@@ -23,12 +22,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from telegram import Update
-from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
-from bot.broadcasting import BroadcastService
 from bot.config import Config
 from bot.context import QuartierApplication
+from bot.offline import Files, OfflineRequest
+from bot.runner import running
 from bot.services import Services
 
 BOT_ID = 1
@@ -52,7 +51,7 @@ class Outgoing:
     path: Path | None = None
 
 
-class TerminalRequest(BaseRequest):
+class TerminalRequest(OfflineRequest):
     """An in-process Bot API: answers every call like Telegram and reports what was sent."""
 
     def __init__(self, files: Path, on_output: Callable[[Outgoing], None]) -> None:
@@ -61,35 +60,7 @@ class TerminalRequest(BaseRequest):
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._ids = itertools.count(1)
 
-    @property
-    def read_timeout(self) -> float | None:
-        """No network, no timeout."""
-        return None
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        """Answer one Bot API call."""
-        api_method = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
-        files = request_data.multipart_data if request_data and request_data.multipart_data else {}
-        result = self._answer(api_method, params, files)
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    def _answer(self, method: str, params: dict[str, Any], files: dict[str, Any]) -> Any:
+    def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
         """The result Telegram would give."""
         if method == "getMe":
             return {
@@ -339,40 +310,34 @@ async def run_chat(
     app: QuartierApplication = build_application(
         services, TOKEN, request=request, updates_request=TerminalRequest(chat.files, chat.show)
     )
-    await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
-    if app.broadcaster is None:
-        app.broadcaster = BroadcastService(services, app.bot)
-    await app.start()
-    chat.print(f"quartierbot chat — database {config.database}, files in {chat.files}\n{HELP}")
-    chat.print(f"-- you are {chat.persona_name()} (id {chat.user_id})")
+    async with running(app):
+        chat.print(f"quartierbot chat — database {config.database}, files in {chat.files}\n{HELP}")
+        chat.print(f"-- you are {chat.persona_name()} (id {chat.user_id})")
+        await _converse(app, chat, language, stdin)
+        await asyncio.sleep(0.2)  # let background work (a broadcast) show its last output
+
+
+async def _converse(
+    app: QuartierApplication, chat: TerminalChat, language: str | None, stdin: TextIO
+) -> None:
+    """Read lines until /quit or end of input; each line becomes an update."""
     loop = asyncio.get_running_loop()
-    try:
-        while True:
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
-            line = line.strip()
-            if not line or chat.persona(line):
-                continue
-            if line in ("/quit", "/exit"):
-                break
-            if line == "/?":
-                chat.print(HELP)
-                continue
-            chat.print(chat.bold("you: ") + line)
-            update = Update.de_json(chat.update_for(line, language), app.bot)
-            await app.process_update(update)
-            await asyncio.sleep(0.05)  # let background work (a broadcast) show its first output
-    finally:
-        await asyncio.sleep(0.2)
-        await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
+    while True:
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            return
+        line = line.strip()
+        if not line or chat.persona(line):
+            continue
+        if line in ("/quit", "/exit"):
+            return
+        if line == "/?":
+            chat.print(HELP)
+            continue
+        chat.print(chat.bold("you: ") + line)
+        update = Update.de_json(chat.update_for(line, language), app.bot)
+        await app.process_update(update)
+        await asyncio.sleep(0.05)  # let background work (a broadcast) show its first output
 
 
 def _with_database(config: Config, path: Path) -> Config:

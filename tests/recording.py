@@ -7,7 +7,6 @@ handlers run unchanged; only the HTTP boundary is replaced.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
-from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
 from bot.broadcasting import BroadcastService
 from bot.context import QuartierApplication
+from bot.offline import Files, OfflineRequest
 from bot.services import Services
 
 BOT_ID = 5550001
@@ -36,7 +35,7 @@ class Call:
 
 
 @dataclass
-class RecordingRequest(BaseRequest):
+class RecordingRequest(OfflineRequest):
     """Answers Bot API calls like Telegram would and records them."""
 
     calls: list[Call] = field(default_factory=list)
@@ -45,36 +44,14 @@ class RecordingRequest(BaseRequest):
     files: dict[tuple[int, int], tuple[str, bytes]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    @property
-    def read_timeout(self) -> float | None:
-        """No real network, so no timeout."""
-        return None
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        """Record the call and return a plausible result."""
-        api_method = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
-        self.calls.append(Call(api_method, params))
-        result = self.result_for(api_method, params)
-        if request_data is not None and request_data.multipart_data and isinstance(result, dict):
-            for name, content, *_ in request_data.multipart_data.values():
+    def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
+        """Record the call and return a plausible result (keeping uploaded files)."""
+        self.calls.append(Call(method, params))
+        result = self.result_for(method, params)
+        if files and isinstance(result, dict):
+            for name, content, *_ in files.values():
                 self.files[(int(params["chat_id"]), result["message_id"])] = (name, content)
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+        return result
 
     def result_for(self, method: str, params: dict[str, Any]) -> Any:
         """What Telegram would answer."""

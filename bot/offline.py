@@ -1,0 +1,47 @@
+"""A Bot API without a network, answered in-process (`quartierbot chat`, tests, benchmarks)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+#: Uploaded files of one call: form field → (file name, content, MIME type).
+Files = dict[str, Any]
+
+
+class OfflineRequest(BaseRequest):
+    """Turns each Bot API call into `answer(method, params, files)`, which subclasses decide."""
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No network, no timeout."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        """Answer one call the way Telegram's HTTP API would (`ok` and `result`)."""
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        files = dict(request_data.multipart_data or {}) if request_data else {}
+        result = self.answer(api_method, params, files)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
+        """The `result` of a call."""
+        raise NotImplementedError
