@@ -378,8 +378,11 @@ async def cancel_broadcast_button(update: Update, context: BotContext) -> None:
     services = context.services
     raw = query.data.removeprefix("bcx:")
     broadcast = await services.broadcasts.get(int(raw)) if raw.isdigit() else None
-    allowed = broadcast is not None and (
-        broadcast.created_by == user.id or services.config.is_admin(user.id)
+    # Still staff now (an officer may have been removed since), and its author or an admin.
+    allowed = (
+        broadcast is not None
+        and await services.staff.is_staff(user.id)
+        and (broadcast.created_by == user.id or services.config.is_admin(user.id))
     )
     if broadcast is None or not allowed:
         await audit_denied(context, user.id, "broadcast.cancel", f"broadcast:{raw[:12]}")

@@ -116,7 +116,7 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
             }
         )
     return {
-        "about": "Everything quartierbot stores about you",
+        "about": context.t._("This is everything the bot stores about you."),
         "profile": profile,
         "subscriptions": sorted(await services.subscriptions.quarters_of(user_id)),
         "topics": sorted(await services.subscriptions.topics_of(user_id)) or "all",

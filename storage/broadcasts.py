@@ -462,12 +462,3 @@ class BroadcastRepository:
             "UPDATE broadcasts SET report_chat_id = ?, progress_message_id = ? WHERE id = ?",
             (chat_id, message_id, broadcast_id),
         )
-
-    async def reactivate(self, user_id: int) -> bool:
-        """An inactive resident wrote again: broadcasts reach them again. True if they were."""
-        changed = await self.db.execute(
-            "UPDATE residents SET inactive_since = NULL "
-            "WHERE user_id = ? AND inactive_since IS NOT NULL",
-            (user_id,),
-        )
-        return changed > 0

@@ -349,15 +349,7 @@ class EventRepository:
         self, quarter_ids: Collection[str], now: datetime, limit: int = 10
     ) -> list[Event]:
         """Not cancelled, not yet started events of these quarters, soonest first."""
-        if not quarter_ids:
-            return []
-        marks = ", ".join("?" * len(quarter_ids))
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM events WHERE cancelled_at IS NULL "  # noqa: S608 - placeholders
-            f"AND starts_at > ? AND quarter_id IN ({marks}) ORDER BY starts_at, id LIMIT ?",
-            (to_db_time(now), *quarter_ids, limit),
-        )
-        return [_event(row) for row in rows]
+        return [event for event, _, _ in await self.upcoming_for(0, quarter_ids, now, limit)]
 
     async def upcoming_for(
         self, user_id: int, quarter_ids: Collection[str], now: datetime, limit: int = 10

@@ -121,11 +121,14 @@ class ResidentRepository:
             (to_db_time(utc_now()), user_id),
         )
 
-    async def reactivate(self, user_id: int) -> None:
-        """They wrote to the bot again, so it can reach them again."""
-        await self.db.execute(
-            "UPDATE residents SET inactive_since = NULL WHERE user_id = ?", (user_id,)
+    async def reactivate(self, user_id: int) -> bool:
+        """They wrote to the bot again, so news reach them again; True if they were inactive."""
+        changed = await self.db.execute(
+            "UPDATE residents SET inactive_since = NULL "
+            "WHERE user_id = ? AND inactive_since IS NOT NULL",
+            (user_id,),
         )
+        return changed > 0
 
     async def give_consent(self, user_id: int) -> None:
         """Record agreement to the privacy notice for concerns."""

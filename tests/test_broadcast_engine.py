@@ -28,6 +28,7 @@ from bot.broadcast import (
 )
 from storage.broadcasts import Broadcast, BroadcastRepository
 from storage.db import Database, Params, to_db_time
+from storage.residents import ResidentRepository
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 #: Float slack for comparing virtual times that were computed by different additions.
@@ -489,9 +490,9 @@ async def test_blocked_and_failed_are_final(
     assert (final.sent, final.failed, final.blocked) == (2, 1, 1)
     # Inactive residents are not targeted any more, until they write again.
     assert await repo.count_recipients([QUARTER], None, None) == 3
-    assert await repo.reactivate(blocked) is True
+    assert await ResidentRepository(db).reactivate(blocked) is True
     assert await inactive_since(db, blocked) is None
-    assert await repo.reactivate(blocked) is False
+    assert await ResidentRepository(db).reactivate(blocked) is False
     assert await repo.count_recipients([QUARTER], None, None) == 4
 
 
