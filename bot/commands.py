@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from telegram import BotCommand, BotCommandScopeChat
@@ -57,14 +58,18 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 ROLES = ("resident", "officer", "admin")
 
 
-def command_list(t: Translator, role: str = "resident") -> list[BotCommand]:
-    """The menu in one language; staff get their commands after the residents' ones."""
+@functools.lru_cache(maxsize=64)
+def command_list(t: Translator, role: str = "resident") -> tuple[BotCommand, ...]:
+    """The menu in one language; staff get their commands after the residents' ones.
+
+    Built once per language and role: /help shows it on every call.
+    """
     entries = RESIDENT_COMMANDS
     if role in ("officer", "admin"):
         entries += OFFICER_COMMANDS
     if role == "admin":
         entries += ADMIN_COMMANDS
-    return [BotCommand(name, t._(description)) for name, description in entries]
+    return tuple(BotCommand(name, t._(description)) for name, description in entries)
 
 
 async def publish_command_menus(bot: ExtBot[RateLimitArgs], services: Services) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
@@ -31,11 +32,34 @@ MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
 )
 
 
+class SerialisedKeyboard(ReplyKeyboardMarkup):
+    """A reply keyboard that turns itself into JSON data once, not on every send.
+
+    python-telegram-bot walks every button of a markup for every request; the main menu goes
+    out with most answers and never changes (telegram objects are frozen).
+    """
+
+    __slots__ = ("_serialised",)
+    _serialised: dict[str, Any]
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        """The keyboard as Bot API data (a fresh top-level dict; the rows are shared)."""
+        if not recursive:
+            return super().to_dict(recursive)
+        try:
+            data: dict[str, Any] = self._serialised
+        except AttributeError:
+            data = super().to_dict()
+            # Frozen object: set the private cache slot without the freeze check.
+            object.__setattr__(self, "_serialised", data)
+        return dict(data)
+
+
 @functools.lru_cache(maxsize=32)
 def main_menu(t: Translator) -> ReplyKeyboardMarkup:
     """The persistent main menu in the reader's language (built once per language)."""
     rows = [[KeyboardButton(t._(label)) for label in row] for row in MENU_LAYOUT]
-    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+    return SerialisedKeyboard(rows, resize_keyboard=True, is_persistent=True)
 
 
 def language_keyboard(languages: Sequence[str], current: str | None = None) -> InlineKeyboardMarkup:

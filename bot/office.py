@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ HOLIDAY_NAMES: Mapping[str, str] = {
 }
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: a cache key of `status_text`
 class HolidayCalendar:
     """Bremen public holidays, computed once per year and cached."""
 
@@ -96,6 +97,22 @@ def compute_status(
     state = open_state(quarter.office.hours, now, t.tz, is_closed)
     periods = upcoming_closed_periods(quarter.office.hours, today, CLOSURE_LOOKAHEAD_DAYS, reasons)
     return OfficeStatus(quarter=quarter, now=local_now, state=state, closed_periods=periods)
+
+
+@functools.lru_cache(maxsize=256)
+def status_text(
+    quarter: Quarter,
+    minute: datetime,
+    closures: tuple[Closure, ...],
+    calendar: HolidayCalendar,
+    t: Translator,
+) -> str:
+    """The /hours message (HTML) during `minute` (its first instant, seconds zero).
+
+    Opening hours and closures change state only on full minutes, so the text is the same for
+    every instant of a minute: it is rendered once per minute, quarter, language and closures.
+    """
+    return render_status(compute_status(quarter, minute, list(closures), calendar, t), t)
 
 
 def office_title(quarter: Quarter, t: Translator) -> str:

@@ -68,8 +68,9 @@ async def export_in_group(update: Update, context: BotContext) -> None:
 def register(app: QuartierApplication) -> None:
     """Install /export."""
     app.add_handler(CommandHandler("export", export_command, filters=PRIVATE))
+    # New group messages only: an edit or a channel post has nobody to explain this to.
     app.add_handler(
         CommandHandler(
-            "export", export_in_group, filters=filters.ChatType.GROUPS & ~filters.UpdateType.EDITED
+            "export", export_in_group, filters=filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
         )
     )

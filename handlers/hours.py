@@ -9,7 +9,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.config import Quarter
 from bot.context import BotContext, QuartierApplication
 from bot.menu import MENU_HOURS, quarter_keyboard
-from bot.office import compute_status, render_status
+from bot.office import status_text
 from handlers.common import PRIVATE, edit_text, message_of, quarter_from_button
 from handlers.onboarding import unknown_quarter_text
 
@@ -20,8 +20,8 @@ async def office_text(context: BotContext, quarter: Quarter) -> str:
     now = services.now()
     today = now.astimezone(services.config.timezone).date()
     closures = await services.closures.upcoming(today, quarter.id)
-    status = compute_status(quarter, now, closures, services.holidays, context.t)
-    return render_status(status, context.t)
+    minute = now.replace(second=0, microsecond=0)
+    return status_text(quarter, minute, tuple(closures), services.holidays, context.t)
 
 
 async def hours_command(update: Update, context: BotContext) -> None:

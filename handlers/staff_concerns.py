@@ -361,7 +361,7 @@ def register(app: QuartierApplication) -> None:
                 & filters.REPLY
                 & filters.TEXT
                 & ~filters.COMMAND
-                & ~filters.UpdateType.EDITED,
+                & filters.UpdateType.MESSAGE,
                 group_reply,
             )
         )

@@ -305,7 +305,8 @@ class BroadcastRepository:
         by_outcome: dict[str, list[DeliveryResult]] = {}
         for result in results:
             by_outcome.setdefault(result.outcome, []).append(result)
-        async with self.db.transaction() as conn:
+        blocked = [("residents", r.chat_id) for r in by_outcome.get("blocked", [])]
+        async with self.db.transaction(blocked) as conn:
             await conn.executemany(
                 "UPDATE deliveries SET state = 'sent', message_id = ?, next_attempt_at = NULL, "
                 "last_error = NULL, updated_at = ? WHERE broadcast_id = ? AND chat_id = ?",

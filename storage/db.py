@@ -13,11 +13,14 @@ from typing import Any
 
 import aiosqlite
 
+from storage.cache import Listener
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any]
+#: (table, key) of a write, reported to the read caches; key None: any rows of the table.
+Change = tuple[str, object | None]
 
 
 class StorageError(Exception):
@@ -48,6 +51,21 @@ class Database:
         # One connection means one transaction at a time: without the lock, a coroutine that
         # awaits inside its transaction would let another coroutine's statements join it.
         self._lock: asyncio.Lock | None = None
+        self._listeners: dict[str, list[Listener]] = {}
+
+    def watch(self, table: str, listener: Listener) -> None:
+        """Call `listener(key)` whenever a repository reports a committed write to `table`."""
+        self._listeners.setdefault(table, []).append(listener)
+
+    def changed(self, table: str, key: object | None = None) -> None:
+        """Report a committed write to `table` (key: the row's key; None: any rows)."""
+        for listener in self._listeners.get(table, ()):
+            listener(key)
+
+    def _report(self, changes: Sequence[Change]) -> None:
+        """Report writes (from `finally`: a cancelled await may still have committed)."""
+        for table, key in changes:
+            self.changed(table, key)
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -92,8 +110,22 @@ class Database:
             self._conn = None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; holds the lock throughout."""
+    async def transaction(
+        self, changes: Sequence[Change] = ()
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; holds the lock throughout.
+
+        `changes` are reported to the read caches when the transaction ends, however it ends.
+        """
+        try:
+            async with self._transaction() as conn:
+                yield conn
+        finally:
+            self._report(changes)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The transaction itself."""
         async with self.lock:
             conn = self.conn
             try:
@@ -153,26 +185,36 @@ class Database:
         async with self.lock:
             return list(await self.conn.execute_fetchall(sql, params))
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
+    async def execute(self, sql: str, params: Params = (), changes: Sequence[Change] = ()) -> int:
         """Run one writing statement as its own transaction; returns the changed row count.
 
         Outside BEGIN … COMMIT, SQLite commits a single statement by itself (with the same fsync),
         which saves two trips to aiosqlite's thread per write.
         """
-        async with self.lock:
-            cursor = await self.conn.execute(sql, params)
-            count = cursor.rowcount
-            await cursor.close()
-            return count
+        try:
+            async with self.lock:
+                cursor = await self.conn.execute(sql, params)
+                count = cursor.rowcount
+                await cursor.close()
+                return count
+        finally:
+            self._report(changes)
 
-    async def execute_returning(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+    async def execute_returning(
+        self, sql: str, params: Params = (), changes: Sequence[Change] = ()
+    ) -> list[aiosqlite.Row]:
         """One writing statement with RETURNING, committed by itself, in one trip."""
-        async with self.lock:
-            return list(await self.conn.execute_fetchall(sql, params))
+        try:
+            async with self.lock:
+                return list(await self.conn.execute_fetchall(sql, params))
+        finally:
+            self._report(changes)
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+    async def executemany(
+        self, sql: str, rows: Iterable[Params], changes: Sequence[Change] = ()
+    ) -> None:
         """Run one statement for many rows in one transaction."""
-        async with self.transaction() as conn:
+        async with self.transaction(changes) as conn:
             await conn.executemany(sql, rows)
 
 

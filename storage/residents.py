@@ -7,14 +7,17 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from storage.cache import ReadCache
 from storage.db import Database, from_db_time, to_db_time, utc_now
 
 # last_seen is kept coarse on purpose: it serves statistics and retention, not tracking,
 # and skipping the write on most updates keeps read-only requests read-only.
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
+#: Residents kept in memory (least recently seen out first): the active ones of a busy day.
+CACHED_RESIDENTS = 4096
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resident:
     """A resident's stored choices."""
 
@@ -55,9 +58,16 @@ class ResidentRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Every update of every user reads their row (identify); few updates change it.
+        self._cache: ReadCache[int, Resident | None] = ReadCache(CACHED_RESIDENTS)
+        db.watch("residents", self._cache.invalidate)
 
     async def get(self, user_id: int) -> Resident | None:
         """The resident, if they ever started the bot."""
+        return await self._cache.get_or_load(user_id, lambda: self._load(user_id))
+
+    async def _load(self, user_id: int) -> Resident | None:
+        """Read the row from the database."""
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM residents WHERE user_id = ?",  # noqa: S608 - constant columns
             (user_id,),
@@ -67,7 +77,7 @@ class ResidentRepository:
     async def register(self, user_id: int, quarter_id: str | None = None) -> Resident:
         """Create the resident on first /start (keeping an existing row); returns the row."""
         now = to_db_time(utc_now())
-        async with self.db.transaction() as conn:
+        async with self.db.transaction([("residents", user_id)]) as conn:
             await conn.execute(
                 "INSERT INTO residents (user_id, quarter_id, first_seen, last_seen) "
                 "VALUES (?, ?, ?, ?) "
@@ -101,6 +111,7 @@ class ResidentRepository:
             f"VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
             f"{column} = excluded.{column}, last_seen = excluded.last_seen",
             (user_id, value, now, now),
+            changes=[("residents", user_id)],
         )
 
     async def touch(self, resident: Resident, now: datetime | None = None) -> bool:
@@ -111,6 +122,7 @@ class ResidentRepository:
         changed = await self.db.execute(
             "UPDATE residents SET last_seen = ? WHERE user_id = ?",
             (to_db_time(now), resident.user_id),
+            changes=[("residents", resident.user_id)],
         )
         return changed > 0
 
@@ -119,6 +131,7 @@ class ResidentRepository:
         await self.db.execute(
             "UPDATE residents SET inactive_since = coalesce(inactive_since, ?) WHERE user_id = ?",
             (to_db_time(utc_now()), user_id),
+            changes=[("residents", user_id)],
         )
 
     async def reactivate(self, user_id: int) -> bool:
@@ -127,6 +140,7 @@ class ResidentRepository:
             "UPDATE residents SET inactive_since = NULL "
             "WHERE user_id = ? AND inactive_since IS NOT NULL",
             (user_id,),
+            changes=[("residents", user_id)],
         )
         return changed > 0
 
@@ -135,6 +149,7 @@ class ResidentRepository:
         await self.db.execute(
             "UPDATE residents SET consent_at = ? WHERE user_id = ?",
             (to_db_time(utc_now()), user_id),
+            changes=[("residents", user_id)],
         )
 
     async def count(self) -> int:

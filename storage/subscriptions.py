@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from storage.cache import ReadCache
 from storage.db import Database, to_db_time, utc_now
+
+#: Residents whose followed quarters are kept in memory (/events reads them every time).
+CACHED_FOLLOWERS = 4096
 
 
 class SubscriptionRepository:
@@ -12,9 +16,15 @@ class SubscriptionRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._quarters: ReadCache[int, frozenset[str]] = ReadCache(CACHED_FOLLOWERS)
+        db.watch("subscriptions", self._quarters.invalidate)
 
     async def quarters_of(self, user_id: int) -> frozenset[str]:
         """Quarter ids the resident follows."""
+        return await self._quarters.get_or_load(user_id, lambda: self._load_quarters(user_id))
+
+    async def _load_quarters(self, user_id: int) -> frozenset[str]:
+        """Read them from the database."""
         rows = await self.db.fetchall(
             "SELECT quarter_id FROM subscriptions WHERE user_id = ?", (user_id,)
         )
@@ -34,6 +44,7 @@ class SubscriptionRepository:
             "INSERT OR IGNORE INTO subscriptions (user_id, quarter_id, created_at) "
             "VALUES (?, ?, ?)",
             [(user_id, quarter_id, now) for quarter_id in sorted(quarter_ids)],
+            changes=[("subscriptions", user_id)],
         )
 
     async def unsubscribe(self, user_id: int, quarter_ids: Collection[str]) -> None:
@@ -41,6 +52,7 @@ class SubscriptionRepository:
         await self.db.executemany(
             "DELETE FROM subscriptions WHERE user_id = ? AND quarter_id = ?",
             [(user_id, quarter_id) for quarter_id in sorted(quarter_ids)],
+            changes=[("subscriptions", user_id)],
         )
 
     async def set_topics(self, user_id: int, topic_ids: Collection[str]) -> None:
@@ -54,7 +66,7 @@ class SubscriptionRepository:
 
     async def stop(self, user_id: int) -> int:
         """Unsubscribe from everything in one step; returns how many quarters were followed."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction([("subscriptions", user_id)]) as conn:
             async with conn.execute(
                 "DELETE FROM subscriptions WHERE user_id = ?", (user_id,)
             ) as cursor:
