@@ -32,12 +32,13 @@ MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
 )
 
 
-class SerialisedKeyboard(ReplyKeyboardMarkup):
-    """A reply keyboard that turns itself into JSON data once, not on every send.
+# python-telegram-bot walks every button of a markup for every request. Keyboards we send
+# again and again (the main menu, event cards) are frozen objects: they turn themselves into
+# Bot API data once.
 
-    python-telegram-bot walks every button of a markup for every request; the main menu goes
-    out with most answers and never changes (telegram objects are frozen).
-    """
+
+class SerialisedKeyboard(ReplyKeyboardMarkup):
+    """A reply keyboard that becomes Bot API data once, not on every send."""
 
     __slots__ = ("_serialised",)
     _serialised: dict[str, Any]
@@ -51,6 +52,24 @@ class SerialisedKeyboard(ReplyKeyboardMarkup):
         except AttributeError:
             data = super().to_dict()
             # Frozen object: set the private cache slot without the freeze check.
+            object.__setattr__(self, "_serialised", data)
+        return dict(data)
+
+
+class SerialisedInlineKeyboard(InlineKeyboardMarkup):
+    """An inline keyboard that becomes Bot API data once, not on every send."""
+
+    __slots__ = ("_serialised",)
+    _serialised: dict[str, Any]
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        """The keyboard as Bot API data (a fresh top-level dict; the rows are shared)."""
+        if not recursive:
+            return super().to_dict(recursive)
+        try:
+            data: dict[str, Any] = self._serialised
+        except AttributeError:
+            data = super().to_dict()
             object.__setattr__(self, "_serialised", data)
         return dict(data)
 

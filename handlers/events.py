@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -10,7 +11,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.concerns import quarter_name, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.events import build_ics, render_event
-from bot.menu import MENU_EVENTS
+from bot.i18n import Translator
+from bot.menu import MENU_EVENTS, SerialisedInlineKeyboard
 from bot.notify import tell_promoted
 from handlers.common import PRIVATE, edit_text, message_of, user_of
 from storage.events import Event, EventCounts, EventError
@@ -34,9 +36,24 @@ async def event_card(
         )
     counts, state = known
     topic = topic_label(event.topic_id, services.config, t) if event.topic_id else None
-    text = render_event(
-        event, t, quarter_name(event.quarter_id, services.config), topic, counts, event.capacity
+    return render_card(
+        event, counts, state, quarter_name(event.quarter_id, services.config), topic, t
     )
+
+
+# /events shows the same few cards to everybody: each (event version, counts, own RSVP,
+# language) is rendered once.
+@functools.lru_cache(maxsize=512)
+def render_card(
+    event: Event,
+    counts: EventCounts,
+    state: str | None,
+    quarter: str,
+    topic: str | None,
+    t: Translator,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The card's text and buttons."""
+    text = render_event(event, t, quarter, topic, counts, event.capacity)
     if state == "going":
         text += "\n" + t._("✅ You are registered.")
     elif state == "waiting":
@@ -58,14 +75,17 @@ async def event_card(
     rows.append(
         [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
     )
-    return text, InlineKeyboardMarkup(rows)
+    return text, SerialisedInlineKeyboard(rows)
 
 
-async def resident_quarters(context: BotContext, user_id: int) -> set[str]:
+def resident_quarters(context: BotContext) -> set[str]:
     """Home quarter and followed quarters."""
-    quarters = set(await context.services.subscriptions.quarters_of(user_id))
-    if context.resident is not None and context.resident.quarter_id:
-        quarters.add(context.resident.quarter_id)
+    resident = context.resident
+    if resident is None:
+        return set()
+    quarters = set(resident.followed)
+    if resident.quarter_id:
+        quarters.add(resident.quarter_id)
     return quarters & set(context.services.config.quarter_ids)
 
 
@@ -75,7 +95,7 @@ async def events_command(update: Update, context: BotContext) -> None:
     user = user_of(update)
     t = context.t
     services = context.services
-    quarters = await resident_quarters(context, user.id)
+    quarters = resident_quarters(context)
     if not quarters:
         await message.reply_text(t._("Please send /start first and choose your quarter."))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 
 from telegram import Update
@@ -10,6 +11,7 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.commands import command_list, role_of
 from bot.context import BotContext, QuartierApplication
+from bot.i18n import Translator
 from bot.menu import MENU_HELP, MENU_PRIVACY, main_menu
 from bot.office import bold
 from handlers.common import PRIVATE, message_of, user_of
@@ -19,15 +21,21 @@ async def help_command(update: Update, context: BotContext) -> None:
     """List the commands in the reader's language (staff see theirs too)."""
     t = context.t
     role = await role_of(context.services, user_of(update).id)
+    await message_of(update).reply_text(
+        help_text(t, role), parse_mode=ParseMode.HTML, reply_markup=main_menu(t)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def help_text(t: Translator, role: str) -> str:
+    """The /help message (HTML) for one language and role (built once: it never changes)."""
     lines = [bold(t._("What this bot can do")), ""]
     lines += [
         f"/{command.command} — {html.escape(command.description)}"
         for command in command_list(t, role)
     ]
     lines += ["", html.escape(t._("You can also use the buttons below."))]
-    await message_of(update).reply_text(
-        "\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=main_menu(t)
-    )
+    return "\n".join(lines)
 
 
 async def privacy_command(update: Update, context: BotContext) -> None:

@@ -30,6 +30,8 @@ class Resident:
     consent_at: datetime | None = None
     #: Since when Telegram refuses messages to them (blocked the bot); None: reachable.
     inactive_since: datetime | None = None
+    #: Quarters whose news they follow (read with the row: /events needs both).
+    followed: frozenset[str] = frozenset()
 
     @property
     def onboarded(self) -> bool:
@@ -47,10 +49,15 @@ def _resident(row: aiosqlite.Row) -> Resident:
         last_seen=from_db_time(row["last_seen"]),
         consent_at=from_db_time(row["consent_at"]) if row["consent_at"] else None,
         inactive_since=from_db_time(row["inactive_since"]) if row["inactive_since"] else None,
+        followed=frozenset(row["followed"].split(",")) if row["followed"] else frozenset(),
     )
 
 
-_COLUMNS = "user_id, language, quarter_id, first_seen, last_seen, consent_at, inactive_since"
+_COLUMNS = (
+    "user_id, language, quarter_id, first_seen, last_seen, consent_at, inactive_since, "
+    "(SELECT group_concat(quarter_id) FROM subscriptions s "
+    "WHERE s.user_id = residents.user_id) AS followed"
+)
 
 
 class ResidentRepository:
@@ -61,6 +68,7 @@ class ResidentRepository:
         # Every update of every user reads their row (identify); few updates change it.
         self._cache: ReadCache[int, Resident | None] = ReadCache(CACHED_RESIDENTS)
         db.watch("residents", self._cache.invalidate)
+        db.watch("subscriptions", self._cache.invalidate)
 
     async def get(self, user_id: int) -> Resident | None:
         """The resident, if they ever started the bot."""

@@ -184,15 +184,22 @@ async def test_closures_follow_add_and_delete(db: CountingDatabase) -> None:
 
 
 async def test_subscriptions_follow_subscribe_unsubscribe_and_stop(db: CountingDatabase) -> None:
-    subscriptions = SubscriptionRepository(db)
+    subscriptions, residents = SubscriptionRepository(db), ResidentRepository(db)
+    await residents.set_quarter(13, BV)
     assert await subscriptions.quarters_of(13) == frozenset()
+    assert (await residents.get(13)).followed == frozenset()  # type: ignore[union-attr]
     await subscriptions.subscribe(13, [BV, HU])
     assert await subscriptions.quarters_of(13) == {BV, HU}
+    # /events reads the followed quarters with the resident's row.
+    assert (await residents.get(13)).followed == {BV, HU}  # type: ignore[union-attr]
     assert await reads_of(db, lambda: subscriptions.quarters_of(13)) == 0
+    assert await reads_of(db, lambda: residents.get(13)) == 0
     await subscriptions.unsubscribe(13, [BV])
     assert await subscriptions.quarters_of(13) == {HU}
+    assert (await residents.get(13)).followed == {HU}  # type: ignore[union-attr]
     await subscriptions.stop(13)
     assert await subscriptions.quarters_of(13) == frozenset()
+    assert (await residents.get(13)).followed == frozenset()  # type: ignore[union-attr]
 
 
 # --- events ------------------------------------------------------------------------------------
