@@ -18,8 +18,11 @@ async def on_input(update: Update, context: BotContext) -> None:
     """Dispatch typed input to the conversation it belongs to."""
     services = context.services
     user = user_of(update)
-    draft = await services.staff_drafts.get(user.id)
-    if draft is not None and await services.staff.is_staff(user.id):
+    # Staff first (kept in memory): residents' messages never need the staff-draft lookup.
+    draft = (
+        await services.staff_drafts.get(user.id) if await services.staff.is_staff(user.id) else None
+    )
+    if draft is not None:
         if draft.kind in ("event", "event_edit"):
             await events_staff.take_input(update, context, draft)
             return

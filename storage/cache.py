@@ -59,10 +59,35 @@ class ReadCache(Generic[K, V]):
         generation = self._generation
         loaded = await load()
         if generation == self._generation:
-            self._entries[key] = loaded
-            if len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            self._store(key, loaded)
         return loaded
+
+    async def write_through(self, key: K, write: Callable[[], Awaitable[V]]) -> V:
+        """Run a write that returns the key's new value, and cache that value.
+
+        Only if no other write was reported while this one ran: their order is unknown here,
+        so the entry is dropped instead (the next read loads whichever committed last).
+        """
+        generation = self._generation
+        try:
+            value = await write()
+        except BaseException:
+            self.invalidate(key)
+            raise
+        if generation != self._generation:
+            self.invalidate(key)
+            return value
+        # Loads that started before this write must not replace its value with an older one.
+        self._generation += 1
+        self._store(key, value)
+        return value
+
+    def _store(self, key: K, value: V) -> None:
+        """Keep the value as the most recent entry, dropping the least recent beyond capacity."""
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
 
     def invalidate(self, key: object | None = None) -> None:
         """Forget one key (None: everything); loads in flight will not be stored."""

@@ -10,7 +10,11 @@ from typing import Any
 import aiosqlite
 
 from storage.audit import write_audit
+from storage.cache import ReadCache
 from storage.db import Database, from_db_time, to_db_time, utc_now
+
+#: Drafts kept in memory: every step of the intake conversation reads the draft first.
+CACHED_DRAFTS = 1024
 
 STATUSES: tuple[str, ...] = ("new", "in_progress", "done", "rejected")
 CLOSED_STATUSES: frozenset[str] = frozenset({"done", "rejected"})
@@ -205,25 +209,35 @@ class ConcernRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Written through by start/update (their RETURNING rows), dropped by every other write.
+        self._drafts: ReadCache[int, Draft | None] = ReadCache(CACHED_DRAFTS)
+        db.watch("concern_drafts", self._drafts.invalidate)
 
     # -- drafts ---------------------------------------------------------------------------
 
     async def draft(self, user_id: int) -> Draft | None:
         """The resident's draft, if a concern is being written."""
+        return await self._drafts.get_or_load(user_id, lambda: self._load_draft(user_id))
+
+    async def _load_draft(self, user_id: int) -> Draft | None:
+        """Read the draft from the database."""
         row = await self.db.fetchone("SELECT * FROM concern_drafts WHERE user_id = ?", (user_id,))
         return _draft(row) if row else None
 
     async def start_draft(self, user_id: int, quarter_id: str) -> Draft:
-        """Begin a new draft (replacing an unfinished one)."""
+        """Begin a new draft (replacing an unfinished one), in one statement."""
         now = to_db_time(utc_now())
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
-            await conn.execute(
-                "INSERT INTO concern_drafts (user_id, step, quarter_id, updated_at) "
-                "VALUES (?, 'topic', ?, ?)",
+
+        async def write() -> Draft | None:
+            """REPLACE deletes an unfinished draft and inserts the new one atomically."""
+            rows = await self.db.execute_returning(
+                "INSERT OR REPLACE INTO concern_drafts (user_id, step, quarter_id, updated_at) "
+                "VALUES (?, 'topic', ?, ?) RETURNING *",
                 (user_id, quarter_id, now),
             )
-        draft = await self.draft(user_id)
+            return _draft(rows[0])
+
+        draft = await self._drafts.write_through(user_id, write)
         assert draft is not None
         return draft
 
@@ -238,23 +252,36 @@ class ConcernRepository:
         # Column names come from the fixed set above, never from input.
         assignments = ", ".join(f"{name} = ?" for name in names)
         values = [fields[name] for name in names]
-        rows = await self.db.execute_returning(
-            f"UPDATE concern_drafts SET {assignments}, updated_at = ? "  # noqa: S608
-            "WHERE user_id = ? RETURNING *",
-            (*values, to_db_time(utc_now()), user_id),
-        )
-        if not rows:
+
+        async def write() -> Draft | None:
+            """The update, returning the whole new row (None: there is no draft)."""
+            rows = await self.db.execute_returning(
+                f"UPDATE concern_drafts SET {assignments}, updated_at = ? "  # noqa: S608
+                "WHERE user_id = ? RETURNING *",
+                (*values, to_db_time(utc_now()), user_id),
+            )
+            return _draft(rows[0]) if rows else None
+
+        draft = await self._drafts.write_through(user_id, write)
+        if draft is None:
             raise DraftGone(user_id)
-        return _draft(rows[0])
+        return draft
 
     async def discard_draft(self, user_id: int) -> bool:
         """Throw the draft away; True if there was one."""
-        return await self.db.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,)) > 0
+        deleted = await self.db.execute(
+            "DELETE FROM concern_drafts WHERE user_id = ?",
+            (user_id,),
+            changes=[("concern_drafts", user_id)],
+        )
+        return deleted > 0
 
     async def purge_drafts(self, older_than: datetime) -> int:
         """Forget drafts nobody touched since `older_than` (they hold personal data)."""
         return await self.db.execute(
-            "DELETE FROM concern_drafts WHERE updated_at < ?", (to_db_time(older_than),)
+            "DELETE FROM concern_drafts WHERE updated_at < ?",
+            (to_db_time(older_than),),
+            changes=[("concern_drafts", None)],
         )
 
     # -- submitting -----------------------------------------------------------------------
@@ -262,26 +289,25 @@ class ConcernRepository:
     async def submit(self, user_id: int, prefix: str, language: str) -> Concern:
         """Turn the draft into a concern with the next number of its quarter, in one transaction."""
         now = to_db_time(utc_now())
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT * FROM concern_drafts WHERE user_id = ?", (user_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
+        # One trip to SQLite's thread per statement (execute_fetchall): a submit is five trips.
+        async with self.db.transaction([("concern_drafts", user_id)]) as conn:
+            # Taking the draft out and reading it is one statement; a failure rolls it back.
+            rows = await conn.execute_fetchall(
+                "DELETE FROM concern_drafts WHERE user_id = ? RETURNING *", (user_id,)
+            )
+            if not rows:
                 raise DraftGone(user_id)
-            draft = _draft(row)
+            draft = _draft(next(iter(rows)))
             if draft.topic_id is None or not draft.has_description or draft.contact_allowed is None:
                 raise ValueError("draft is incomplete")
-            async with conn.execute(
+            counters = await conn.execute_fetchall(
                 "INSERT INTO concern_counters (quarter_id, last_number) VALUES (?, 1) "
                 "ON CONFLICT (quarter_id) DO UPDATE SET last_number = last_number + 1 "
                 "RETURNING last_number",
                 (draft.quarter_id,),
-            ) as cursor:
-                counter = await cursor.fetchone()
-            assert counter is not None
-            number = int(counter[0])
-            async with conn.execute(
+            )
+            number = int(next(iter(counters))[0])
+            inserted_rows = await conn.execute_fetchall(
                 "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "  # noqa: S608 - constant columns
                 "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
                 "created_at, status_changed_at) "
@@ -302,11 +328,8 @@ class ConcernRepository:
                     now,
                     now,
                 ),
-            ) as cursor:
-                inserted = await cursor.fetchone()
-            assert inserted is not None
-            await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
-        return _concern(inserted)
+            )
+        return _concern(next(iter(inserted_rows)))
 
     # -- reading --------------------------------------------------------------------------
 

@@ -43,7 +43,14 @@ class PrivacyRepository:
 
     async def erase_resident(self, user_id: int) -> list[Link]:
         """Erase all personal data of a resident; returns staff-group posts to redact."""
-        erased = [("residents", user_id), ("subscriptions", user_id), ("rsvps", user_id)]
+        erased = [
+            ("residents", user_id),
+            ("subscriptions", user_id),
+            ("topic_filters", user_id),
+            ("rsvps", user_id),
+            ("concern_drafts", user_id),
+            ("staff_drafts", user_id),
+        ]
         async with self.db.transaction(erased) as conn:
             ids = await _ids(conn, "SELECT id FROM concerns WHERE resident_id = ?", (user_id,))
             posts = await _anonymise(conn, ids, user_id)

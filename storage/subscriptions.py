@@ -17,7 +17,9 @@ class SubscriptionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._quarters: ReadCache[int, frozenset[str]] = ReadCache(CACHED_FOLLOWERS)
+        self._topics: ReadCache[int, frozenset[str]] = ReadCache(CACHED_FOLLOWERS)
         db.watch("subscriptions", self._quarters.invalidate)
+        db.watch("topic_filters", self._topics.invalidate)
 
     async def quarters_of(self, user_id: int) -> frozenset[str]:
         """Quarter ids the resident follows."""
@@ -32,6 +34,10 @@ class SubscriptionRepository:
 
     async def topics_of(self, user_id: int) -> frozenset[str]:
         """The resident's topic filter; empty means every topic."""
+        return await self._topics.get_or_load(user_id, lambda: self._load_topics(user_id))
+
+    async def _load_topics(self, user_id: int) -> frozenset[str]:
+        """Read the filter from the database."""
         rows = await self.db.fetchall(
             "SELECT topic_id FROM topic_filters WHERE user_id = ?", (user_id,)
         )
@@ -39,25 +45,32 @@ class SubscriptionRepository:
 
     async def subscribe(self, user_id: int, quarter_ids: Collection[str]) -> None:
         """Follow these quarters (already followed ones stay)."""
+        if not quarter_ids:
+            return
         now = to_db_time(utc_now())
-        await self.db.executemany(
-            "INSERT OR IGNORE INTO subscriptions (user_id, quarter_id, created_at) "
-            "VALUES (?, ?, ?)",
-            [(user_id, quarter_id, now) for quarter_id in sorted(quarter_ids)],
+        # One statement for all rows: SQLite commits it by itself, in one trip to its thread.
+        rows = ", ".join("(?, ?, ?)" for _ in quarter_ids)
+        await self.db.execute(
+            "INSERT OR IGNORE INTO subscriptions (user_id, quarter_id, created_at) "  # noqa: S608
+            f"VALUES {rows}",
+            [value for q in sorted(quarter_ids) for value in (user_id, q, now)],
             changes=[("subscriptions", user_id)],
         )
 
     async def unsubscribe(self, user_id: int, quarter_ids: Collection[str]) -> None:
         """Stop following these quarters."""
-        await self.db.executemany(
-            "DELETE FROM subscriptions WHERE user_id = ? AND quarter_id = ?",
-            [(user_id, quarter_id) for quarter_id in sorted(quarter_ids)],
+        if not quarter_ids:
+            return
+        marks = ", ".join("?" for _ in quarter_ids)
+        await self.db.execute(
+            f"DELETE FROM subscriptions WHERE user_id = ? AND quarter_id IN ({marks})",  # noqa: S608
+            [user_id, *sorted(quarter_ids)],
             changes=[("subscriptions", user_id)],
         )
 
     async def set_topics(self, user_id: int, topic_ids: Collection[str]) -> None:
         """Replace the topic filter (an empty collection means all topics)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction([("topic_filters", user_id)]) as conn:
             await conn.execute("DELETE FROM topic_filters WHERE user_id = ?", (user_id,))
             await conn.executemany(
                 "INSERT INTO topic_filters (user_id, topic_id) VALUES (?, ?)",
@@ -66,7 +79,8 @@ class SubscriptionRepository:
 
     async def stop(self, user_id: int) -> int:
         """Unsubscribe from everything in one step; returns how many quarters were followed."""
-        async with self.db.transaction([("subscriptions", user_id)]) as conn:
+        stopped = [("subscriptions", user_id), ("topic_filters", user_id)]
+        async with self.db.transaction(stopped) as conn:
             async with conn.execute(
                 "DELETE FROM subscriptions WHERE user_id = ?", (user_id,)
             ) as cursor:

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from storage.broadcasts import BroadcastRepository, DeliveryResult
-from storage.cache import ReadCache
+from storage.cache import MISS, ReadCache
 from storage.closures import ClosureRepository
+from storage.concerns import ConcernRepository, DraftGone
 from storage.db import Database, Params
+from storage.drafts import StaffDraftRepository
 from storage.events import EventInput, EventRepository
 from storage.officers import OfficerRepository
 from storage.privacy import PrivacyRepository
@@ -270,3 +272,112 @@ async def test_a_read_in_flight_during_a_write_does_not_refill_the_cache(
     assert old is not None and old.language == "de"
     fresh = await residents.get(30)
     assert fresh is not None and fresh.language == "ar"
+
+
+# --- drafts ------------------------------------------------------------------------------------
+
+
+async def test_concern_draft_steps_are_written_through(db: CountingDatabase) -> None:
+    concerns = ConcernRepository(db)
+    await ResidentRepository(db).set_quarter(40, BV)
+    started = await concerns.start_draft(40, BV)
+    assert started.step == "topic"
+    assert await reads_of(db, lambda: concerns.draft(40)) == 0
+    await concerns.update_draft(40, topic_id="housing", step="text")
+    await concerns.update_draft(40, text="Mould in the bathroom", step="contact")
+    await concerns.update_draft(40, contact_allowed=1, step="summary")
+    cached = await concerns.draft(40)
+    assert cached is not None and (cached.topic_id, cached.text, cached.step) == (
+        "housing",
+        "Mould in the bathroom",
+        "summary",
+    )
+    assert cached == await concerns._load_draft(40)  # memory and database agree
+    # A new /concern replaces the unfinished draft (one statement, written through).
+    restarted = await concerns.start_draft(40, HU)
+    assert (restarted.quarter_id, restarted.topic_id, restarted.text) == (HU, None, None)
+    assert await concerns.draft(40) == restarted == await concerns._load_draft(40)
+
+
+async def test_concern_draft_is_gone_from_memory_after_submit_discard_purge_erase(
+    db: CountingDatabase,
+) -> None:
+    concerns = ConcernRepository(db)
+    residents = ResidentRepository(db)
+
+    async def complete_draft(user_id: int) -> None:
+        await residents.set_quarter(user_id, BV)
+        await concerns.start_draft(user_id, BV)
+        await concerns.update_draft(user_id, topic_id="housing", text="x", contact_allowed=0)
+        assert await concerns.draft(user_id) is not None
+
+    await complete_draft(41)
+    concern = await concerns.submit(41, "BV", "de")
+    assert concern.reference == "BV-0001" and await concerns.draft(41) is None
+    with pytest.raises(DraftGone):
+        await concerns.update_draft(41, step="summary")
+    await complete_draft(42)
+    assert await concerns.discard_draft(42)
+    assert await concerns.draft(42) is None
+    await complete_draft(43)
+    assert await concerns.purge_drafts(datetime.now(UTC) + timedelta(seconds=5)) == 1
+    assert await concerns.draft(43) is None
+    await complete_draft(44)
+    await PrivacyRepository(db).erase_resident(44)
+    assert await concerns.draft(44) is None
+
+
+async def test_an_incomplete_submit_keeps_the_draft(db: CountingDatabase) -> None:
+    concerns = ConcernRepository(db)
+    await ResidentRepository(db).set_quarter(45, BV)
+    await concerns.start_draft(45, BV)
+    with pytest.raises(ValueError, match="incomplete"):
+        await concerns.submit(45, "BV", "de")
+    kept = await concerns.draft(45)
+    assert kept is not None and kept == await concerns._load_draft(45)
+
+
+async def test_a_write_overtaking_another_drops_the_entry() -> None:
+    cache: ReadCache[int, str] = ReadCache(8)
+    first_done = asyncio.Event()
+
+    async def first_write() -> str:
+        await first_done.wait()
+        return "first"
+
+    async def second_write() -> str:
+        return "second"
+
+    first = asyncio.create_task(cache.write_through(1, first_write))
+    await asyncio.sleep(0)
+    assert await cache.write_through(1, second_write) == "second"
+    first_done.set()
+    assert await first == "first"
+    # Which of the two committed last is unknown here: nothing is kept, the next read loads.
+    assert cache.peek(1) is MISS
+
+
+async def test_staff_drafts_are_cached_but_cannot_be_changed_through_a_copy(
+    db: CountingDatabase,
+) -> None:
+    drafts = StaffDraftRepository(db)
+    assert await drafts.get(50) is None
+    await drafts.save(50, "broadcast", "text", {"quarters": [BV]})
+    shown = await drafts.get(50)
+    assert shown is not None and shown.data == {"quarters": [BV]}
+    shown.data["quarters"].append(HU)  # a handler changing its copy changes nothing stored
+    assert (await drafts.get(50)).data == {"quarters": [BV]}  # type: ignore[union-attr]
+    assert await reads_of(db, lambda: drafts.get(50)) == 0
+    assert await drafts.discard(50)
+    assert await drafts.get(50) is None
+
+
+async def test_topic_filters_follow_set_and_stop(db: CountingDatabase) -> None:
+    subscriptions = SubscriptionRepository(db)
+    await ResidentRepository(db).set_quarter(51, BV)
+    assert await subscriptions.topics_of(51) == frozenset()
+    await subscriptions.set_topics(51, ["housing", "green"])
+    assert await subscriptions.topics_of(51) == {"housing", "green"}
+    assert await reads_of(db, lambda: subscriptions.topics_of(51)) == 0
+    await subscriptions.stop(51)
+    assert await subscriptions.topics_of(51) == frozenset()
