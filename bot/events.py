@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -245,6 +246,24 @@ def render_event(
     if not event.is_cancelled:
         lines.append("👥 " + _places(counts, capacity, t))
     return "\n".join(lines).strip()
+
+
+def render_event_list(entries: Sequence[tuple[Event, str | None]], t: Translator) -> str:
+    """Several events in one plain-text message: numbered, when, where, the reader's RSVP.
+
+    One message instead of one card per event: a chat with a resident takes about one message
+    per second, and eight cards at once would flood their phone.
+    """
+    blocks = [t._("📅 Coming events in your quarters")]
+    for number, (event, state) in enumerate(entries, start=1):
+        lines = [f"{number}. {event.title}", "📅 " + _when(event, t), "📍 " + event.place]
+        if state == "going":
+            lines.append(t._("✅ You are registered."))
+        elif state == "waiting":
+            lines.append(t._("⏳ You are on the waiting list."))
+        blocks.append("\n".join(lines))
+    blocks.append(t._("Tap an event to register or to add it to your calendar."))
+    return "\n\n".join(blocks)
 
 
 def event_link(event_id: int, bot_username: str | None) -> str | None:

@@ -6,7 +6,7 @@ import functools
 import gettext
 import io
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -41,6 +41,8 @@ PDI = "\u2069"
 _FORMAT_LOCALES: Mapping[str, str] = {"en": "en_GB"}
 
 DOMAIN = "messages"
+#: Formatted dates and times kept per language before the memory starts afresh.
+FORMATTED_CACHE_SIZE = 4096
 
 
 def N_(message: str) -> str:
@@ -68,6 +70,18 @@ class Translator:
         self.rtl = language in RTL_LANGUAGES
         self.locale = Locale.parse(_FORMAT_LOCALES.get(language, language))
         self._translations = translations
+        # Babel takes 20-40 µs per date or time; lists repeat the same few hundred values.
+        self._formatted: dict[tuple[str, object], str] = {}
+
+    def _remember(self, kind: str, value: object, format_: Callable[[], str]) -> str:
+        """`format_()`, computed once per kind and value (the memory is bounded)."""
+        key = (kind, value)
+        text = self._formatted.get(key)
+        if text is None:
+            if len(self._formatted) >= FORMATTED_CACHE_SIZE:
+                self._formatted.clear()
+            text = self._formatted[key] = format_()
+        return text
 
     def _(self, message: str, /, **values: object) -> str:
         """Translate `message`, then fill its named placeholders."""
@@ -97,7 +111,10 @@ class Translator:
         """Short local time, e.g. '10:00'."""
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).time()
-        return format_time(value, "short", locale=self.locale)
+        clock = value
+        return self._remember(
+            "time", clock, lambda: format_time(clock, "short", locale=self.locale)
+        )
 
     @functools.cached_property
     def _date_pattern(self) -> str:
@@ -112,7 +129,10 @@ class Translator:
         """Weekday, day and month, e.g. 'Thursday 24 December'."""
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).date()
-        return format_date(value, self._date_pattern, locale=self.locale)
+        day = value
+        return self._remember(
+            "date", day, lambda: format_date(day, self._date_pattern, locale=self.locale)
+        )
 
     def fmt_full_date(self, value: date) -> str:
         """Date with weekday and year."""
@@ -120,7 +140,9 @@ class Translator:
 
     def fmt_short_date(self, value: date) -> str:
         """Compact date with year, e.g. '24.12.2026'."""
-        return format_date(value, "medium", locale=self.locale)
+        return self._remember(
+            "short", value, lambda: format_date(value, "medium", locale=self.locale)
+        )
 
     def fmt_datetime(self, value: datetime) -> str:
         """Date and time to the minute in the configured zone, e.g. '21.11.2026, 10:17'."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import io
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.concerns import quarter_name, topic_label
 from bot.context import BotContext, QuartierApplication
-from bot.events import build_ics, render_event
+from bot.events import build_ics, render_event, render_event_list
 from bot.i18n import Translator
 from bot.menu import MENU_EVENTS, SerialisedInlineKeyboard
 from bot.notify import tell_promoted
@@ -25,6 +25,7 @@ async def event_card(
     event: Event,
     user_id: int,
     known: tuple[EventCounts, str | None] | None = None,
+    back_to_list: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The event in the reader's language, with the buttons that fit their RSVP."""
     t = context.t
@@ -36,9 +37,8 @@ async def event_card(
         )
     counts, state = known
     topic = topic_label(event.topic_id, services.config, t) if event.topic_id else None
-    return render_card(
-        event, counts, state, quarter_name(event.quarter_id, services.config), topic, t
-    )
+    quarter = quarter_name(event.quarter_id, services.config)
+    return render_card(event, counts, state, quarter, topic, t, back_to_list)
 
 
 # /events shows the same few cards to everybody: each (event version, counts, own RSVP,
@@ -51,8 +51,9 @@ def render_card(
     quarter: str,
     topic: str | None,
     t: Translator,
+    back_to_list: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The card's text and buttons."""
+    """The card's text and buttons (opened from the event list: a button back to it)."""
     text = render_event(event, t, quarter, topic, counts, event.capacity)
     if state == "going":
         text += "\n" + t._("✅ You are registered.")
@@ -75,7 +76,48 @@ def render_card(
     rows.append(
         [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
     )
+    if back_to_list:
+        rows.append([InlineKeyboardButton(t._("📋 All events"), callback_data=EVENT_LIST)])
     return text, SerialisedInlineKeyboard(rows)
+
+
+#: The button that turns an event card back into the list of coming events.
+EVENT_LIST = "ev:list"
+#: Characters of an event title on its button in the list (Telegram cuts longer labels anyway).
+BUTTON_TITLE = 40
+
+
+# Most residents of a quarter see the same list (their own RSVPs make the difference).
+@functools.lru_cache(maxsize=512)
+def event_list(
+    events: tuple[tuple[Event, EventCounts, str | None], ...], t: Translator
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Several coming events as one message, with one button per event that opens its card."""
+    text = render_event_list([(event, state) for event, _, state in events], t)
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{number}. {shorten(event.title, BUTTON_TITLE)}",
+                callback_data=f"ev:show:{event.id}",
+            )
+        ]
+        for number, (event, _, _) in enumerate(events, start=1)
+    ]
+    return text, SerialisedInlineKeyboard(rows)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def opened_from_list(query: CallbackQuery) -> bool:
+    """Was the pressed card opened from the event list (it has the button back)?"""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None:
+        return False
+    return any(b.callback_data == EVENT_LIST for row in markup.inline_keyboard for b in row)
 
 
 def resident_quarters(context: BotContext) -> set[str]:
@@ -101,16 +143,41 @@ async def events_command(update: Update, context: BotContext) -> None:
         return
     events = await services.events.upcoming_for(user.id, quarters, services.now(), EVENTS_SHOWN)
     if not events:
-        await message.reply_text(
-            t._(
-                "There are no upcoming events in your quarters at the moment. "
-                "/subscribe to get news when there are."
-            )
-        )
+        await message.reply_text(no_events_text(t))
         return
-    for event, counts, state in events:
+    if len(events) == 1:
+        event, counts, state = events[0]
         text, keyboard = await event_card(context, event, user.id, (counts, state))
-        await message.reply_text(text, reply_markup=keyboard)
+    else:
+        text, keyboard = event_list(tuple(events), t)
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+def no_events_text(t: Translator) -> str:
+    """What /events says when nothing is coming."""
+    return t._(
+        "There are no upcoming events in your quarters at the moment. "
+        "/subscribe to get news when there are."
+    )
+
+
+async def show_list(update: Update, context: BotContext) -> None:
+    """'All events' under a card: the card becomes the list again (fresh counts and RSVPs)."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    services = context.services
+    events = await services.events.upcoming_for(
+        user.id, resident_quarters(context), services.now(), EVENTS_SHOWN
+    )
+    await query.answer()
+    if not events:
+        await edit_text(query, no_events_text(context.t))
+    elif len(events) == 1:
+        event, counts, state = events[0]
+        await edit_text(query, *await event_card(context, event, user.id, (counts, state)))
+    else:
+        await edit_text(query, *event_list(tuple(events), context.t))
 
 
 async def show_event(message: Message, context: BotContext, event_id: int, user_id: int) -> None:
@@ -131,13 +198,20 @@ async def event_button(update: Update, context: BotContext) -> None:
     t = context.t
     services = context.services
     _, action, raw_id = [*query.data.split(":"), "", ""][:3]
+    if action == "list":
+        await show_list(update, context)
+        return
     event = await services.events.get(int(raw_id)) if raw_id.isdigit() else None
-    if event is None or action not in ("go", "no", "ics"):
+    if event is None or action not in ("go", "no", "ics", "show"):
         await query.answer(t._("This event does not exist any more."), show_alert=True)
         return
     if action == "ics":
         await query.answer()
         await send_calendar_file(update, context, event)
+        return
+    if action == "show":
+        await query.answer()
+        await edit_text(query, *await event_card(context, event, user.id, back_to_list=True))
         return
     if action == "go":
         if context.resident is None:
@@ -165,7 +239,7 @@ async def event_button(update: Update, context: BotContext) -> None:
         await query.answer(t._("Thank you for telling us."))
         if result.promoted_user_id is not None:
             await tell_promoted(context.bot, services, event, result.promoted_user_id)
-    text, keyboard = await event_card(context, event, user.id)
+    text, keyboard = await event_card(context, event, user.id, back_to_list=opened_from_list(query))
     await edit_text(query, text, reply_markup=keyboard)
 
 

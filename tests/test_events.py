@@ -10,6 +10,7 @@ import pytest
 
 from bot.jobs import send_due_reminders
 from bot.services import Services
+from storage.events import EventInput
 from tests.conftest import ADMIN_ID
 from tests.recording import Call, Person, running_app, texts, toasts
 
@@ -220,3 +221,50 @@ async def test_announce_now_sends_each_subscriber_the_card_in_their_language(
         b["callback_data"] for row in english["reply_markup"]["inline_keyboard"] for b in row
     ]
     assert buttons == ["ev:go:1", "ev:ics:1"]
+
+
+async def test_several_events_come_as_one_list_that_opens_cards(
+    officer: Person, services: Services
+) -> None:
+    await create_event(officer)
+    await services.events.create(
+        OFFICER,
+        EventInput(
+            quarter_id="bahnhofsvorstadt",
+            title="Repair café",
+            starts_at=datetime(2026, 12, 2, 16, 0, tzinfo=UTC),
+            ends_at=None,
+            place="Nachbarschaftshaus",
+            description="",
+            capacity=None,
+            topic_id=None,
+        ),
+    )
+    person = resident_named(officer, 700600)
+    await onboard(person)
+    calls = await person.send("/events")
+    # One message for both (a chat takes about one message a second), soonest first.
+    [listing] = texts(calls)
+    assert listing.startswith("📅 Coming events in your quarters\n\n1. Repair café\n")
+    assert "2. Street festival\n📅 Saturday 5 December, 15:00–18:00" in listing
+    labels = [
+        b["text"]
+        for row in person.last_message_to()["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
+    assert labels == ["1. Repair café", "2. Street festival"]
+    # A tap turns the list into the card, with a way back.
+    calls = await person.press("2. Street festival")
+    assert texts(calls)[0].startswith("Street festival\n📅 Saturday 5 December")
+    calls = await person.press("I'll come")
+    assert toasts(calls) == ["You are registered. See you there!"]
+    assert "You are registered." in texts(calls)[0]
+    calls = await person.press("All events")  # the button survived the RSVP
+    [listing] = texts(calls)
+    assert (
+        "2. Street festival\n📅 Saturday 5 December, 15:00–18:00\n📍 Bahnhofsplatz\n"
+        "✅ You are registered." in listing
+    )
+    # A card opened without the list (deep link) has no button back.
+    calls = await person.send("/start ev-1")
+    assert "All events" not in str(calls[-1].params.get("reply_markup"))
