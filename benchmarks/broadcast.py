@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import itertools
 import os
 import subprocess
@@ -497,6 +498,9 @@ def mode_details(result: RunResult) -> dict[str, object]:
         "startup s (process start → first send)": round(result.startup, 2),
         "broadcast sends accepted": len(delivered),
         "broadcast 429": sum(1 for s in result.broadcast if not s.accepted),
+        "broadcast 429 by limit": dict(
+            collections.Counter(s.refused for s in result.broadcast if not s.accepted)
+        ),
         "reply 429": sum(1 for s in result.others if not s.accepted),
         "max accepted in any 1 s": max_in_window(delivered),
         "gap between sends ms": gaps_ms(delivered),

@@ -13,7 +13,7 @@ from bot.commands import publish_command_menus
 from bot.context import BotContext, QuartierApplication
 from bot.ratelimit import RetryingLimiter
 from bot.services import Services
-from bot.transport import CONNECTIONS_PER_POOL, PooledRequest
+from bot.transport import REPLY_CONNECTIONS, AiohttpRequest
 from handlers import (
     broadcasts,
     closures,
@@ -41,10 +41,6 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 
 
-#: Connections beyond the broadcast's sends in flight, for answers to residents meanwhile.
-REPLY_CONNECTIONS = 8
-
-
 def build_application(
     services: Services,
     token: str,
@@ -67,10 +63,10 @@ def build_application(
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
-    if request is None and services.config.broadcast.in_flight > CONNECTIONS_PER_POOL:
-        # Many sends at once (paid broadcasts): several small pools cost half the CPU of one
-        # big one; the extra connections keep answers to residents from queueing behind them.
-        request = PooledRequest(services.config.broadcast.in_flight + REPLY_CONNECTIONS)
+    if request is None and services.config.broadcast.allow_paid_broadcast:
+        # Up to 1,000 sends per second: aiohttp needs a fraction of httpx's CPU (bot/transport.py).
+        # The extra connections keep answers to residents from queueing behind the broadcast.
+        request = AiohttpRequest(services.config.broadcast.in_flight + REPLY_CONNECTIONS)
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,12 @@ CHAT_INTERVAL = 1.0
 BACKOFF_BASE = 2.0
 #: Floating-point slack when comparing clock readings with planned send times.
 EPSILON = 1e-9
+#: How late a sender may still take its slot (see Pacer).
+CATCH_UP = 0.005
+#: Telegram's rate limits count sends per second.
+WINDOW = 1.0
+#: Share of the window a broadcast leaves to the bot's other messages.
+REPLY_RESERVE = 0.02
 
 
 class SendOutcome(Enum):
@@ -97,9 +104,16 @@ class SystemClock:
 class Pacer:
     """The bot-wide send rate, shared by all broadcasts, plus the one-per-second chat limit.
 
-    Sends start evenly spaced 1/rate apart, so no 1-second window ever holds more than `rate`
-    of them; the first slot is one interval after creation, so there is no burst at start.
-    Slots missed while nobody sent are not made up later, for the same reason.
+    Sends are given slots evenly spaced 1/rate apart; the first slot is one interval after
+    creation, so there is no burst at start. A sender that wakes up late (an event loop wakes
+    timers only to the millisecond, which at 1,000/s is a whole interval) may still take its
+    slot for up to CATCH_UP seconds; slots missed for longer are not made up.
+
+    On top of that a send starts only while fewer than `rate` sends are under way or were
+    answered within the last second. Telegram counts a send when it arrives, which is after we
+    started it and before we get the answer; so however the network delays single sends, no
+    second at Telegram can hold more than `rate` of them. (Counting start times instead let
+    sends that waited a few milliseconds longer on the way bunch up into 429s.)
     """
 
     def __init__(self, rate_per_second: float, clock: Clock) -> None:
@@ -111,6 +125,13 @@ class Pacer:
         self._next_slot = clock.monotonic() + self.interval
         self._paused_until = 0.0
         self._last_by_chat: dict[int, float] = {}
+        # The window check: sends under way, and when the recent ones were answered.
+        # Answers to residents count at Telegram too: at 1,000/s (Telegram's paid ceiling) 2 %
+        # stay free for them; at the usual 25/s the configured rate itself leaves that room.
+        reserve = math.floor(rate_per_second * REPLY_RESERVE)
+        self._capacity = max(1, math.floor(rate_per_second) - reserve)
+        self._under_way = 0
+        self._answered: deque[float] = deque()
 
     def pause_until(self, monotonic_deadline: float) -> None:
         """Hold every send until then: Telegram's flood control (429) counts the whole bot."""
@@ -125,22 +146,41 @@ class Pacer:
         """Return when the next send (to this chat, if given) may start, and book it."""
         while True:
             now = self._clock.monotonic()
-            start = max(self._next_slot, self._paused_until, now)
+            slot = max(self._next_slot, self._paused_until, now - CATCH_UP)
+            start = max(slot, self._window_free_at())
             if chat_id is not None:
                 start = max(start, self.chat_ready_at(chat_id))
             if start - now <= EPSILON:
-                self._book(start, chat_id)
+                self._book(slot, max(start, now), chat_id)
                 return
             # Sleep and look again: a pause or another broadcast may have taken the slot.
             await self._clock.sleep(start - now)
 
-    def _book(self, slot: float, chat_id: int | None) -> None:
-        """Record a send starting at `slot`."""
+    def finished(self) -> None:
+        """A send that `wait` let start has its answer (or failed): it leaves the window later."""
+        self._under_way -= 1
+        self._answered.append(self._clock.monotonic())
+
+    def _window_free_at(self) -> float:
+        """When one more send may start without `rate` sends in any second at Telegram."""
+        now = self._clock.monotonic()
+        while self._answered and self._answered[0] <= now - WINDOW:
+            self._answered.popleft()
+        if self._under_way + len(self._answered) < self._capacity:
+            return -math.inf
+        if self._answered:
+            return self._answered[0] + WINDOW
+        # All of them still under way: look again after one interval.
+        return now + self.interval
+
+    def _book(self, slot: float, started: float, chat_id: int | None) -> None:
+        """Record a send that took `slot` and starts at `started`."""
         self._next_slot = slot + self.interval
+        self._under_way += 1
         if chat_id is not None:
-            self._last_by_chat[chat_id] = slot
+            self._last_by_chat[chat_id] = started
             if len(self._last_by_chat) > 4096:
-                self._forget_chats_before(slot - CHAT_INTERVAL)
+                self._forget_chats_before(started - CHAT_INTERVAL)
 
     def _forget_chats_before(self, moment: float) -> None:
         """Drop chats whose last send no longer limits anything (keeps the dict small)."""
@@ -317,7 +357,7 @@ class BroadcastEngine:
                     self._slots.release()
                     raise
                 send = asyncio.create_task(self._send(broadcast, delivery))
-                send.add_done_callback(lambda _: self._slots.release())
+                send.add_done_callback(self._sent)
                 sends.append(send)
         except BaseException:
             await self._settle(broadcast.id, sends)
@@ -325,6 +365,11 @@ class BroadcastEngine:
         batch = asyncio.create_task(self._collect(broadcast.id, sends))
         batches.add(batch)
         batch.add_done_callback(batches.discard)
+
+    def _sent(self, _: asyncio.Task[DeliveryResult]) -> None:
+        """A send is over: free its slot and tell the pacer when it was answered."""
+        self._slots.release()
+        self._pacer.finished()
 
     async def _wait_for_work(self, broadcast_id: int, batches: set[asyncio.Task[None]]) -> bool:
         """Nothing is due: wait for a batch or the next retry; False when all is delivered."""

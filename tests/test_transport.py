@@ -1,87 +1,90 @@
-"""Several small connection pools for paid broadcasts: spread, opened, closed, chosen by config."""
+"""aiohttp under python-telegram-bot (paid broadcasts), against the loopback fake Bot API."""
 
 from __future__ import annotations
 
-import asyncio
+import io
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
-from telegram.request import HTTPXRequest, RequestData
+import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
-from bot.app import REPLY_CONNECTIONS, build_application
+from bot.app import build_application
 from bot.config import load_config
-from bot.offline import Files, OfflineRequest
 from bot.services import Services
-from bot.transport import CONNECTIONS_PER_POOL, PooledRequest
+from bot.transport import REPLY_CONNECTIONS, AiohttpRequest
 from tests.conftest import TEST_CONFIG
+from tests.fakebotapi import FakeBotApi, FakeUser, UploadedFile
 
-TOKEN = "5550001:TEST-unit-token-abcdefghijklmnopqrstu"
-
-
-class SlowPool(OfflineRequest):
-    """Answers after the test lets it; counts requests under way and opened/closed state."""
-
-    def __init__(self) -> None:
-        self.running = 0
-        self.most = 0
-        self.served = 0
-        self.release = asyncio.Event()
-        self.opened = self.closed = False
-
-    async def initialize(self) -> None:
-        """Opened."""
-        self.opened = True
-
-    async def shutdown(self) -> None:
-        """Closed."""
-        self.closed = True
-
-    async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None, **_: Any
-    ) -> tuple[int, bytes]:
-        """Wait for the test, then answer."""
-        self.running += 1
-        self.most = max(self.most, self.running)
-        try:
-            await self.release.wait()
-            self.served += 1
-            return 200, b'{"ok":true,"result":true}'
-        finally:
-            self.running -= 1
-
-    def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
-        """Not used: do_request answers."""
-        raise AssertionError
+RESIDENT = FakeUser(4242, "Aylin", language_code="tr")
 
 
-async def test_requests_go_to_the_least_busy_pool() -> None:
-    request = PooledRequest(connections=24, per_pool=8)
-    assert len(request.pools) == 3
-    fakes = [SlowPool() for _ in request.pools]
-    request.pools = list(fakes)  # type: ignore[arg-type]
-    await request.initialize()
-    assert all(f.opened for f in fakes)
-    calls = [
-        asyncio.create_task(request.do_request("https://api.example/bot1/sendMessage", "POST"))
-        for _ in range(24)
-    ]
-    await asyncio.sleep(0)
-    # Evenly spread while all are under way: nobody queues in one pool while another is idle.
-    assert [f.running for f in fakes] == [8, 8, 8]
-    for fake in fakes:
-        fake.release.set()
-    assert all(code == 200 for code, _ in await asyncio.gather(*calls))
-    assert [f.served for f in fakes] == [8, 8, 8]
-    await request.shutdown()
-    assert all(f.closed for f in fakes)
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    """The loopback fake Bot API."""
+    with FakeBotApi() as fake:
+        yield fake
 
 
-def test_pool_sizes_cover_the_requested_connections() -> None:
-    for connections in (1, 7, 8, 9, 50, 58):
-        request = PooledRequest(connections)
-        sizes = [pool._client._transport._pool._max_connections for pool in request.pools]  # type: ignore[attr-defined]
-        assert sum(sizes) >= connections
-        assert max(sizes) <= CONNECTIONS_PER_POOL
+@pytest.fixture
+async def bot(api: FakeBotApi) -> AsyncIterator[ExtBot[None]]:
+    """A bot that talks to the fake through AiohttpRequest."""
+    request = AiohttpRequest(connections=4, read_timeout=2.0)
+    bot: ExtBot[None] = ExtBot(
+        api.token, base_url=api.base_url, base_file_url=api.base_file_url, request=request
+    )
+    await bot.initialize()
+    yield bot
+    await bot.shutdown()
+
+
+async def test_messages_and_uploads_arrive(api: FakeBotApi, bot: ExtBot[None]) -> None:
+    api.push_message(RESIDENT, "/start")  # the chat exists once the resident wrote
+    sent = await bot.send_message(RESIDENT.id, "Sokak şenliği <b>Cumartesi</b>!", parse_mode="HTML")
+    assert sent.message_id > 0 and sent.chat.id == RESIDENT.id
+    assert api.sent_messages(RESIDENT.id)[-1]["text"] == "Sokak şenliği Cumartesi!"
+    document = await bot.send_document(
+        RESIDENT.id, io.BytesIO(b"BEGIN:VCALENDAR\r\n"), filename="event-1.ics", caption="ics"
+    )
+    assert document.document is not None and document.document.file_name == "event-1.ics"
+    (upload,) = [c for c in api.calls_to("sendDocument")]
+    uploaded = upload.params["document"]
+    assert isinstance(uploaded, UploadedFile)
+    assert (uploaded.filename, uploaded.content) == ("event-1.ics", b"BEGIN:VCALENDAR\r\n")
+
+
+async def test_telegram_errors_keep_their_meaning(api: FakeBotApi, bot: ExtBot[None]) -> None:
+    api.push_message(RESIDENT, "/start")
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    with pytest.raises(RetryAfter) as flood:
+        await bot.send_message(RESIDENT.id, "x")
+    assert flood.value.retry_after.total_seconds() == 3  # type: ignore[union-attr]
+    api.block_user(RESIDENT.id)
+    with pytest.raises(Forbidden):
+        await bot.send_message(RESIDENT.id, "x")
+    api.set_chat_not_found(RESIDENT.id)
+    with pytest.raises(BadRequest, match="(?i)chat not found"):
+        await bot.send_message(RESIDENT.id, "x")
+
+
+async def test_lost_connections_and_slow_answers_become_network_errors(
+    api: FakeBotApi, bot: ExtBot[None]
+) -> None:
+    api.push_message(RESIDENT, "/start")
+    api.drop_next("sendMessage")
+    with pytest.raises(NetworkError) as dropped:
+        await bot.send_message(RESIDENT.id, "x")
+    assert "aiohttp." in str(dropped.value)
+    api.set_delay("sendMessage", 1.0)
+    with pytest.raises(TimedOut):
+        await bot.send_message(RESIDENT.id, "x", read_timeout=0.2)
+
+
+async def test_a_request_before_initialize_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await AiohttpRequest(connections=1).do_request("http://127.0.0.1:9/x", "POST")
 
 
 def _services(tmp_path: Path, broadcast: str) -> Services:
@@ -91,12 +94,10 @@ def _services(tmp_path: Path, broadcast: str) -> Services:
     return Services.create(load_config(path))
 
 
-def test_paid_broadcasts_get_pooled_http_and_normal_ones_do_not(tmp_path: Path) -> None:
-    paid = build_application(
-        _services(tmp_path, "\n[broadcast]\nallow_paid_broadcast = true\n"), TOKEN
-    )
-    assert isinstance(paid.bot.request, PooledRequest)
-    sizes = [pool._client._transport._pool._max_connections for pool in paid.bot.request.pools]  # type: ignore[attr-defined]
-    assert sum(sizes) >= 50 + REPLY_CONNECTIONS
-    normal = build_application(_services(tmp_path, ""), TOKEN)
-    assert isinstance(normal.bot.request, HTTPXRequest)
+def test_paid_broadcasts_get_aiohttp_and_normal_ones_keep_httpx(tmp_path: Path) -> None:
+    token = "5550001:TEST-unit-token-abcdefghijklmnopqrstu"
+    paid = _services(tmp_path, "\n[broadcast]\nallow_paid_broadcast = true\n")
+    request = build_application(paid, token).bot.request
+    assert isinstance(request, AiohttpRequest)
+    assert request.connections == 50 + REPLY_CONNECTIONS
+    assert isinstance(build_application(_services(tmp_path, ""), token).bot.request, HTTPXRequest)
