@@ -24,7 +24,7 @@ from bot.app import DEFAULT_BASE_FILE_URL, DEFAULT_BASE_URL, build_application
 from bot.concerns import STAFF_LANGUAGE
 from bot.config import Config, ConfigError, default_config_path, load_config
 from bot.context import QuartierApplication
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, Translator
 from bot.runner import (
     WebhookSettings,
     heartbeat_path,
@@ -322,15 +322,28 @@ async def _export(
     config: Config, request: ExportRequest, quarters: set[str], out: Path, language: str | None
 ) -> int:
     """Open the database, write the report, close."""
-    from bot.reports import write_report
+    from bot.reports import write_concerns_report
+    from storage.concerns import ConcernRepository
 
-    services = Services.create(config)
-    await services.db.open()
+    # Not Services.create: that loads every language's catalog and wires every repository.
+    t = _export_translator(config, language or STAFF_LANGUAGE)
+    database = Database(config.database)
+    await database.open()
     try:
-        t = services.catalogs.translator(language or STAFF_LANGUAGE)
-        return await write_report(services, t, quarters, request, out)
+        concerns = ConcernRepository(database)
+        return await write_concerns_report(config, concerns, t, quarters, request, out)
     finally:
-        await services.db.close()
+        await database.close()
+
+
+def _export_translator(config: Config, language: str) -> Translator:
+    """Catalogs.translator(language) of the configured languages, loading only two catalogs."""
+    # Whether a language is offered depends only on its own catalog, so loading the requested and
+    # the default language gives the same translator as loading all of them.
+    wanted = {language, config.default_language}
+    codes = [code for code in config.languages if code in wanted]
+    catalogs = Catalogs.load(codes, config.default_language, config.timezone)
+    return catalogs.translator(language)
 
 
 async def _serve(app: QuartierApplication, webhook: WebhookSettings | None) -> None:

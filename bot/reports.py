@@ -6,11 +6,30 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot.concerns import quarter_name, status_label, topic_label
-from bot.export import EXPORT_FORMATS, ExportLabels, ExportRow, write_export
+from bot.export import (
+    CSV_DELIMITER,
+    CSV_LINE_END,
+    EXPORT_FORMATS,
+    ExportLabels,
+    ExportRow,
+    csv_cell,
+    local_minutes,
+    offset_table,
+    write_csv_pieces,
+    write_export,
+)
 from bot.i18n import N_, Translator
-from bot.services import Services
+from storage.concerns import STATUSES, ExportLayout
+from storage.db import from_db_time
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.services import Services
+    from storage.concerns import ConcernRepository
 
 EXPORT_HEADERS: tuple[str, ...] = (
     N_("Reference"),
@@ -100,20 +119,17 @@ def export_labels(t: Translator) -> ExportLabels:
 
 
 async def export_rows(
-    services: Services, t: Translator, quarter_ids: Collection[str], request: ExportRequest
+    config: Config,
+    concerns: ConcernRepository,
+    t: Translator,
+    quarter_ids: Collection[str],
+    request: ExportRequest,
 ) -> AsyncIterator[ExportRow]:
     """The export rows, streamed from the database and labelled for the reader."""
-    tz = services.config.timezone
-    created_from = _start_of(request.first_day, tz) if request.first_day else None
-    created_before = (
-        _start_of(request.last_day + timedelta(days=1), tz) if request.last_day else None
-    )
-    config = services.config
+    created_from, created_before = _created_range(request, config.timezone)
     # Labels repeat on every row: look each one up once, not 100,000 times.
-    quarters = _Labels(lambda key: quarter_name(key, config))
-    topics = _Labels(lambda key: topic_label(key, config, t))
-    statuses = _Labels(lambda key: status_label(key, t))
-    async for record in services.concerns.export(quarter_ids, created_from, created_before):
+    quarters, topics, statuses = _label_lookups(config, t)
+    async for record in concerns.export(quarter_ids, created_from, created_before):
         yield ExportRow(
             reference=record.reference,
             created_at=record.created_at,
@@ -126,6 +142,51 @@ async def export_rows(
             replies=record.replies,
             last_status_change=record.status_changed_at,
         )
+
+
+def _created_range(request: ExportRequest, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """The request's days as [local midnight of the first, local midnight after the last)."""
+    created_from = _start_of(request.first_day, tz) if request.first_day else None
+    created_before = (
+        _start_of(request.last_day + timedelta(days=1), tz) if request.last_day else None
+    )
+    return created_from, created_before
+
+
+def _label_lookups(config: Config, t: Translator) -> tuple[_Labels, _Labels, _Labels]:
+    """Quarter, topic and status labels, each computed once."""
+    return (
+        _Labels(lambda key: quarter_name(key, config)),
+        _Labels(lambda key: topic_label(key, config, t)),
+        _Labels(lambda key: status_label(key, t)),
+    )
+
+
+def csv_layout(config: Config, t: Translator, labels: ExportLabels) -> ExportLayout:
+    """Every label and the time zone as SQLite renders them into CSV lines."""
+    tz = config.timezone
+    quarters, topics, statuses = _label_lookups(config, t)
+    lookups = {"quarter": quarters, "topic": topics, "status": statuses}
+
+    def fallback(kind: str, value: str) -> str:
+        """A cell the tables miss: a removed quarter or topic, a time outside the table."""
+        if kind == "time":
+            return local_minutes(from_db_time(value), tz)
+        return csv_cell(lookups[kind][value])
+
+    periods, periods_end = offset_table(tz)
+    return ExportLayout(
+        quarters={q.id: csv_cell(quarters[q.id]) for q in config.quarters},
+        topics={topic.id: csv_cell(topics[topic.id]) for topic in config.topics},
+        statuses={status: csv_cell(statuses[status]) for status in STATUSES},
+        anonymous=csv_cell(labels.yes),
+        contactable=csv_cell(labels.no),
+        periods=periods,
+        periods_end=periods_end,
+        fallback=fallback,
+        delimiter=CSV_DELIMITER,
+        line_end=CSV_LINE_END,
+    )
 
 
 class _Labels(dict[str, str]):
@@ -154,5 +215,27 @@ async def write_report(
     out: Path,
 ) -> int:
     """Write the export file; returns the number of rows."""
-    rows = export_rows(services, t, sorted(quarter_ids), request)
-    return await write_export(request.fmt, rows, out, export_labels(t), services.config.timezone)
+    return await write_concerns_report(
+        services.config, services.concerns, t, quarter_ids, request, out
+    )
+
+
+async def write_concerns_report(
+    config: Config,
+    concerns: ConcernRepository,
+    t: Translator,
+    quarter_ids: Collection[str],
+    request: ExportRequest,
+    out: Path,
+) -> int:
+    """write_report without a whole Services (for `quartierbot export`)."""
+    labels = export_labels(t)
+    if request.fmt == "csv":
+        # SQLite renders labels and local times in C; 100,000 rows take seconds less.
+        created_from, created_before = _created_range(request, config.timezone)
+        batches = concerns.export_pieces(
+            sorted(quarter_ids), csv_layout(config, t, labels), created_from, created_before
+        )
+        return await write_csv_pieces(batches, out, labels)
+    rows = export_rows(config, concerns, t, sorted(quarter_ids), request)
+    return await write_export(request.fmt, rows, out, labels, config.timezone)
