@@ -24,7 +24,7 @@ async def my_concerns(update: Update, context: BotContext) -> None:
     """List the resident's concerns with reference, topic, date and status."""
     t = context.t
     services = context.services
-    concerns = await services.concerns.for_resident(user_of(update).id)
+    concerns = await services.concerns.summaries_for(user_of(update).id)
     if not concerns:
         await message_of(update).reply_text(
             t._("You have not sent any concerns yet. Send /concern to report one.")

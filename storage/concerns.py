@@ -204,6 +204,16 @@ def format_reference(prefix: str, number: int) -> str:
     return f"{prefix}-{number:04d}"
 
 
+@dataclass(frozen=True)
+class ConcernSummary:
+    """One line of a resident's /myconcerns."""
+
+    reference: str
+    topic_id: str
+    status: str
+    created_at: datetime
+
+
 class ConcernRepository:
     """Typed access to drafts, concerns, their threads and links."""
 
@@ -351,6 +361,19 @@ class ConcernRepository:
             (format_reference(prefix, int(number)),),
         )
         return _concern(row) if row else None
+
+    async def summaries_for(self, user_id: int) -> list[ConcernSummary]:
+        """What /myconcerns lists of each of the resident's concerns, newest first.
+
+        Only four columns: the list needs no texts, and reading them for every concern of a
+        resident made /myconcerns the slowest read-only command.
+        """
+        rows = await self.db.fetchall(
+            "SELECT reference, topic_id, status, created_at FROM concerns WHERE resident_id = ? "
+            "ORDER BY id DESC",
+            (user_id,),
+        )
+        return [ConcernSummary(row[0], row[1], row[2], from_db_time(row[3])) for row in rows]
 
     async def for_resident(self, user_id: int) -> list[Concern]:
         """The resident's concerns, newest first."""
