@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -37,41 +37,39 @@ MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
 # Bot API data once.
 
 
+def _serialised_once(markup: object, serialise: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`serialise()` on the first call, the kept result after (a fresh top-level dict each time)."""
+    data: dict[str, Any] | None = getattr(markup, "_serialised", None)
+    if data is None:
+        data = serialise()
+        # Frozen telegram object: set the private cache slot without the freeze check.
+        object.__setattr__(markup, "_serialised", data)
+    return dict(data)
+
+
 class SerialisedKeyboard(ReplyKeyboardMarkup):
     """A reply keyboard that becomes Bot API data once, not on every send."""
 
+    # A slot of each class: two bases with slots of their own cannot be combined in a mixin.
     __slots__ = ("_serialised",)
-    _serialised: dict[str, Any]
 
     def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        """The keyboard as Bot API data (a fresh top-level dict; the rows are shared)."""
+        """The keyboard as Bot API data (the rows are shared between calls)."""
         if not recursive:
             return super().to_dict(recursive)
-        try:
-            data: dict[str, Any] = self._serialised
-        except AttributeError:
-            data = super().to_dict()
-            # Frozen object: set the private cache slot without the freeze check.
-            object.__setattr__(self, "_serialised", data)
-        return dict(data)
+        return _serialised_once(self, lambda: super(SerialisedKeyboard, self).to_dict())
 
 
 class SerialisedInlineKeyboard(InlineKeyboardMarkup):
     """An inline keyboard that becomes Bot API data once, not on every send."""
 
     __slots__ = ("_serialised",)
-    _serialised: dict[str, Any]
 
     def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        """The keyboard as Bot API data (a fresh top-level dict; the rows are shared)."""
+        """The keyboard as Bot API data (the rows are shared between calls)."""
         if not recursive:
             return super().to_dict(recursive)
-        try:
-            data: dict[str, Any] = self._serialised
-        except AttributeError:
-            data = super().to_dict()
-            object.__setattr__(self, "_serialised", data)
-        return dict(data)
+        return _serialised_once(self, lambda: super(SerialisedInlineKeyboard, self).to_dict())
 
 
 @functools.lru_cache(maxsize=32)
