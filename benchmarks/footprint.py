@@ -8,7 +8,8 @@ loopback fake Bot API (tests/fakebotapi.py) and measured from outside, as an ope
   (median of three starts, each against a fresh fake so no old poll is mistaken for a new one);
 - RSS idle: VmRSS a few seconds after the start;
 - RSS after load: VmRSS once 5,000 updates from seeded residents (/hours, /help, /events, menu
-  buttons, then event-card button presses) were all handled.
+  buttons; then presses on what /events sent, which open cards from lists; then RSVP and
+  calendar presses on those cards) were all handled.
 
 Run with `python -m benchmarks.footprint`.
 """
@@ -42,7 +43,10 @@ RESIDENTS = 50_000
 STARTS = 3
 IDLE_SECONDS = 3.0
 MESSAGES = 4_000
-PRESSES = 1_000
+#: Presses on what /events sent (a card, or a list whose buttons open a card), then on the
+#: cards those presses opened: together 1,000, as before /events sent lists.
+PRESSES = 500
+CARD_PRESSES = 500
 START_GOAL_SECONDS = 1.5
 RSS_GOAL_MIB = 80.0
 LOAD_TIMEOUT_SECONDS = 75.0
@@ -152,7 +156,7 @@ def push_messages(
 
 
 def event_cards(api: FakeBotApi) -> list[dict[str, Any]]:
-    """Event cards the bot sent (messages with `ev:` buttons), in send order."""
+    """Event cards and lists the bot sent (messages with `ev:` buttons), in send order."""
     cards = []
     for call in api.calls_to("sendMessage"):
         markup = call.result.get("reply_markup") if isinstance(call.result, dict) else None
@@ -162,16 +166,42 @@ def event_cards(api: FakeBotApi) -> list[dict[str, Any]]:
     return cards
 
 
-def push_presses(api: FakeBotApi, people: dict[int, Person], count: int, load: Load) -> None:
-    """The second wave: residents tap RSVP (3 of 4) or calendar buttons on their cards."""
-    cards = [card for card in event_cards(api) if card["chat"]["id"] in people]
+def opened_cards(api: FakeBotApi) -> list[dict[str, Any]]:
+    """Event cards the bot made out of lists (edited messages with RSVP buttons)."""
+    cards = []
+    for call in api.calls_to("editMessageText"):
+        markup = call.result.get("reply_markup") if isinstance(call.result, dict) else None
+        rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+        if any(str(b.get("callback_data", "")).startswith("ev:ics") for row in rows for b in row):
+            cards.append(call.result)
+    return cards
+
+
+def button_to_press(buttons: list[str], index: int) -> str:
+    """On a list: open an event. On a card: RSVP (3 of 4) or the calendar file (1 of 4)."""
+    shows = [data for data in buttons if data.startswith("ev:show:")]
+    if shows:
+        return shows[index % len(shows)]
+    wanted = ("ev:ics:",) if index % 4 == 3 else ("ev:go:", "ev:no:")
+    return next(data for data in buttons if data.startswith(wanted))
+
+
+def push_presses(
+    api: FakeBotApi,
+    people: dict[int, Person],
+    count: int,
+    load: Load,
+    find: Callable[[FakeBotApi], list[dict[str, Any]]] = event_cards,
+) -> None:
+    """A wave of button presses by residents on event messages `find` returns."""
+    cards = [card for card in find(api) if card["chat"]["id"] in people]
     if len(cards) < count:
-        raise RuntimeError(f"only {len(cards)} event cards to press, {count} wanted")
+        raise RuntimeError(f"only {len(cards)} event messages to press, {count} wanted")
     for index, card in enumerate(random.Random(SEED).sample(cards, count)):
         buttons = [
             b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row
         ]
-        data = buttons[-1] if index % 4 == 3 else buttons[0]
+        data = button_to_press(buttons, index)
         person = people[card["chat"]["id"]]
         user = FakeUser(person.user_id, "Resident", person.language)
         update_id = api.push_callback(user, card, data)
@@ -204,13 +234,15 @@ def count_unanswered(api: FakeBotApi, load: Load) -> None:
 
 
 def run_load(api: FakeBotApi, database: Path, data: Seed, catalogs: Catalogs) -> Load:
-    """Push both waves, each waited out until handled."""
+    """Push the waves (messages, presses, presses on opened cards), each waited out."""
     load = Load()
     people = random.Random(SEED).sample(data.readers, MESSAGES)
+    residents = {p.user_id: p for p in people}
     deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
     waves: list[tuple[str, Callable[[], None]]] = [
         ("messages", partial(push_messages, api, people, catalogs, load)),
-        ("presses", partial(push_presses, api, {p.user_id: p for p in people}, PRESSES, load)),
+        ("presses", partial(push_presses, api, residents, PRESSES, load)),
+        ("card presses", partial(push_presses, api, residents, CARD_PRESSES, load, opened_cards)),
     ]
     for wave, push in waves:
         began = time.perf_counter()
@@ -300,7 +332,7 @@ def measure_load(
     load = run_load(bot.api, database, data, catalogs)
     rss_row(report, f"RSS after {load.updates:,} updates", vm_kib(pid, "VmRSS"))
     report.add("peak RSS during load (VmHWM)", mib(vm_kib(pid, "VmHWM")), "MiB")
-    wanted = MESSAGES + PRESSES
+    wanted = MESSAGES + PRESSES + CARD_PRESSES
     report.add("updates handled", load.updates, "updates", f"= {wanted:,}", load.updates == wanted)
     unanswered = load.unanswered_messages + load.unanswered_callbacks
     report.add("updates without an answer", unanswered, "updates", "= 0", unanswered == 0)
@@ -321,7 +353,7 @@ def measure_load(
 
 def _press_kinds(load: Load) -> dict[str, int]:
     """How many presses of each event button."""
-    kinds = ("ev:go", "ev:no", "ev:ics")
+    kinds = ("ev:go", "ev:no", "ev:ics", "ev:show")
     return {kind: sum(1 for d in load.callbacks.values() if d.startswith(kind)) for kind in kinds}
 
 
