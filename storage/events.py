@@ -364,11 +364,9 @@ class EventRepository:
 
     async def get(self, event_id: int) -> Event | None:
         """The event, cancelled or not; None if there is no such id."""
-        cached = self._upcoming.peek(None)
-        if cached is not MISS:
-            for event in cached.events:
-                if event.id == event_id:
-                    return event
+        cached = self._cached(event_id)
+        if cached is not None:
+            return cached[0]
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM events WHERE id = ?",  # noqa: S608 - constant columns
             (event_id,),
@@ -425,8 +423,23 @@ class EventRepository:
         upcoming.counts.update({k: EventCounts(g, w) for k, (g, w) in tally.items()})
         return upcoming
 
+    def _cached(self, event_id: int) -> tuple[Event, _Upcoming] | None:
+        """The event and the upcoming-events cache, if that is loaded and holds it.
+
+        Every event or RSVP write empties the cache, so what it holds is current: opening a
+        card from the /events list and event announcements need no trip to SQLite.
+        """
+        upcoming = self._upcoming.peek(None)
+        if upcoming is MISS:
+            return None
+        event = next((e for e in upcoming.events if e.id == event_id), None)
+        return None if event is None else (event, upcoming)
+
     async def counts(self, event_id: int) -> EventCounts:
         """How many are coming and waiting."""
+        cached = self._cached(event_id)
+        if cached is not None:
+            return cached[1].counts.get(event_id, _NO_RSVPS)
         rows = await self.db.fetchall(
             "SELECT state, count(*) AS n FROM rsvps WHERE event_id = ? GROUP BY state",
             (event_id,),
@@ -436,6 +449,9 @@ class EventRepository:
 
     async def rsvp_state(self, event_id: int, user_id: int) -> str | None:
         """'going', 'waiting' or None."""
+        cached = self._cached(event_id)
+        if cached is not None:
+            return cached[1].states.get((event_id, user_id))
         row = await self.db.fetchone(
             "SELECT state FROM rsvps WHERE event_id = ? AND user_id = ?", (event_id, user_id)
         )

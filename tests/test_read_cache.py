@@ -228,6 +228,12 @@ async def test_upcoming_events_come_from_memory_and_follow_every_change(
     await events.rsvp(first.id, 21, now)
     [(_, counts, mine)] = await events.upcoming_for(21, [BV], now)
     assert (counts.going, counts.waiting, mine) == (1, 1, "waiting")
+    # A card opened from the list reads counts and the reader's RSVP from the same memory.
+    assert await reads_of(db, lambda: events.counts(first.id)) == 0
+    assert await reads_of(db, lambda: events.rsvp_state(first.id, 21)) == 0
+    assert await events.counts(first.id) == counts
+    assert await events.rsvp_state(first.id, 20) == "going"
+    assert await events.rsvp_state(first.id, 22) is None
     await events.cancel_rsvp(first.id, 20, now)  # 21 moves up
     [(_, counts, mine)] = await events.upcoming_for(21, [BV], now)
     assert (counts.going, counts.waiting, mine) == (1, 0, "going")
