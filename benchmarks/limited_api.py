@@ -91,6 +91,8 @@ class LimitedBotApi(FakeBotApi):
     Only accepted sends count towards the windows.
     """
 
+    server_class = _RoomyServer
+
     def __init__(self, limits: Limits) -> None:
         super().__init__()
         self.limits = limits
@@ -101,22 +103,6 @@ class LimitedBotApi(FakeBotApi):
         self._last_by_chat: dict[int, float] = {}
         self._original_send = self._send_message
         self.register_method("sendMessage", self._limited_send)
-
-    def start(self) -> None:
-        """As FakeBotApi.start, with the roomier listen backlog."""
-        if self._server is not None:
-            return
-        self._stopped.clear()
-        server = _RoomyServer(("127.0.0.1", self._port), self)
-        self._port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fakebotapi:{self._port}",
-            daemon=True,
-        )
-        self._thread.start()
 
     def __enter__(self) -> LimitedBotApi:
         """Start the server."""

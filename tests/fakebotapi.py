@@ -305,6 +305,9 @@ class _EntityParseError(Exception):
 class FakeBotApi:
     """A Telegram Bot API server on 127.0.0.1 with scripting, recording and fault injection."""
 
+    #: The HTTP server class; None: `_Server` (a subclass may give it a longer listen backlog).
+    server_class: type[_Server] | None = None
+
     def __init__(
         self,
         token: str = DEFAULT_TOKEN,
@@ -350,7 +353,7 @@ class FakeBotApi:
         if self._server is not None:
             return
         self._stopped.clear()
-        server = _Server(("127.0.0.1", self._port), self)
+        server = (self.server_class or _Server)(("127.0.0.1", self._port), self)
         self._port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
