@@ -372,7 +372,7 @@ class BroadcastRepository:
 
     async def finish(self, broadcast_id: int) -> None:
         """Mark a sending broadcast 'done' (a cancelled one stays cancelled)."""
-        await self.db.execute(
+        await self.db.write(
             "UPDATE broadcasts SET status = 'done', finished_at = ? "
             "WHERE id = ? AND status = 'sending'",
             (to_db_time(utc_now()), broadcast_id),
@@ -459,7 +459,7 @@ class BroadcastRepository:
         self, broadcast_id: int, chat_id: int, message_id: int | None
     ) -> None:
         """Remember the staff message that shows the broadcast's progress."""
-        await self.db.execute(
+        await self.db.write(
             "UPDATE broadcasts SET report_chat_id = ?, progress_message_id = ? WHERE id = ?",
             (chat_id, message_id, broadcast_id),
         )

@@ -426,7 +426,7 @@ class ConcernRepository:
 
     async def add_resident_message(self, concern_id: int, user_id: int, text: str) -> None:
         """A resident's follow-up, added to the thread."""
-        await self.db.execute(
+        await self.db.write(
             "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
             "VALUES (?, 'resident', ?, ?, ?)",
             (concern_id, user_id, text, to_db_time(utc_now())),
@@ -479,7 +479,7 @@ class ConcernRepository:
 
     async def mark_posted(self, concern_id: int) -> None:
         """The staff group has seen the concern."""
-        await self.db.execute(
+        await self.db.write(
             "UPDATE concerns SET posted_at = ? WHERE id = ?", (to_db_time(utc_now()), concern_id)
         )
 
@@ -489,7 +489,7 @@ class ConcernRepository:
         self, chat_id: int, message_id: int, concern_id: int, kind: str = "text"
     ) -> None:
         """Remember that this Telegram message belongs to the concern."""
-        await self.db.execute(
+        await self.db.write(
             "INSERT OR REPLACE INTO concern_links (chat_id, message_id, concern_id, kind) "
             "VALUES (?, ?, ?, ?)",
             (chat_id, message_id, concern_id, kind),

@@ -185,11 +185,23 @@ class Database:
         async with self.lock:
             return list(await self.conn.execute_fetchall(sql, params))
 
+    async def write(self, sql: str, params: Params = (), changes: Sequence[Change] = ()) -> None:
+        """Run one writing statement as its own transaction, in one trip to SQLite's thread.
+
+        Outside BEGIN … COMMIT, SQLite commits a single statement by itself (with the same fsync).
+        For writes whose row count nobody needs: `execute` takes a second trip to close its cursor.
+        """
+        try:
+            async with self.lock:
+                await self.conn.execute_fetchall(sql, params)
+        finally:
+            self._report(changes)
+
     async def execute(self, sql: str, params: Params = (), changes: Sequence[Change] = ()) -> int:
         """Run one writing statement as its own transaction; returns the changed row count.
 
-        Outside BEGIN … COMMIT, SQLite commits a single statement by itself (with the same fsync),
-        which saves two trips to aiosqlite's thread per write.
+        Two trips to aiosqlite's thread (the statement, closing its cursor): the count is only
+        on the cursor. `write` saves the second trip when the count is not needed.
         """
         try:
             async with self.lock:

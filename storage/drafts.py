@@ -58,7 +58,7 @@ class StaffDraftRepository:
     async def save(self, user_id: int, kind: str, step: str, data: dict[str, Any]) -> StaffDraft:
         """Create or replace the draft."""
         now = utc_now().replace(microsecond=0)
-        await self.db.execute(
+        await self.db.write(
             "INSERT INTO staff_drafts (user_id, kind, step, data, updated_at) "
             "VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind, step = excluded.step, "

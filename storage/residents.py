@@ -114,7 +114,7 @@ class ResidentRepository:
         """Insert or update one choice column."""
         assert column in {"language", "quarter_id"}  # never user input: keeps the SQL constant
         now = to_db_time(utc_now())
-        await self.db.execute(
+        await self.db.write(
             f"INSERT INTO residents (user_id, {column}, first_seen, last_seen) "  # noqa: S608
             f"VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
             f"{column} = excluded.{column}, last_seen = excluded.last_seen",
@@ -136,7 +136,7 @@ class ResidentRepository:
 
     async def mark_inactive(self, user_id: int) -> None:
         """Telegram refuses messages to them (blocked the bot, account gone)."""
-        await self.db.execute(
+        await self.db.write(
             "UPDATE residents SET inactive_since = coalesce(inactive_since, ?) WHERE user_id = ?",
             (to_db_time(utc_now()), user_id),
             changes=[("residents", user_id)],
@@ -153,12 +153,18 @@ class ResidentRepository:
         return changed > 0
 
     async def give_consent(self, user_id: int) -> None:
-        """Record agreement to the privacy notice for concerns."""
-        await self.db.execute(
-            "UPDATE residents SET consent_at = ? WHERE user_id = ?",
-            (to_db_time(utc_now()), user_id),
-            changes=[("residents", user_id)],
-        )
+        """Record agreement to the privacy notice for concerns (the cached row follows)."""
+
+        async def write() -> Resident | None:
+            """The update, returning the whole new row: submitting next needs no read."""
+            rows = await self.db.execute_returning(
+                f"UPDATE residents SET consent_at = ? WHERE user_id = ? RETURNING {_COLUMNS}",  # noqa: S608
+                (to_db_time(utc_now()), user_id),
+            )
+            return _resident(rows[0]) if rows else None
+
+        # Only this cache watches `residents`; it learns of the write from the returned row.
+        await self._cache.write_through(user_id, write)
 
     async def count(self) -> int:
         """How many residents are stored."""

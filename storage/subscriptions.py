@@ -50,7 +50,7 @@ class SubscriptionRepository:
         now = to_db_time(utc_now())
         # One statement for all rows: SQLite commits it by itself, in one trip to its thread.
         rows = ", ".join("(?, ?, ?)" for _ in quarter_ids)
-        await self.db.execute(
+        await self.db.write(
             "INSERT OR IGNORE INTO subscriptions (user_id, quarter_id, created_at) "  # noqa: S608
             f"VALUES {rows}",
             [value for q in sorted(quarter_ids) for value in (user_id, q, now)],
@@ -62,7 +62,7 @@ class SubscriptionRepository:
         if not quarter_ids:
             return
         marks = ", ".join("?" for _ in quarter_ids)
-        await self.db.execute(
+        await self.db.write(
             f"DELETE FROM subscriptions WHERE user_id = ? AND quarter_id IN ({marks})",  # noqa: S608
             [user_id, *sorted(quarter_ids)],
             changes=[("subscriptions", user_id)],

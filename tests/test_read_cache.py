@@ -116,7 +116,11 @@ async def test_resident_reads_are_cached_and_writes_seen_at_once(db: CountingDat
     assert stored is not None and (stored.language, stored.quarter_id) == ("tr", BV)
     assert await reads_of(db, lambda: residents.get(7)) == 0
     await residents.give_consent(7)
-    assert (await residents.get(7)).consent_at is not None  # type: ignore[union-attr]
+    # Written through from the UPDATE's RETURNING row: no read, and the same as stored.
+    assert await reads_of(db, lambda: residents.get(7)) == 0
+    consented = await residents.get(7)
+    assert consented is not None and consented.consent_at is not None
+    assert consented == await residents._load(7)
     await residents.mark_inactive(7)
     assert (await residents.get(7)).inactive_since is not None  # type: ignore[union-attr]
     assert await residents.reactivate(7)
