@@ -24,7 +24,8 @@ async def my_concerns(update: Update, context: BotContext) -> None:
     """List the resident's concerns with reference, topic, date and status."""
     t = context.t
     services = context.services
-    concerns = await services.concerns.summaries_for(user_of(update).id)
+    # Read with the resident's row by identify, and dropped from memory by every change.
+    concerns = context.resident.concerns if context.resident is not None else ()
     if not concerns:
         await message_of(update).reply_text(
             t._("You have not sent any concerns yet. Send /concern to report one.")

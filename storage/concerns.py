@@ -300,7 +300,8 @@ class ConcernRepository:
         """Turn the draft into a concern with the next number of its quarter, in one transaction."""
         now = to_db_time(utc_now())
         # One trip to SQLite's thread per statement (execute_fetchall): a submit is five trips.
-        async with self.db.transaction([("concern_drafts", user_id)]) as conn:
+        changed = [("concern_drafts", user_id), ("concerns", user_id)]
+        async with self.db.transaction(changed) as conn:
             # Taking the draft out and reading it is one statement; a failure rolls it back.
             rows = await conn.execute_fetchall(
                 "DELETE FROM concern_drafts WHERE user_id = ? RETURNING *", (user_id,)
@@ -361,19 +362,6 @@ class ConcernRepository:
             (format_reference(prefix, int(number)),),
         )
         return _concern(row) if row else None
-
-    async def summaries_for(self, user_id: int) -> list[ConcernSummary]:
-        """What /myconcerns lists of each of the resident's concerns, newest first.
-
-        Only four columns: the list needs no texts, and reading them for every concern of a
-        resident made /myconcerns the slowest read-only command.
-        """
-        rows = await self.db.fetchall(
-            "SELECT reference, topic_id, status, created_at FROM concerns WHERE resident_id = ? "
-            "ORDER BY id DESC",
-            (user_id,),
-        )
-        return [ConcernSummary(row[0], row[1], row[2], from_db_time(row[3])) for row in rows]
 
     async def for_resident(self, user_id: int) -> list[Concern]:
         """The resident's concerns, newest first."""
@@ -455,7 +443,9 @@ class ConcernRepository:
         now = utc_now()
         stamp = to_db_time(now)
         closed_at = stamp if status in CLOSED_STATUSES else None
-        async with self.db.transaction() as conn:
+        # The resident's /myconcerns shows the status (an anonymised concern is nobody's).
+        changed = [("concerns", concern.resident_id)] if concern.resident_id is not None else []
+        async with self.db.transaction(changed) as conn:
             await conn.execute(
                 "UPDATE concerns SET status = ?, status_changed_at = ?, closed_at = ? WHERE id = ?",
                 (status, stamp, closed_at, concern.id),

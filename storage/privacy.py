@@ -45,6 +45,7 @@ class PrivacyRepository:
         """Erase all personal data of a resident; returns staff-group posts to redact."""
         erased = [
             ("residents", user_id),
+            ("concerns", user_id),
             ("subscriptions", user_id),
             ("topic_filters", user_id),
             ("rsvps", user_id),
@@ -65,7 +66,8 @@ class PrivacyRepository:
 
     async def anonymise_closed(self, closed_before: datetime) -> tuple[int, list[Link]]:
         """Anonymise concerns closed before the cut-off: how many, and staff posts to redact."""
-        async with self.db.transaction() as conn:
+        # Whose concerns they were is not read first: every cached list is dropped (daily job).
+        async with self.db.transaction([("concerns", None)]) as conn:
             ids = await _ids(
                 conn,
                 "SELECT id FROM concerns WHERE anonymised_at IS NULL AND closed_at IS NOT NULL "

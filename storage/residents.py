@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.cache import ReadCache
+from storage.concerns import ConcernSummary
 from storage.db import Database, from_db_time, to_db_time, utc_now
 
 # last_seen is kept coarse on purpose: it serves statistics and retention, not tracking,
@@ -32,6 +33,10 @@ class Resident:
     inactive_since: datetime | None = None
     #: Quarters whose news they follow (read with the row: /events needs both).
     followed: frozenset[str] = frozenset()
+    #: Their concerns as /myconcerns lists them, newest first (read with the row as well:
+    #: a resident who opens the chat often checks them, and a second trip costs more than
+    #: the whole rest of that update).
+    concerns: tuple[ConcernSummary, ...] = ()
 
     @property
     def onboarded(self) -> bool:
@@ -50,13 +55,35 @@ def _resident(row: aiosqlite.Row) -> Resident:
         consent_at=from_db_time(row["consent_at"]) if row["consent_at"] else None,
         inactive_since=from_db_time(row["inactive_since"]) if row["inactive_since"] else None,
         followed=frozenset(row["followed"].split(",")) if row["followed"] else frozenset(),
+        concerns=_summaries(row["concerns"]),
+    )
+
+
+# Control characters cannot occur in references, topic ids, statuses or timestamps.
+_ROW_SEPARATOR = "\x1e"
+_FIELD_SEPARATOR = "\x1f"
+
+
+def _summaries(packed: str | None) -> tuple[ConcernSummary, ...]:
+    """The packed `concerns` column → summaries, newest (highest id) first."""
+    if not packed:
+        return ()
+    rows = [item.split(_FIELD_SEPARATOR) for item in packed.split(_ROW_SEPARATOR)]
+    # group_concat's order is unspecified: sort here.
+    rows.sort(key=lambda fields: int(fields[0]), reverse=True)
+    return tuple(
+        ConcernSummary(reference, topic_id, status, from_db_time(created_at))
+        for _id, reference, topic_id, status, created_at in rows
     )
 
 
 _COLUMNS = (
     "user_id, language, quarter_id, first_seen, last_seen, consent_at, inactive_since, "
     "(SELECT group_concat(quarter_id) FROM subscriptions s "
-    "WHERE s.user_id = residents.user_id) AS followed"
+    "WHERE s.user_id = residents.user_id) AS followed, "
+    "(SELECT group_concat(c.id || char(31) || c.reference || char(31) || c.topic_id || char(31) "
+    "|| c.status || char(31) || c.created_at, char(30)) FROM concerns c "
+    "WHERE c.resident_id = residents.user_id) AS concerns"
 )
 
 
@@ -69,6 +96,8 @@ class ResidentRepository:
         self._cache: ReadCache[int, Resident | None] = ReadCache(CACHED_RESIDENTS)
         db.watch("residents", self._cache.invalidate)
         db.watch("subscriptions", self._cache.invalidate)
+        # Keyed by the concern's resident: new concerns, status changes, anonymisation.
+        db.watch("concerns", self._cache.invalidate)
 
     async def get(self, user_id: int) -> Resident | None:
         """The resident, if they ever started the bot."""

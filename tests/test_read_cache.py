@@ -391,3 +391,51 @@ async def test_topic_filters_follow_set_and_stop(db: CountingDatabase) -> None:
     assert await reads_of(db, lambda: subscriptions.topics_of(51)) == 0
     await subscriptions.stop(51)
     assert await subscriptions.topics_of(51) == frozenset()
+
+
+async def test_the_residents_concern_list_follows_submit_status_and_anonymisation(
+    db: CountingDatabase,
+) -> None:
+    concerns = ConcernRepository(db)
+    residents = ResidentRepository(db)
+
+    async def submitted(user_id: int, topic: str) -> Any:
+        await concerns.start_draft(user_id, BV)
+        await concerns.update_draft(user_id, topic_id=topic, text="x", contact_allowed=0)
+        return await concerns.submit(user_id, "BV", "de")
+
+    for user_id in (50, 51):
+        await residents.set_quarter(user_id, BV)
+    assert (await residents.get(50)).concerns == ()  # type: ignore[union-attr]
+    first = await submitted(50, "housing")
+    # The new concern is in the list at once (the row stays cached otherwise).
+    assert len((await residents.get(50)).concerns) == 1  # type: ignore[union-attr]
+    second = await submitted(50, "safety")
+    await submitted(51, "traffic")  # somebody else's concern is not in the list
+    # One read brings the row and the list, newest first; the next /myconcerns reads nothing.
+    assert await reads_of(db, lambda: residents.get(50)) == 1
+    resident = await residents.get(50)
+    assert resident is not None
+    assert [(c.reference, c.topic_id, c.status) for c in resident.concerns] == [
+        (second.reference, "safety", "new"),
+        (first.reference, "housing", "new"),
+    ]
+    assert resident.concerns[0].created_at == second.created_at
+    assert await reads_of(db, lambda: residents.get(50)) == 0
+    # A status change by staff is seen at once.
+    await concerns.set_status(first, "done", ADMIN)
+    resident = await residents.get(50)
+    assert resident is not None and resident.concerns[1].status == "done"
+    # Anonymised after the retention period: the concern is nobody's any more.
+    anonymised, _posts = await PrivacyRepository(db).anonymise_closed(
+        datetime.now(UTC) + timedelta(seconds=5)
+    )
+    assert anonymised == 1
+    resident = await residents.get(50)
+    assert resident is not None
+    assert [c.reference for c in resident.concerns] == [second.reference]
+    # Erased on request: no row, no list.
+    await PrivacyRepository(db).erase_resident(50)
+    assert await residents.get(50) is None
+    other = await residents.get(51)
+    assert other is not None and len(other.concerns) == 1
