@@ -6,6 +6,7 @@ in the middle of a conversation loses nothing, and the buttons carry no state of
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -15,7 +16,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.concerns import MAX_DESCRIPTION, announce, quarter_name, staff_translator, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
-from bot.menu import MENU_CONCERN, main_menu
+from bot.menu import MENU_CONCERN, SerialisedInlineKeyboard, main_menu
+from bot.topics import Topic
 from handlers.common import PRIVATE, answer_unrecognised, edit_text, message_of, user_of
 from storage.concerns import Concern, Draft, DraftGone
 from storage.db import utc_now
@@ -42,19 +44,86 @@ async def start_concern(update: Update, context: BotContext) -> None:
     await ask_topic(message, context)
 
 
+# The conversation's keyboards are the same for everybody who reads the same language: they
+# are built once per language (a topic list built and serialised per question cost more than
+# python-telegram-bot's whole handling of an echo update).
+
+
+@functools.lru_cache(maxsize=32)
+def topic_keyboard(
+    t: Translator, topics: tuple[Topic, ...], default_language: str
+) -> InlineKeyboardMarkup:
+    """Topic buttons, two per row, and cancel."""
+    buttons = [
+        InlineKeyboardButton(topic.label(t, default_language), callback_data=f"ctopic:{topic.id}")
+        for topic in topics
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [[cancel_button(t)]]
+    return SerialisedInlineKeyboard(rows)
+
+
+@functools.lru_cache(maxsize=32)
+def cancel_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """Only the cancel button (while the resident types)."""
+    return SerialisedInlineKeyboard([[cancel_button(t)]])
+
+
+@functools.lru_cache(maxsize=32)
+def contact_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """May the office write back: yes, no, cancel."""
+    return SerialisedInlineKeyboard(
+        [
+            [InlineKeyboardButton(t._("Yes, you may write to me"), callback_data="ccontact:yes")],
+            [InlineKeyboardButton(t._("No, stay anonymous"), callback_data="ccontact:no")],
+            [cancel_button(t)],
+        ]
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def consent_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """I agree, cancel."""
+    return SerialisedInlineKeyboard(
+        [[InlineKeyboardButton(t._("I agree"), callback_data="cconsent:yes")], [cancel_button(t)]]
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def summary_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """Submit, change, cancel."""
+    return SerialisedInlineKeyboard(
+        [
+            [InlineKeyboardButton(t._("✅ Submit"), callback_data="cflow:submit")],
+            [
+                InlineKeyboardButton(t._("✏️ Change"), callback_data="cflow:change"),
+                cancel_button(t),
+            ],
+        ]
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def change_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """Which answer to change, or back to the summary."""
+    return SerialisedInlineKeyboard(
+        [
+            [
+                InlineKeyboardButton(t._("Topic"), callback_data="cchange:topic"),
+                InlineKeyboardButton(t._("Description"), callback_data="cchange:text"),
+                InlineKeyboardButton(t._("Contact"), callback_data="cchange:contact"),
+            ],
+            [InlineKeyboardButton(t._("↩️ Back to the summary"), callback_data="cflow:summary")],
+        ]
+    )
+
+
 async def ask_topic(message: Message, context: BotContext) -> None:
     """Topic buttons, two per row."""
     t = context.t
     config = context.services.config
-    buttons = [
-        InlineKeyboardButton(
-            topic.label(t, config.default_language), callback_data=f"ctopic:{topic.id}"
-        )
-        for topic in config.topics
-    ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [[cancel_button(t)]]
     await message.reply_text(
-        t._("What is your concern about? Choose a topic."), reply_markup=InlineKeyboardMarkup(rows)
+        t._("What is your concern about? Choose a topic."),
+        reply_markup=topic_keyboard(t, config.topics, config.default_language),
     )
 
 
@@ -66,20 +135,14 @@ async def ask_text(message: Message, context: BotContext) -> None:
             "Please describe your concern in your own words. You can also send a photo "
             "(with or without a caption) or share a location. Send /cancel to stop."
         ),
-        reply_markup=InlineKeyboardMarkup([[cancel_button(t)]]),
+        reply_markup=cancel_keyboard(t),
     )
 
 
 async def ask_contact(message: Message, context: BotContext) -> None:
     """May staff write back?"""
     t = context.t
-    keyboard = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(t._("Yes, you may write to me"), callback_data="ccontact:yes")],
-            [InlineKeyboardButton(t._("No, stay anonymous"), callback_data="ccontact:no")],
-            [cancel_button(t)],
-        ]
-    )
+    keyboard = contact_keyboard(t)
     await message.reply_text(
         t._(
             "May the quarter office answer you about this concern? They would write to you "
@@ -93,9 +156,7 @@ async def ask_consent(message: Message, context: BotContext) -> None:
     """The short privacy notice before the first concern."""
     t = context.t
     days = context.services.config.privacy.retention_days
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t._("I agree"), callback_data="cconsent:yes")], [cancel_button(t)]]
-    )
+    keyboard = consent_keyboard(t)
     await message.reply_text(
         t._n(
             "Before your first concern: we store what you send (text, photo, location) and share "
@@ -138,33 +199,13 @@ def summary_text(draft: Draft, context: BotContext) -> str:
 
 async def show_summary(message: Message, context: BotContext, draft: Draft) -> None:
     """Summary with Submit / Change / Cancel."""
-    t = context.t
-    keyboard = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(t._("✅ Submit"), callback_data="cflow:submit")],
-            [
-                InlineKeyboardButton(t._("✏️ Change"), callback_data="cflow:change"),
-                cancel_button(t),
-            ],
-        ]
-    )
-    await message.reply_text(summary_text(draft, context), reply_markup=keyboard)
+    await message.reply_text(summary_text(draft, context), reply_markup=summary_keyboard(context.t))
 
 
 async def ask_what_to_change(message: Message, context: BotContext) -> None:
     """Which part to change."""
     t = context.t
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(t._("Topic"), callback_data="cchange:topic"),
-                InlineKeyboardButton(t._("Description"), callback_data="cchange:text"),
-                InlineKeyboardButton(t._("Contact"), callback_data="cchange:contact"),
-            ],
-            [InlineKeyboardButton(t._("↩️ Back to the summary"), callback_data="cflow:summary")],
-        ]
-    )
-    await message.reply_text(t._("What would you like to change?"), reply_markup=keyboard)
+    await message.reply_text(t._("What would you like to change?"), reply_markup=change_keyboard(t))
 
 
 async def continue_after(message: Message, context: BotContext, draft: Draft) -> None:
