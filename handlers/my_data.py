@@ -25,7 +25,8 @@ async def my_concerns(update: Update, context: BotContext) -> None:
     t = context.t
     services = context.services
     # Read with the resident's row by identify, and dropped from memory by every change.
-    concerns = context.resident.concerns if context.resident is not None else ()
+    resident = context.resident
+    concerns = resident.concerns if resident is not None else ()
     if not concerns:
         await message_of(update).reply_text(
             t._("You have not sent any concerns yet. Send /concern to report one.")
@@ -40,6 +41,16 @@ async def my_concerns(update: Update, context: BotContext) -> None:
                 topic=topic_label(concern.topic_id, services.config, t),
                 date=t.fmt_short_date(concern.created_at.astimezone(t.tz).date()),
                 status=status_label(concern.status, t),
+            )
+        )
+    older = resident.concern_count - len(concerns) if resident is not None else 0
+    if older > 0:
+        lines.append(
+            t._n(
+                "… and {count} older concern.",
+                "… and {count} older concerns.",
+                older,
+                count=t.fmt_number(older),
             )
         )
     await message_of(update).reply_text("\n".join(lines), parse_mode=ParseMode.HTML)

@@ -16,6 +16,9 @@ from storage.db import Database, from_db_time, to_db_time, utc_now
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 #: Residents kept in memory (least recently seen out first): the active ones of a busy day.
 CACHED_RESIDENTS = 4096
+#: Newest concerns read with the row, the ones /myconcerns lists: one Telegram message holds
+#: 4,096 characters, about 80 lines, and a cached row stays small for a prolific reporter.
+LISTED_CONCERNS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +36,12 @@ class Resident:
     inactive_since: datetime | None = None
     #: Quarters whose news they follow (read with the row: /events needs both).
     followed: frozenset[str] = frozenset()
-    #: Their concerns as /myconcerns lists them, newest first (read with the row as well:
-    #: a resident who opens the chat often checks them, and a second trip costs more than
-    #: the whole rest of that update).
+    #: Their newest concerns as /myconcerns lists them, newest first, at most LISTED_CONCERNS
+    #: (read with the row as well: a resident who opens the chat often checks them, and a
+    #: second trip costs more than the whole rest of that update).
     concerns: tuple[ConcernSummary, ...] = ()
+    #: How many concerns they have in all (older ones are counted, not listed).
+    concern_count: int = 0
 
     @property
     def onboarded(self) -> bool:
@@ -56,6 +61,7 @@ def _resident(row: aiosqlite.Row) -> Resident:
         inactive_since=from_db_time(row["inactive_since"]) if row["inactive_since"] else None,
         followed=frozenset(row["followed"].split(",")) if row["followed"] else frozenset(),
         concerns=_summaries(row["concerns"]),
+        concern_count=row["concern_count"],
     )
 
 
@@ -77,13 +83,16 @@ def _summaries(packed: str | None) -> tuple[ConcernSummary, ...]:
     )
 
 
-_COLUMNS = (
-    "user_id, language, quarter_id, first_seen, last_seen, consent_at, inactive_since, "
+_COLUMNS = (  # The one value put in is LISTED_CONCERNS, a module constant.
+    "user_id, language, quarter_id, first_seen, last_seen, consent_at, inactive_since, "  # noqa: S608
     "(SELECT group_concat(quarter_id) FROM subscriptions s "
     "WHERE s.user_id = residents.user_id) AS followed, "
     "(SELECT group_concat(c.id || char(31) || c.reference || char(31) || c.topic_id || char(31) "
-    "|| c.status || char(31) || c.created_at, char(30)) FROM concerns c "
-    "WHERE c.resident_id = residents.user_id) AS concerns"
+    "|| c.status || char(31) || c.created_at, char(30)) "
+    "FROM (SELECT id, reference, topic_id, status, created_at FROM concerns n "
+    "WHERE n.resident_id = residents.user_id ORDER BY n.id DESC "
+    f"LIMIT {LISTED_CONCERNS}) AS c) AS concerns, "
+    "(SELECT count(*) FROM concerns c WHERE c.resident_id = residents.user_id) AS concern_count"
 )
 
 

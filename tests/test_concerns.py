@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.context import QuartierApplication
 from bot.services import Services
 from storage.concerns import format_reference
 from tests.conftest import ADMIN_ID, GROUP_ID
-from tests.recording import Call, Person, texts, toasts
+from tests.recording import Call, Person, RecordingRequest, texts, toasts
 
 LONG = "x" * 3501
 STICKER = {
@@ -401,3 +402,34 @@ async def test_staff_commands_in_private_chat(
     assert texts(calls)[0].startswith("Unbekannter Status „finished“.")
     calls = await officer.send("/reply BV-9999 hello")
     assert texts(calls) == ["Es gibt kein Anliegen mit der Nummer „BV-9999“."]
+
+
+async def test_my_concerns_lists_the_newest_and_counts_the_older_ones(
+    resident: Person, app: tuple[QuartierApplication, RecordingRequest], services: Services
+) -> None:
+    async def submit_many(person: Person, count: int) -> None:
+        for number in range(1, count + 1):
+            await services.concerns.start_draft(person.user_id, "bahnhofsvorstadt")
+            await services.concerns.update_draft(
+                person.user_id,
+                topic_id="housing" if number % 2 else "safety",
+                text=f"Concern {number}",
+                contact_allowed=0,
+            )
+            await services.concerns.submit(person.user_id, "BV", "en")
+
+    await onboard(resident)
+    await submit_many(resident, 25)
+    listing = texts(await resident.send("/myconcerns"))[0].split("\n")
+    # A heading, the twenty newest (newest first), then how many older ones are not listed.
+    assert len(listing) == 22
+    assert listing[1].startswith("BV-0025 · Housing · ")
+    assert listing[20].startswith("BV-0006 · Safety · ")
+    assert listing[21] == "… and 5 older concerns."
+    # One message, well within Telegram's 4,096 characters.
+    assert len("\n".join(listing)) < 4096
+    neighbour = Person(app[0], app[1], resident.user_id + 1, "de")
+    await onboard(neighbour, "Deutsch")
+    await submit_many(neighbour, 21)
+    listing = texts(await neighbour.send("/myconcerns"))[0].split("\n")
+    assert listing[1].startswith("BV-0046 · ") and listing[-1] == "… und 1 älteres Anliegen."

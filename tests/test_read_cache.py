@@ -434,6 +434,7 @@ async def test_the_residents_concern_list_follows_submit_status_and_anonymisatio
     resident = await residents.get(50)
     assert resident is not None
     assert [c.reference for c in resident.concerns] == [second.reference]
+    assert resident.concern_count == 1
     # Erased on request: no row, no list.
     await PrivacyRepository(db).erase_resident(50)
     assert await residents.get(50) is None
