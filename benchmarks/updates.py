@@ -393,13 +393,18 @@ async def warm_up(app: AnyApp, items: Sequence[Item]) -> None:
 
 
 async def start_ours(services: Services) -> QuartierApplication:
-    """Our application as tests/recording.py runs it (what post_init does, minus the menus)."""
+    """Our application as the running bot has it a second after start.
+
+    What post_init does (minus the menus), and the start-up job that reads every resident into
+    memory (bot/jobs.py); the measured loops begin after both, like traffic after a restart.
+    """
     app = build_application(
         services, TOKEN, request=CannedRequest(), updates_request=CannedRequest()
     )
     await services.db.open()
     await app.initialize()
     app.broadcaster = BroadcastService(services, app.bot)
+    await services.residents.preload()
     return app
 
 

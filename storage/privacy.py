@@ -9,7 +9,7 @@ from typing import Any
 import aiosqlite
 
 from storage.concerns import Link
-from storage.db import Database, to_db_time, utc_now
+from storage.db import Change, Database, to_db_time, utc_now
 
 # Everything that could identify or describe the resident goes; the statistics stay.
 _ANONYMISE_CONCERNS = (
@@ -66,14 +66,17 @@ class PrivacyRepository:
 
     async def anonymise_closed(self, closed_before: datetime) -> tuple[int, list[Link]]:
         """Anonymise concerns closed before the cut-off: how many, and staff posts to redact."""
-        # Whose concerns they were is not read first: every cached list is dropped (daily job).
-        async with self.db.transaction([("concerns", None)]) as conn:
-            ids = await _ids(
-                conn,
-                "SELECT id FROM concerns WHERE anonymised_at IS NULL AND closed_at IS NOT NULL "
-                "AND closed_at < ?",
+        # Each resident's concern list (kept with their row) loses these concerns: filled in
+        # below, reported however the transaction ends.
+        changed: list[Change] = []
+        async with self.db.transaction(changed) as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT id, resident_id FROM concerns WHERE anonymised_at IS NULL "
+                "AND closed_at IS NOT NULL AND closed_at < ?",
                 (to_db_time(closed_before),),
             )
+            ids = [int(row[0]) for row in rows]
+            changed += [("concerns", resident) for resident in {row[1] for row in rows} if resident]
             posts = await _anonymise(conn, ids, None)
         if ids:
             await self.db.checkpoint()

@@ -19,7 +19,7 @@ from storage.drafts import StaffDraftRepository
 from storage.events import EventInput, EventRepository
 from storage.officers import OfficerRepository
 from storage.privacy import PrivacyRepository
-from storage.residents import ResidentRepository
+from storage.residents import STALE, ResidentRepository, _resident
 from storage.subscriptions import SubscriptionRepository
 
 BV = "bahnhofsvorstadt"
@@ -120,7 +120,7 @@ async def test_resident_reads_are_cached_and_writes_seen_at_once(db: CountingDat
     assert await reads_of(db, lambda: residents.get(7)) == 0
     consented = await residents.get(7)
     assert consented is not None and consented.consent_at is not None
-    assert consented == await residents._load(7)
+    assert consented == _resident(await residents._read(7))  # type: ignore[arg-type]
     await residents.mark_inactive(7)
     assert (await residents.get(7)).inactive_since is not None  # type: ignore[union-attr]
     assert await residents.reactivate(7)
@@ -440,3 +440,108 @@ async def test_the_residents_concern_list_follows_submit_status_and_anonymisatio
     assert await residents.get(50) is None
     other = await residents.get(51)
     assert other is not None and len(other.concerns) == 1
+
+
+# --- every resident packed in memory ---------------------------------------------------------
+
+
+async def seeded_residents(db: CountingDatabase, count: int) -> ResidentRepository:
+    """`count` onboarded residents (ids 100…), a fresh repository, nothing read yet."""
+    setup = ResidentRepository(db)
+    for user_id in range(100, 100 + count):
+        await setup.set_language(user_id, "tr" if user_id % 2 else "de")
+        await setup.set_quarter(user_id, BV)
+    return ResidentRepository(db)
+
+
+async def test_preloaded_residents_need_no_read_and_unknown_users_are_nobody(
+    db: CountingDatabase,
+) -> None:
+    setup = await seeded_residents(db, 7)
+    await SubscriptionRepository(db).subscribe(103, [BV, HU])
+    await setup.give_consent(104)
+    residents = ResidentRepository(db)  # as after a restart: nothing in memory yet
+    before = db.reads
+    assert await residents.preload(chunk=3) == 7
+    assert db.reads - before == 3  # 3 + 3 + 1 rows, one trip each
+    assert residents.packed.complete
+    for user_id in range(100, 107):
+        loaded = await residents.get(user_id)
+        # The same object as a read from SQLite would give, without reading.
+        assert loaded == _resident(await residents._read(user_id))  # type: ignore[arg-type]
+    assert db.reads - before == 3 + 7  # only the comparisons above read
+    assert await reads_of(db, lambda: residents.get(103)) == 0
+    stored = await residents.get(103)
+    assert stored is not None and stored.followed == {BV, HU} and stored.language == "tr"
+    assert (await residents.get(104)).consent_at is not None  # type: ignore[union-attr]
+    # Somebody who never started the bot: known to be nobody, without a read.
+    assert await reads_of(db, lambda: residents.get(999)) == 0
+    assert await residents.get(999) is None
+
+
+async def test_preloaded_rows_follow_every_write(db: CountingDatabase) -> None:
+    residents = await seeded_residents(db, 3)
+    await residents.preload()
+    concerns = ConcernRepository(db)
+    subscriptions = SubscriptionRepository(db)
+    # Writes through other repository objects, as the services do (they share the database).
+    await ResidentRepository(db).set_language(100, "ar")
+    await subscriptions.subscribe(101, [HU])
+    await concerns.start_draft(102, BV)
+    await concerns.update_draft(102, topic_id="housing", text="x", contact_allowed=0)
+    submitted = await concerns.submit(102, "BV", "de")
+    await ResidentRepository(db).register(555)  # a newcomer after the preload
+    assert (await residents.get(100)).language == "ar"  # type: ignore[union-attr]
+    assert (await residents.get(101)).followed == {HU}  # type: ignore[union-attr]
+    third = await residents.get(102)
+    assert third is not None and [c.reference for c in third.concerns] == [submitted.reference]
+    assert await residents.get(555) is not None
+    # Each of them was read from SQLite once, then kept packed again.
+    assert residents.packed.lookup(100) is not STALE
+    fresh = ResidentRepository(db)
+    fresh.packed = residents.packed
+    assert await reads_of(db, lambda: fresh.get(100)) == 0
+    assert (await fresh.get(100)).language == "ar"  # type: ignore[union-attr]
+    # Consent and the hourly touch are written through: no read, and right.
+    await residents.give_consent(101)
+    await residents.touch(await residents.get(101), datetime.now(UTC) + timedelta(hours=2))  # type: ignore[arg-type]
+    fresh = ResidentRepository(db)
+    fresh.packed = residents.packed
+    assert await reads_of(db, lambda: fresh.get(101)) == 0
+    assert await fresh.get(101) == _resident(await residents._read(101))  # type: ignore[arg-type]
+    # Erased: nobody, without a read after the one that found the row gone.
+    await PrivacyRepository(db).erase_resident(100)
+    assert await residents.get(100) is None
+    fresh = ResidentRepository(db)
+    fresh.packed = residents.packed
+    assert await reads_of(db, lambda: fresh.get(100)) == 0
+    assert await fresh.get(100) is None
+
+
+async def test_a_write_during_the_preload_is_not_overwritten_by_it(db: CountingDatabase) -> None:
+    residents = await seeded_residents(db, 4)
+    db.hold = asyncio.Event()
+    preload = asyncio.create_task(residents.preload(chunk=2))
+    await db.held.wait()  # the first chunk (100, 101) is read from SQLite, not yet kept
+    await ResidentRepository(db).set_language(100, "uk")  # committed and reported meanwhile
+    db.hold.set()
+    assert await preload == 4
+    assert residents.packed.complete
+    assert (await residents.get(100)).language == "uk"  # type: ignore[union-attr]
+    assert (await residents.get(101)).language == "tr"  # type: ignore[union-attr]
+
+
+async def test_dropping_everything_during_the_preload_leaves_it_incomplete(
+    db: CountingDatabase,
+) -> None:
+    residents = await seeded_residents(db, 4)
+    db.hold = asyncio.Event()
+    preload = asyncio.create_task(residents.preload(chunk=2))
+    await db.held.wait()
+    residents.packed.invalidate(None)
+    db.hold.set()
+    assert await preload == 0
+    assert not residents.packed.complete
+    # Without a complete table an unknown id is asked for, never assumed to be nobody.
+    assert await reads_of(db, lambda: residents.get(999)) == 1
+    assert (await residents.get(102)).language == "de"  # type: ignore[union-attr]
