@@ -19,7 +19,7 @@ from storage.drafts import StaffDraftRepository
 from storage.events import EventInput, EventRepository
 from storage.officers import OfficerRepository
 from storage.privacy import PrivacyRepository
-from storage.residents import STALE, ResidentRepository, _resident
+from storage.residents import STALE, ResidentRepository, _pack, _resident, _unpack
 from storage.subscriptions import SubscriptionRepository
 
 BV = "bahnhofsvorstadt"
@@ -460,6 +460,11 @@ async def test_preloaded_residents_need_no_read_and_unknown_users_are_nobody(
     setup = await seeded_residents(db, 7)
     await SubscriptionRepository(db).subscribe(103, [BV, HU])
     await setup.give_consent(104)
+    await setup.mark_inactive(105)
+    concerns = ConcernRepository(db)
+    await concerns.start_draft(106, BV)
+    await concerns.update_draft(106, topic_id="housing", text="x", contact_allowed=0)
+    await concerns.submit(106, "BV", "de")
     residents = ResidentRepository(db)  # as after a restart: nothing in memory yet
     before = db.reads
     assert await residents.preload(chunk=3) == 7
@@ -474,6 +479,8 @@ async def test_preloaded_residents_need_no_read_and_unknown_users_are_nobody(
     stored = await residents.get(103)
     assert stored is not None and stored.followed == {BV, HU} and stored.language == "tr"
     assert (await residents.get(104)).consent_at is not None  # type: ignore[union-attr]
+    assert (await residents.get(105)).inactive_since is not None  # type: ignore[union-attr]
+    assert (await residents.get(106)).concern_count == 1  # type: ignore[union-attr]
     # Somebody who never started the bot: known to be nobody, without a read.
     assert await reads_of(db, lambda: residents.get(999)) == 0
     assert await residents.get(999) is None
@@ -545,3 +552,14 @@ async def test_dropping_everything_during_the_preload_leaves_it_incomplete(
     # Without a complete table an unknown id is asked for, never assumed to be nobody.
     assert await reads_of(db, lambda: residents.get(999)) == 1
     assert (await residents.get(102)).language == "de"  # type: ignore[union-attr]
+
+
+def test_a_row_that_cannot_be_packed_is_always_read_from_sqlite() -> None:
+    row = [7, "de", "odd\x1did", 1_700_000_000, 1_700_000_000, None, None, None, None, 0]
+    assert _pack(row) is STALE
+    packed = _pack([7, "de", BV, 1_700_000_000, 1_700_000_001, None, None, f"{BV},{HU}", None, 0])
+    assert isinstance(packed, str)
+    resident = _unpack(7, packed)
+    assert (resident.language, resident.quarter_id, resident.followed) == ("de", BV, {BV, HU})
+    assert resident.consent_at is None and resident.concerns == () and resident.concern_count == 0
+    assert resident.last_seen == datetime.fromtimestamp(1_700_000_001, UTC)
