@@ -30,6 +30,8 @@ REPOST_INTERVAL = timedelta(minutes=5)
 #: Reminders and scheduled broadcasts are found by scanning the database, so nothing is lost
 #: when the bot restarts: JobQueue itself keeps no jobs across restarts.
 SCAN_INTERVAL = timedelta(seconds=30)
+#: Every resident is read into memory this long after start (ResidentRepository.preload): the
+#: first getUpdates, and the first answers, come first.
 PRELOAD_DELAY = timedelta(seconds=1)
 
 
@@ -106,7 +108,6 @@ def schedule(app: QuartierApplication) -> None:
     if queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     tz = app.services.config.timezone
-    # A second after start, not before the first getUpdates: the first answers come first.
     queue.run_once(_preload_job, PRELOAD_DELAY, name="preload-residents")
     queue.run_daily(_retention_job, RETENTION_TIME.replace(tzinfo=tz), name="retention")
     # Also once shortly after start: a bot that is restarted daily may never be up at 03:30.
