@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config import load_config
 from bot.services import Services
+from bot.topics import DEFAULT_TOPICS
 from storage.concerns import STATUSES, format_reference
 from storage.db import to_db_time
 
@@ -76,20 +77,7 @@ wed = "14:00-17:00"
 
 #: Share of residents per language (the rest of the offered languages share what is left).
 LANGUAGE_WEIGHTS: dict[str, float] = {"de": 0.4, "en": 0.15, "tr": 0.12, "ar": 0.1}
-TOPIC_IDS = (
-    "housing",
-    "work",
-    "education",
-    "health",
-    "safety",
-    "social",
-    "shopping",
-    "mobility",
-    "green",
-    "leisure",
-    "neighbourhood",
-    "other",
-)
+TOPIC_IDS = tuple(topic.id for topic in DEFAULT_TOPICS)  # the configs use the built-in topics
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from typing import Any
 from benchmarks.common import Report, median
 from bot.config import load_config
 from bot.services import Services
+from bot.topics import DEFAULT_TOPICS
 from storage.concerns import format_reference
 from storage.db import to_db_time
 
@@ -78,20 +79,7 @@ _HOSTILE = (
     "\ufeffBOM mitten im Text",
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 außerhalb der BMP 🧑‍🤝‍🧑",
 )
-_TOPICS = (
-    "housing",
-    "work",
-    "education",
-    "health",
-    "safety",
-    "social",
-    "shopping",
-    "mobility",
-    "green",
-    "leisure",
-    "neighbourhood",
-    "other",
-)
+_TOPICS = tuple(topic.id for topic in DEFAULT_TOPICS)  # the configs use the built-in topics
 _LANGUAGES = ("de", "de", "de", "en", "tr", "ar", "uk", "ru", "bg", "ro", "pl")
 _STATUSES = ("new", "in_progress", "done", "done", "done", "rejected")
 
