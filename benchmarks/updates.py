@@ -556,7 +556,11 @@ class Probe:
     def _count(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """Classify statements by their first word; an aiosqlite commit() counts as COMMIT."""
         name = getattr(fn, "__name__", "")
-        if name in ("execute", "executemany") and args and isinstance(args[0], str):
+        if (
+            name in ("execute", "executemany", "_execute_fetchall")
+            and args
+            and isinstance(args[0], str)
+        ):
             self.statements[self.kind][args[0].split(None, 1)[0].upper()] += 1
             self.sql.setdefault(" ".join(args[0].split()), _first_params(name, args))
         elif name == "commit":
@@ -604,7 +608,7 @@ def _first_params(name: str, args: tuple[Any, ...]) -> Any:
     """The parameters of an execute, or the first row of an executemany given as a list."""
     if len(args) < 2:
         return ()
-    if name == "execute":
+    if name in ("execute", "_execute_fetchall"):
         return args[1]
     return args[1][0] if isinstance(args[1], list | tuple) and args[1] else None
 

@@ -123,6 +123,7 @@ async def announce(bot: ExtBot[RateLimitArgs], services: Services, concern: Conc
         await services.concerns.mark_posted(concern.id)  # staff use /concerns instead
         return True
     t = staff_translator(services)
+    posted: list[tuple[int, str]] = []  # (message id, kind) in the staff group
     try:
         post = await bot.send_message(
             group,
@@ -130,7 +131,7 @@ async def announce(bot: ExtBot[RateLimitArgs], services: Services, concern: Conc
             parse_mode=ParseMode.HTML,
             reply_markup=status_keyboard(concern, t),
         )
-        await services.concerns.link(group, post.message_id, concern.id)
+        posted.append((post.message_id, "text"))
         if concern.photo_file_id:
             photo = await bot.send_photo(
                 group,
@@ -138,7 +139,7 @@ async def announce(bot: ExtBot[RateLimitArgs], services: Services, concern: Conc
                 caption=concern.reference,
                 reply_to_message_id=post.message_id,
             )
-            await services.concerns.link(group, photo.message_id, concern.id, "photo")
+            posted.append((photo.message_id, "photo"))
         if concern.latitude is not None and concern.longitude is not None:
             place = await bot.send_location(
                 group,
@@ -146,14 +147,16 @@ async def announce(bot: ExtBot[RateLimitArgs], services: Services, concern: Conc
                 longitude=concern.longitude,
                 reply_to_message_id=post.message_id,
             )
-            await services.concerns.link(group, place.message_id, concern.id, "location")
+            posted.append((place.message_id, "location"))
     except TelegramError as exc:
-        # The concern is saved; the repost job tries again later.
+        # The concern is saved; the repost job tries again later. Replies to what did reach
+        # the group still find their concern.
         log.warning(
             "posting %s to the staff group failed: %s", concern.reference, type(exc).__name__
         )
+        await services.concerns.record_post(concern.id, group, posted, complete=False)
         return False
-    await services.concerns.mark_posted(concern.id)
+    await services.concerns.record_post(concern.id, group, posted, complete=True)
     return True
 
 

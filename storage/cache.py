@@ -82,6 +82,14 @@ class ReadCache(Generic[K, V]):
         self._store(key, value)
         return value
 
+    def put(self, key: K, value: V) -> None:
+        """Keep a value read inside a committed write, right after its report.
+
+        Only without an await since the write's report: then no later write can have been
+        reported, and loads that started earlier see the report's new generation and drop theirs.
+        """
+        self._store(key, value)
+
     def _store(self, key: K, value: V) -> None:
         """Keep the value as the most recent entry, dropping the least recent beyond capacity."""
         self._entries[key] = value

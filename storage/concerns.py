@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -299,35 +300,34 @@ class ConcernRepository:
     async def submit(self, user_id: int, prefix: str, language: str) -> Concern:
         """Turn the draft into a concern with the next number of its quarter, in one transaction."""
         now = to_db_time(utc_now())
-        # One trip to SQLite's thread per statement (execute_fetchall): a submit is five trips.
-        changed = [("concern_drafts", user_id), ("concerns", user_id)]
-        async with self.db.transaction(changed) as conn:
+
+        def work(conn: sqlite3.Connection) -> Concern:
+            """Take the draft out, count, insert: one trip to SQLite's thread, not five."""
             # Taking the draft out and reading it is one statement; a failure rolls it back.
-            rows = await conn.execute_fetchall(
+            rows = conn.execute(
                 "DELETE FROM concern_drafts WHERE user_id = ? RETURNING *", (user_id,)
-            )
+            ).fetchall()
             if not rows:
                 raise DraftGone(user_id)
-            draft = _draft(next(iter(rows)))
+            draft = _draft(rows[0])
             if draft.topic_id is None or not draft.has_description or draft.contact_allowed is None:
                 raise ValueError("draft is incomplete")
-            counters = await conn.execute_fetchall(
+            (number,) = conn.execute(
                 "INSERT INTO concern_counters (quarter_id, last_number) VALUES (?, 1) "
                 "ON CONFLICT (quarter_id) DO UPDATE SET last_number = last_number + 1 "
                 "RETURNING last_number",
                 (draft.quarter_id,),
-            )
-            number = int(next(iter(counters))[0])
-            inserted_rows = await conn.execute_fetchall(
+            ).fetchone()
+            inserted = conn.execute(
                 "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "  # noqa: S608 - constant columns
                 "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
                 "created_at, status_changed_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) "
                 f"RETURNING {_CONCERN_COLUMNS}",
                 (
-                    format_reference(prefix, number),
+                    format_reference(prefix, int(number)),
                     draft.quarter_id,
-                    number,
+                    int(number),
                     draft.topic_id,
                     user_id,
                     language,
@@ -339,8 +339,10 @@ class ConcernRepository:
                     now,
                     now,
                 ),
-            )
-        return _concern(next(iter(inserted_rows)))
+            ).fetchone()
+            return _concern(inserted)
+
+        return await self.db.run(work, [("concern_drafts", user_id), ("concerns", user_id)])
 
     # -- reading --------------------------------------------------------------------------
 
@@ -472,6 +474,30 @@ class ConcernRepository:
         await self.db.write(
             "UPDATE concerns SET posted_at = ? WHERE id = ?", (to_db_time(utc_now()), concern_id)
         )
+
+    async def record_post(
+        self, concern_id: int, chat_id: int, messages: Sequence[tuple[int, str]], complete: bool
+    ) -> None:
+        """Link the staff group's messages (id, kind) to the concern; posted if `complete`.
+
+        One transaction, one trip: the post, its photo and its location, and the mark that the
+        repost job need not try again.
+        """
+        if not messages and not complete:
+            return
+        now = to_db_time(utc_now())
+
+        def work(conn: sqlite3.Connection) -> None:
+            """Links, then the mark."""
+            conn.executemany(
+                "INSERT OR REPLACE INTO concern_links (chat_id, message_id, concern_id, kind) "
+                "VALUES (?, ?, ?, ?)",
+                [(chat_id, message_id, concern_id, kind) for message_id, kind in messages],
+            )
+            if complete:
+                conn.execute("UPDATE concerns SET posted_at = ? WHERE id = ?", (now, concern_id))
+
+        await self.db.run(work)
 
     # -- links between Telegram messages and concerns ---------------------------------------
 

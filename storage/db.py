@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 Params = Sequence[Any]
 #: (table, key) of a write, reported to the read caches; key None: any rows of the table.
 Change = tuple[str, object | None]
+T = TypeVar("T")
+#: A whole transaction's statements, run in SQLite's thread on the plain sqlite3 connection.
+Work = Callable[[sqlite3.Connection], T]
 
 
 class StorageError(Exception):
@@ -141,6 +144,20 @@ class Database:
                 raise
             await _finish_even_if_cancelled(conn.execute("COMMIT"))
 
+    async def run(self, work: Work[T], changes: Sequence[Change] = ()) -> T:
+        """Run `work` as one transaction in SQLite's thread: one trip, however many statements.
+
+        A transaction of n statements through aiosqlite's coroutines costs n + 2 trips to its
+        worker thread (BEGIN, each statement, COMMIT), ≈ 0.1 ms each besides SQLite's own work.
+        `work` gets the sqlite3 connection, may only talk to SQLite, and rolls everything back
+        by raising. `changes` are reported to the read caches when it ends, however it ends.
+        """
+        try:
+            async with self.lock:
+                return await _finish_even_if_cancelled(_in_worker(self.conn, _atomically(work)))
+        finally:
+            self._report(changes)
+
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
         """A separate read-only connection: in WAL mode a long read (an export) blocks no writer."""
@@ -230,7 +247,7 @@ class Database:
             await conn.executemany(sql, rows)
 
 
-async def _finish_even_if_cancelled(statement: Awaitable[object]) -> None:
+async def _finish_even_if_cancelled(statement: Awaitable[T]) -> T:
     """Await a statement; if our task is cancelled meanwhile, still wait for SQLite to finish it.
 
     aiosqlite runs statements in a thread that a cancellation cannot stop. Giving up the lock
@@ -239,10 +256,45 @@ async def _finish_even_if_cancelled(statement: Awaitable[object]) -> None:
     """
     task = asyncio.ensure_future(statement)
     try:
-        await asyncio.shield(task)
+        return await asyncio.shield(task)
     except asyncio.CancelledError:
         await task
         raise
+
+
+def _atomically(work: Work[T]) -> Work[T]:
+    """`work` between BEGIN IMMEDIATE and COMMIT; any exception rolls it back."""
+
+    def transaction(conn: sqlite3.Connection) -> T:
+        """Runs in SQLite's thread."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (disk full, I/O error) leaves the transaction open as well.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    return transaction
+
+
+async def _in_worker(conn: aiosqlite.Connection, work: Work[T]) -> T:
+    """Run `work` with the sqlite3 connection in aiosqlite's worker thread, in one trip.
+
+    aiosqlite has no public call for this; `_execute` and `_conn` are what its own methods
+    (execute_fetchall, commit) are made of. pyproject.toml bounds the aiosqlite version, and
+    tests/test_db.py fails first if a release changes them.
+    """
+
+    def call() -> T:
+        """In the worker thread, where the sqlite3 connection lives."""
+        return work(conn._conn)
+
+    result: T = await conn._execute(call)  # type: ignore[no-untyped-call]
+    return result
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection
 
 from storage.cache import ReadCache
@@ -9,6 +10,19 @@ from storage.db import Database, to_db_time, utc_now
 
 #: Residents whose followed quarters are kept in memory (/events reads them every time).
 CACHED_FOLLOWERS = 4096
+
+_FOLLOWED = "SELECT quarter_id FROM subscriptions WHERE user_id = ?"
+_TOPICS = "SELECT topic_id FROM topic_filters WHERE user_id = ?"
+
+
+def _followed(conn: sqlite3.Connection, user_id: int) -> frozenset[str]:
+    """Followed quarter ids, read in SQLite's thread."""
+    return frozenset(row[0] for row in conn.execute(_FOLLOWED, (user_id,)))
+
+
+def _topics(conn: sqlite3.Connection, user_id: int) -> frozenset[str]:
+    """The topic filter, read in SQLite's thread."""
+    return frozenset(row[0] for row in conn.execute(_TOPICS, (user_id,)))
 
 
 class SubscriptionRepository:
@@ -27,9 +41,7 @@ class SubscriptionRepository:
 
     async def _load_quarters(self, user_id: int) -> frozenset[str]:
         """Read them from the database."""
-        rows = await self.db.fetchall(
-            "SELECT quarter_id FROM subscriptions WHERE user_id = ?", (user_id,)
-        )
+        rows = await self.db.fetchall(_FOLLOWED, (user_id,))
         return frozenset(row[0] for row in rows)
 
     async def topics_of(self, user_id: int) -> frozenset[str]:
@@ -38,9 +50,7 @@ class SubscriptionRepository:
 
     async def _load_topics(self, user_id: int) -> frozenset[str]:
         """Read the filter from the database."""
-        rows = await self.db.fetchall(
-            "SELECT topic_id FROM topic_filters WHERE user_id = ?", (user_id,)
-        )
+        rows = await self.db.fetchall(_TOPICS, (user_id,))
         return frozenset(row[0] for row in rows)
 
     async def subscribe(self, user_id: int, quarter_ids: Collection[str]) -> None:
@@ -48,14 +58,21 @@ class SubscriptionRepository:
         if not quarter_ids:
             return
         now = to_db_time(utc_now())
-        # One statement for all rows: SQLite commits it by itself, in one trip to its thread.
         rows = ", ".join("(?, ?, ?)" for _ in quarter_ids)
-        await self.db.write(
-            "INSERT OR IGNORE INTO subscriptions (user_id, quarter_id, created_at) "  # noqa: S608
-            f"VALUES {rows}",
-            [value for q in sorted(quarter_ids) for value in (user_id, q, now)],
-            changes=[("subscriptions", user_id)],
-        )
+
+        def work(conn: sqlite3.Connection) -> tuple[frozenset[str], frozenset[str]]:
+            """Insert, then read what the answer shows (followed quarters, topics): one trip."""
+            conn.execute(
+                "INSERT OR IGNORE INTO subscriptions (user_id, quarter_id, created_at) "  # noqa: S608
+                f"VALUES {rows}",
+                [value for q in sorted(quarter_ids) for value in (user_id, q, now)],
+            )
+            return _followed(conn, user_id), _topics(conn, user_id)
+
+        quarters, topics = await self.db.run(work, [("subscriptions", user_id)])
+        # Reported by run(), nothing awaited since: these are the newest values.
+        self._quarters.put(user_id, quarters)
+        self._topics.put(user_id, topics)
 
     async def unsubscribe(self, user_id: int, quarter_ids: Collection[str]) -> None:
         """Stop following these quarters."""

@@ -156,6 +156,51 @@ async def test_photo_and_location_are_accepted(resident: Person, services: Servi
     assert (draft.photo_file_id, draft.latitude, draft.text) == ("ph-big", 53.0833, None)
 
 
+async def test_a_photo_that_fails_to_post_leaves_the_concern_for_the_repost_job(
+    resident: Person, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from telegram.error import NetworkError
+
+    from bot.jobs import repost_unannounced
+
+    await onboard(resident)
+    await resident.send("/concern")
+    await resident.press("Green")
+    await resident.send_extra(PHOTO | {"caption": "Rubbish in the park"})
+    calls = await resident.press("Yes, you may write to me")
+    if any("Before your first concern" in t for t in texts(calls)):
+        await resident.press("I agree")
+    answer = resident.request.result_for
+
+    def photo_fails(method: str, params: dict[str, Any]) -> Any:
+        if method == "sendPhoto":
+            raise NetworkError("the group is unreachable")
+        return answer(method, params)
+
+    monkeypatch.setattr(resident.request, "result_for", photo_fails)
+    calls = await resident.press("Submit")
+    assert texts(calls)[1].startswith("Thank you! Your concern has the number BV-0001.")
+    (post,) = [c for c in group_calls(resident) if c.method == "sendMessage"]
+    (concern,) = await services.concerns.unposted()
+    # The post that did reach the group is linked: replies to it find the concern.
+    linked = await services.concerns.linked(GROUP_ID, _message_id(resident, post))
+    assert linked is not None and linked.id == concern.id
+
+    monkeypatch.setattr(resident.request, "result_for", answer)
+    assert await repost_unannounced(resident.app.bot, services) == 1
+    assert await services.concerns.unposted() == []
+    posts = [c for c in group_calls(resident) if c.method == "sendMessage"]
+    assert len(posts) == 2  # the first try, and the repost with its photo
+
+
+def _message_id(person: Person, call: Call) -> int:
+    """The id the fake gave to the message a sendMessage call created."""
+    for (chat_id, message_id), message in person.request.messages.items():
+        if chat_id == int(call.params["chat_id"]) and message["text"] == call.params["text"]:
+            return message_id
+    raise AssertionError("message not found")
+
+
 async def test_photo_with_caption_moves_on(resident: Person, services: Services) -> None:
     await onboard(resident)
     await resident.send("/concern")

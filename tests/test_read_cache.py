@@ -208,6 +208,38 @@ async def test_subscriptions_follow_subscribe_unsubscribe_and_stop(db: CountingD
     assert (await residents.get(13)).followed == frozenset()  # type: ignore[union-attr]
 
 
+async def test_subscribe_returns_the_new_subscriptions_into_memory(db: CountingDatabase) -> None:
+    subscriptions = SubscriptionRepository(db)
+    await ResidentRepository(db).set_quarter(14, BV)
+    await subscriptions.subscribe(14, [BV])
+    await subscriptions.set_topics(14, ["green"])
+    subscriptions._quarters.invalidate()
+    subscriptions._topics.invalidate()
+    # The answer to /subscribe shows both; they came back with the write, so nothing is read.
+    await subscriptions.subscribe(14, [HU])
+    assert await reads_of(db, lambda: subscriptions.quarters_of(14)) == 0
+    assert await reads_of(db, lambda: subscriptions.topics_of(14)) == 0
+    assert await subscriptions.quarters_of(14) == {BV, HU}
+    assert await subscriptions.topics_of(14) == {"green"}
+
+
+async def test_a_read_in_flight_during_subscribe_does_not_replace_its_value(
+    db: CountingDatabase,
+) -> None:
+    subscriptions = SubscriptionRepository(db)
+    await ResidentRepository(db).set_quarter(15, BV)
+    gate = asyncio.Event()
+    db.hold = gate
+    reader = asyncio.create_task(subscriptions.quarters_of(15))  # reads {}, waits at the gate
+    await db.held.wait()
+    db.hold = None
+    await subscriptions.subscribe(15, [BV])
+    gate.set()
+    assert await reader == frozenset()
+    assert await reads_of(db, lambda: subscriptions.quarters_of(15)) == 0
+    assert await subscriptions.quarters_of(15) == {BV}
+
+
 # --- events ------------------------------------------------------------------------------------
 
 

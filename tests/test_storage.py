@@ -66,6 +66,50 @@ async def test_failed_transaction_rolls_back(db: Database) -> None:
     assert await residents.get(5) is None
 
 
+async def test_run_commits_every_statement_of_its_work_in_one_trip(db: Database) -> None:
+    trips = []
+    original = db.conn._execute
+
+    async def counted(fn, *args):  # type: ignore[no-untyped-def]
+        trips.append(fn)
+        return await original(fn, *args)
+
+    db.conn._execute = counted  # type: ignore[method-assign]
+
+    def work(conn: sqlite3.Connection) -> int:
+        for user_id in (21, 22, 23):
+            conn.execute(
+                "INSERT INTO residents (user_id, first_seen, last_seen) VALUES (?, 'x', 'x')",
+                (user_id,),
+            )
+        return int(conn.execute("SELECT count(*) FROM residents").fetchone()[0])
+
+    try:
+        assert await db.run(work) == 3
+    finally:
+        del db.conn._execute
+    assert len(trips) == 1
+    assert not db.conn.in_transaction
+    # Committed: another connection sees all three rows.
+    with sqlite3.connect(db.path) as other:
+        assert other.execute("SELECT count(*) FROM residents").fetchone() == (3,)
+
+
+async def test_run_rolls_back_all_of_its_work_when_it_raises(db: Database) -> None:
+    reports: list[object] = []
+    db.watch("residents", reports.append)
+
+    def work(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO residents (user_id, first_seen, last_seen) VALUES (31, 'x', 'x')")
+        conn.execute("INSERT INTO residents (user_id, first_seen, last_seen) VALUES (31, 'x', 'x')")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.run(work, changes=[("residents", 31)])
+    assert await db.fetchone("SELECT user_id FROM residents WHERE user_id = 31") is None
+    assert not db.conn.in_transaction
+    assert reports == [31]  # reported however it ended: a cache must never keep a guess
+
+
 async def test_resident_lifecycle(db: Database) -> None:
     residents = ResidentRepository(db)
     assert await residents.get(42) is None
@@ -164,6 +208,21 @@ async def test_cancelled_writers_never_leave_the_connection_in_a_transaction(db:
         task = asyncio.ensure_future(residents.set_language(10_000 + attempt, "de"))
         # Cancel at varying points: before BEGIN, during it, during the INSERT or the COMMIT.
         for _ in range(attempt % 6):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for attempt in range(30):
+        user_id = 20_000 + attempt
+
+        def work(conn: sqlite3.Connection, user_id: int = user_id) -> None:
+            conn.execute(
+                "INSERT INTO residents (user_id, first_seen, last_seen) VALUES (?, 'x', 'x')",
+                (user_id,),
+            )
+
+        task = asyncio.ensure_future(db.run(work))
+        for _ in range(attempt % 3):
             await asyncio.sleep(0)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
