@@ -290,12 +290,11 @@ async def on_consent(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     user = user_of(update)
-    repository = context.services.concerns
-    if await repository.draft(user.id) is None:
+    try:
+        draft = await context.services.concerns.consent_to_summary(user.id)
+    except DraftGone:
         await draft_gone(update, context)
         return
-    await context.services.residents.give_consent(user.id)
-    draft = await repository.update_draft(user.id, step="summary")
     await query.answer()
     await edit_text(query, context.t._("Thank you. You agreed to the privacy notice."))
     if isinstance(query.message, Message):

@@ -278,6 +278,31 @@ class ConcernRepository:
             raise DraftGone(user_id)
         return draft
 
+    async def consent_to_summary(self, user_id: int) -> Draft:
+        """The resident agreed to the privacy notice: record it and show the draft's summary.
+
+        One transaction (one trip): the resident's consent and the draft's step. Raises
+        DraftGone, recording nothing, when the draft was sent or cancelled meanwhile.
+        """
+        now = to_db_time(utc_now())
+
+        def work(conn: sqlite3.Connection) -> Draft:
+            """The draft first: without it there is nothing to consent to."""
+            rows = conn.execute(
+                "UPDATE concern_drafts SET step = 'summary', updated_at = ? WHERE user_id = ? "
+                "RETURNING *",
+                (now, user_id),
+            ).fetchall()
+            if not rows:
+                raise DraftGone(user_id)
+            conn.execute("UPDATE residents SET consent_at = ? WHERE user_id = ?", (now, user_id))
+            return _draft(rows[0])
+
+        draft = await self.db.run(work, [("residents", user_id), ("concern_drafts", user_id)])
+        # Reported by run(), nothing awaited since: this is the newest draft.
+        self._drafts.put(user_id, draft)
+        return draft
+
     async def discard_draft(self, user_id: int) -> bool:
         """Throw the draft away; True if there was one."""
         deleted = await self.db.execute(

@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +25,19 @@ Change = tuple[str, object | None]
 T = TypeVar("T")
 #: A whole transaction's statements, run in SQLite's thread on the plain sqlite3 connection.
 Work = Callable[[sqlite3.Connection], T]
+
+
+@dataclass(frozen=True, eq=False)
+class Refresher:
+    """Keeps a cached value current through `Database.run` writes without a trip of its own.
+
+    `read(conn, key)` runs in SQLite's thread inside the write's transaction; `keep(key, value)`
+    runs right after the write was reported (the cache dropped the old value), with no await
+    in between, so no other write can have come in after the value was read.
+    """
+
+    read: Callable[[sqlite3.Connection, Any], Any]
+    keep: Callable[[Any, Any], None]
 
 
 class StorageError(Exception):
@@ -55,10 +69,16 @@ class Database:
         # awaits inside its transaction would let another coroutine's statements join it.
         self._lock: asyncio.Lock | None = None
         self._listeners: dict[str, list[Listener]] = {}
+        self._refreshers: dict[str, list[Refresher]] = {}
 
     def watch(self, table: str, listener: Listener) -> None:
         """Call `listener(key)` whenever a repository reports a committed write to `table`."""
         self._listeners.setdefault(table, []).append(listener)
+
+    def refresh(self, tables: Iterable[str], refresher: Refresher) -> None:
+        """Re-read a key's value in the same trip as a `run` that reports a write to it."""
+        for table in tables:
+            self._refreshers.setdefault(table, []).append(refresher)
 
     def changed(self, table: str, key: object | None = None) -> None:
         """Report a committed write to `table` (key: the row's key; None: any rows)."""
@@ -150,13 +170,35 @@ class Database:
         A transaction of n statements through aiosqlite's coroutines costs n + 2 trips to its
         worker thread (BEGIN, each statement, COMMIT), ≈ 0.1 ms each besides SQLite's own work.
         `work` gets the sqlite3 connection, may only talk to SQLite, and rolls everything back
-        by raising. `changes` are reported to the read caches when it ends, however it ends.
+        by raising. `changes` are reported to the read caches when it ends, however it ends;
+        caches with a `Refresher` for a changed key get its new value from the same trip.
         """
+        # One refresh per refresher and key, though several tables may report the same key.
+        refreshes = list(
+            dict.fromkeys(
+                (refresher, key)
+                for table, key in changes
+                if key is not None
+                for refresher in self._refreshers.get(table, ())
+            )
+        )
+
+        def work_and_refresh(conn: sqlite3.Connection) -> tuple[T, list[Any]]:
+            """The work, then the refreshed values, before COMMIT: nothing can come between."""
+            result = work(conn)
+            return result, [refresher.read(conn, key) for refresher, key in refreshes]
+
         try:
             async with self.lock:
-                return await _finish_even_if_cancelled(_in_worker(self.conn, _atomically(work)))
+                result, values = await _finish_even_if_cancelled(
+                    _in_worker(self.conn, _atomically(work_and_refresh))
+                )
         finally:
             self._report(changes)
+        # Reported just now, nothing awaited since: these values are the newest.
+        for (refresher, key), value in zip(refreshes, values, strict=True):
+            refresher.keep(key, value)
+        return result
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:

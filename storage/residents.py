@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Any, Literal
 
 from storage.cache import ReadCache
 from storage.concerns import ConcernSummary
-from storage.db import Database, to_db_time, utc_now
+from storage.db import Database, Refresher, to_db_time, utc_now
 
 # last_seen is kept coarse on purpose: it serves statistics and retention, not tracking,
 # and skipping the write on most updates keeps read-only requests read-only.
@@ -113,6 +114,9 @@ _COLUMNS = (  # The one value put in is LISTED_CONCERNS, a module constant.
 )
 
 
+_ONE_ROW = f"SELECT {_COLUMNS} FROM residents WHERE user_id = ?"  # noqa: S608 - constant
+
+
 # -- every resident in memory, packed -------------------------------------------------------
 
 # Between the fields of a packed row; like the separators above, it never occurs in a value.
@@ -210,9 +214,12 @@ class ResidentRepository:
         self.packed = PackedRows()
         # Subscriptions and concerns are part of the row (followed, the concern list); concern
         # reports are keyed by the concern's resident.
-        for table in ("residents", "subscriptions", "concerns"):
+        tables = ("residents", "subscriptions", "concerns")
+        for table in tables:
             db.watch(table, self._cache.invalidate)
             db.watch(table, self.packed.invalidate)
+        # Writes through Database.run bring the new row along (no trip on the next update).
+        db.refresh(tables, Refresher(self._read_in_transaction, self._keep))
 
     async def get(self, user_id: int) -> Resident | None:
         """The resident, if they ever started the bot."""
@@ -230,12 +237,19 @@ class ResidentRepository:
         self.packed.store(user_id, _pack(row) if row else None, generation)
         return _resident(row) if row else None
 
+    @staticmethod
+    def _read_in_transaction(conn: sqlite3.Connection, user_id: int) -> Sequence[Any] | None:
+        """The row, in SQLite's thread (Refresher.read)."""
+        row: Sequence[Any] | None = conn.execute(_ONE_ROW, (user_id,)).fetchone()
+        return row
+
+    def _keep(self, user_id: int, row: Sequence[Any] | None) -> None:
+        """Keep a row a write just reported (Refresher.keep): packed, as the preload does."""
+        self.packed.store(user_id, _pack(row) if row else None, self.packed.generation)
+
     async def _read(self, user_id: int) -> Sequence[Any] | None:
         """The row from SQLite."""
-        return await self.db.fetchone(
-            f"SELECT {_COLUMNS} FROM residents WHERE user_id = ?",  # noqa: S608 - constant columns
-            (user_id,),
-        )
+        return await self.db.fetchone(_ONE_ROW, (user_id,))
 
     async def preload(self, chunk: int = PRELOAD_CHUNK) -> int:
         """Read every resident into the packed rows, `chunk` per trip; returns how many.
@@ -300,7 +314,7 @@ class ResidentRepository:
                 (user_id, quarter_id, now, now),
             )
             async with conn.execute(
-                f"SELECT {_COLUMNS} FROM residents WHERE user_id = ?",  # noqa: S608
+                _ONE_ROW,
                 (user_id,),
             ) as cursor:
                 row = await cursor.fetchone()

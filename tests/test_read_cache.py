@@ -223,6 +223,40 @@ async def test_subscribe_returns_the_new_subscriptions_into_memory(db: CountingD
     assert await subscriptions.topics_of(14) == {"green"}
 
 
+async def test_writes_in_one_trip_bring_the_residents_new_row_along(
+    db: CountingDatabase,
+) -> None:
+    subscriptions, residents, concerns = (
+        SubscriptionRepository(db),
+        ResidentRepository(db),
+        ConcernRepository(db),
+    )
+    await residents.set_quarter(16, BV)
+    await residents.get(16)
+    await subscriptions.subscribe(16, [HU])
+    assert await reads_of(db, lambda: residents.get(16)) == 0
+    assert (await residents.get(16)).followed == {HU}  # type: ignore[union-attr]
+    await concerns.start_draft(16, BV)
+    await concerns.update_draft(16, topic_id="green", text="x", contact_allowed=1)
+    draft = await concerns.consent_to_summary(16)
+    assert draft.step == "summary"
+    assert await reads_of(db, lambda: concerns.draft(16)) == 0
+    assert await reads_of(db, lambda: residents.get(16)) == 0
+    resident = await residents.get(16)
+    assert resident is not None and resident.consent_at is not None
+    # The same as SQLite holds (a fresh repository has nothing in memory).
+    assert await ResidentRepository(db).get(16) == resident
+
+
+async def test_consent_without_a_draft_records_nothing(db: CountingDatabase) -> None:
+    residents, concerns = ResidentRepository(db), ConcernRepository(db)
+    await residents.set_quarter(17, BV)
+    with pytest.raises(DraftGone):
+        await concerns.consent_to_summary(17)
+    resident = await residents.get(17)
+    assert resident is not None and resident.consent_at is None
+
+
 async def test_a_read_in_flight_during_subscribe_does_not_replace_its_value(
     db: CountingDatabase,
 ) -> None:
@@ -444,8 +478,8 @@ async def test_the_residents_concern_list_follows_submit_status_and_anonymisatio
     assert len((await residents.get(50)).concerns) == 1  # type: ignore[union-attr]
     second = await submitted(50, "safety")
     await submitted(51, "traffic")  # somebody else's concern is not in the list
-    # One read brings the row and the list, newest first; the next /myconcerns reads nothing.
-    assert await reads_of(db, lambda: residents.get(50)) == 1
+    # The submit brought the new row along (same trip): /myconcerns reads nothing.
+    assert await reads_of(db, lambda: residents.get(50)) == 0
     resident = await residents.get(50)
     assert resident is not None
     assert [(c.reference, c.topic_id, c.status) for c in resident.concerns] == [
