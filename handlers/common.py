@@ -6,6 +6,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
 from telegram.ext import filters
 
+from bot.catalogcheck import MESSAGE_LIMIT
 from bot.config import Quarter
 from bot.context import BotContext
 from bot.menu import main_menu
@@ -41,6 +42,15 @@ def command_argument(update: Update) -> str:
 def is_admin(context: BotContext, user_id: int) -> bool:
     """Server-side check of full staff rights (never trust what a button claims)."""
     return context.services.config.is_admin(user_id)
+
+
+def fits_one_message(text: str) -> bool:
+    """Whether Telegram takes `text` as one message, counting UTF-16 code units.
+
+    The strict reading of the 4,096 limit (some measure characters, emoji then count once):
+    a combined message that might be refused is sent as two instead.
+    """
+    return len(text.encode("utf-16-le")) // 2 <= MESSAGE_LIMIT
 
 
 async def edit_text(

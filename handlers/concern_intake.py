@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -18,7 +18,14 @@ from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
 from bot.menu import MENU_CONCERN, SerialisedInlineKeyboard, main_menu
 from bot.topics import Topic
-from handlers.common import PRIVATE, answer_unrecognised, edit_text, message_of, user_of
+from handlers.common import (
+    PRIVATE,
+    answer_unrecognised,
+    edit_text,
+    fits_one_message,
+    message_of,
+    user_of,
+)
 from storage.concerns import Concern, Draft, DraftGone
 from storage.db import utc_now
 
@@ -117,47 +124,49 @@ def change_keyboard(t: Translator) -> InlineKeyboardMarkup:
     )
 
 
-async def ask_topic(message: Message, context: BotContext) -> None:
+#: A question of the conversation: its text and its buttons.
+Question = tuple[str, InlineKeyboardMarkup]
+
+
+def topic_question(context: BotContext) -> Question:
     """Topic buttons, two per row."""
     t = context.t
     config = context.services.config
-    await message.reply_text(
+    return (
         t._("What is your concern about? Choose a topic."),
-        reply_markup=topic_keyboard(t, config.topics, config.default_language),
+        topic_keyboard(t, config.topics, config.default_language),
     )
 
 
-async def ask_text(message: Message, context: BotContext) -> None:
+def text_question(context: BotContext) -> Question:
     """Ask for the description."""
     t = context.t
-    await message.reply_text(
+    return (
         t._(
             "Please describe your concern in your own words. You can also send a photo "
             "(with or without a caption) or share a location. Send /cancel to stop."
         ),
-        reply_markup=cancel_keyboard(t),
+        cancel_keyboard(t),
     )
 
 
-async def ask_contact(message: Message, context: BotContext) -> None:
+def contact_question(context: BotContext) -> Question:
     """May staff write back?"""
     t = context.t
-    keyboard = contact_keyboard(t)
-    await message.reply_text(
+    return (
         t._(
             "May the quarter office answer you about this concern? They would write to you "
             "here, through the bot. They do not see your name or phone number either way."
         ),
-        reply_markup=keyboard,
+        contact_keyboard(t),
     )
 
 
-async def ask_consent(message: Message, context: BotContext) -> None:
+def consent_question(context: BotContext) -> Question:
     """The short privacy notice before the first concern."""
     t = context.t
     days = context.services.config.privacy.retention_days
-    keyboard = consent_keyboard(t)
-    await message.reply_text(
+    return (
         t._n(
             "Before your first concern: we store what you send (text, photo, location) and share "
             "it with the staff of the quarter office. When a concern is closed, it is anonymised "
@@ -170,17 +179,46 @@ async def ask_consent(message: Message, context: BotContext) -> None:
             days,
             count=days,
         ),
-        reply_markup=keyboard,
+        consent_keyboard(t),
     )
+
+
+async def ask(message: Message, question: Question) -> None:
+    """Send a question below `message`."""
+    text, keyboard = question
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+async def ask_topic(message: Message, context: BotContext) -> None:
+    """Topic buttons, two per row."""
+    await ask(message, topic_question(context))
+
+
+async def ask_text(message: Message, context: BotContext) -> None:
+    """Ask for the description."""
+    await ask(message, text_question(context))
+
+
+async def ask_contact(message: Message, context: BotContext) -> None:
+    """May staff write back?"""
+    await ask(message, contact_question(context))
+
+
+async def ask_consent(message: Message, context: BotContext) -> None:
+    """The short privacy notice before the first concern."""
+    await ask(message, consent_question(context))
 
 
 def summary_text(draft: Draft, context: BotContext) -> str:
     """Everything the resident is about to send, in their language (plain text)."""
+    return context.t._("Please check your concern:") + "\n\n" + summary_details(draft, context)
+
+
+def summary_details(draft: Draft, context: BotContext) -> str:
+    """Quarter, topic, description, attachments and contact choice, one per line."""
     t = context.t
     config = context.services.config
     lines = [
-        t._("Please check your concern:"),
-        "",
         t._("Quarter: {quarter}", quarter=quarter_name(draft.quarter_id, config)),
         t._("Topic: {topic}", topic=topic_label(draft.topic_id or "", config, t)),
     ]
@@ -197,9 +235,14 @@ def summary_text(draft: Draft, context: BotContext) -> str:
     return "\n".join(lines)
 
 
+def summary_question(context: BotContext, draft: Draft) -> Question:
+    """Summary with Submit / Change / Cancel."""
+    return summary_text(draft, context), summary_keyboard(context.t)
+
+
 async def show_summary(message: Message, context: BotContext, draft: Draft) -> None:
     """Summary with Submit / Change / Cancel."""
-    await message.reply_text(summary_text(draft, context), reply_markup=summary_keyboard(context.t))
+    await ask(message, summary_question(context, draft))
 
 
 async def ask_what_to_change(message: Message, context: BotContext) -> None:
@@ -208,14 +251,39 @@ async def ask_what_to_change(message: Message, context: BotContext) -> None:
     await message.reply_text(t._("What would you like to change?"), reply_markup=change_keyboard(t))
 
 
+async def next_question(context: BotContext, draft: Draft) -> Question:
+    """The next open question; after changing one answer, back to the summary."""
+    if draft.editing:
+        draft = await context.services.concerns.update_draft(
+            draft.user_id, step="summary", editing=0
+        )
+    if draft.step == "summary":
+        return summary_question(context, draft)
+    questions = {"text": text_question, "contact": contact_question, "consent": consent_question}
+    return questions[draft.step](context)
+
+
 async def continue_after(message: Message, context: BotContext, draft: Draft) -> None:
-    """Ask the next open question; while changing one answer, go back to the summary."""
-    if draft.editing or draft.step == "summary":
-        await context.services.concerns.update_draft(draft.user_id, step="summary", editing=0)
-        await show_summary(message, context, draft)
+    """Ask the next open question below the resident's message."""
+    await ask(message, await next_question(context, draft))
+
+
+async def continue_in_place(
+    query: CallbackQuery, context: BotContext, draft: Draft, answer: str
+) -> None:
+    """Turn the answered question into the answer followed by the next question.
+
+    One message per answered button instead of an edited one and a new one: a shorter chat on
+    a phone, and one Bot API call less. If both do not fit into one message, two it is.
+    """
+    text, keyboard = await next_question(context, draft)
+    combined = answer + "\n\n" + text
+    if fits_one_message(combined):
+        await edit_text(query, combined, reply_markup=keyboard)
         return
-    steps = {"text": ask_text, "contact": ask_contact, "consent": ask_consent}
-    await steps[draft.step](message, context)
+    await edit_text(query, answer)
+    if isinstance(query.message, Message):
+        await query.message.reply_text(text, reply_markup=keyboard)
 
 
 def next_step_after_contact(context: BotContext) -> str:
@@ -259,9 +327,8 @@ async def on_topic(update: Update, context: BotContext) -> None:
     draft = await repository.update_draft(user.id, topic_id=topic_id, step=next_step)
     await query.answer()
     t = context.t
-    await edit_text(query, t._("Topic: {topic}", topic=topic_label(topic_id, config, t)))
-    if isinstance(query.message, Message):
-        await continue_after(query.message, context, draft)
+    answer = t._("Topic: {topic}", topic=topic_label(topic_id, config, t))
+    await continue_in_place(query, context, draft, answer)
 
 
 async def on_contact(update: Update, context: BotContext) -> None:
@@ -280,9 +347,7 @@ async def on_contact(update: Update, context: BotContext) -> None:
     await query.answer()
     t = context.t
     choice = t._("Yes, you may write to me") if allowed else t._("No, stay anonymous")
-    await edit_text(query, choice)
-    if isinstance(query.message, Message):
-        await continue_after(query.message, context, draft)
+    await continue_in_place(query, context, draft, choice)
 
 
 async def on_consent(update: Update, context: BotContext) -> None:
@@ -296,9 +361,8 @@ async def on_consent(update: Update, context: BotContext) -> None:
         await draft_gone(update, context)
         return
     await query.answer()
-    await edit_text(query, context.t._("Thank you. You agreed to the privacy notice."))
-    if isinstance(query.message, Message):
-        await show_summary(query.message, context, draft)
+    answer = context.t._("Thank you. You agreed to the privacy notice.")
+    await continue_in_place(query, context, draft, answer)
 
 
 async def on_flow(update: Update, context: BotContext) -> None:
@@ -379,9 +443,14 @@ async def submit(update: Update, context: BotContext) -> None:
         return
     # Committed above: only now do we tell the resident it is saved.
     await query.answer()
-    await edit_text(query, summary_text(draft, context))
-    if isinstance(query.message, Message):
-        await query.message.reply_text(confirmation(concern, context), reply_markup=main_menu(t))
+    # The summary becomes the receipt: reference, what happens next, what was sent.
+    receipt = confirmation(concern, context) + "\n\n" + summary_details(draft, context)
+    if fits_one_message(receipt):
+        await edit_text(query, receipt)
+    else:
+        await edit_text(query, summary_text(draft, context))
+        if isinstance(query.message, Message):
+            await query.message.reply_text(confirmation(concern, context))
     await announce(context.bot, services, concern)
 
 

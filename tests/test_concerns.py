@@ -79,24 +79,35 @@ async def test_full_conversation_commits_then_confirms_reference(
     await onboard(resident)
     calls = await resident.send("/concern")
     assert texts(calls) == ["What is your concern about? Choose a topic."]
+    # Each answered button turns its question into the answer and the next question.
     calls = await resident.press("Safety")
-    assert texts(calls)[0] == "Topic: Safety"
-    assert texts(calls)[1].startswith("Please describe your concern in your own words.")
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
+    assert texts(calls)[0].startswith(
+        "Topic: Safety\n\nPlease describe your concern in your own words."
+    )
     calls = await resident.send("The street lamp at the corner has been broken for weeks.")
     assert texts(calls)[0].startswith("May the quarter office answer you")
     calls = await resident.press("Yes, you may write to me")
-    assert texts(calls)[1].startswith("Before your first concern")
-    assert "365 days" in texts(calls)[1]
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
+    assert texts(calls)[0].startswith("Yes, you may write to me\n\nBefore your first concern")
+    assert "365 days" in texts(calls)[0]
     calls = await resident.press("I agree")
     summary = texts(calls)[-1]
-    assert summary.startswith("Please check your concern:")
+    assert summary.startswith(
+        "Thank you. You agreed to the privacy notice.\n\nPlease check your concern:"
+    )
     assert "Quarter: Bahnhofsvorstadt" in summary and "Topic: Safety" in summary
     assert "Description: The street lamp at the corner" in summary
     assert "Contact: the quarter office may write to you here." in summary
 
     calls = await resident.press("Submit")
-    confirmation = texts(calls)[1]
-    assert confirmation.startswith("Thank you! Your concern has the number BV-0001.")
+    # The summary becomes the receipt; then the post in the staff group.
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText", "sendMessage"]
+    receipt = texts(calls)[0]
+    assert receipt.startswith("Thank you! Your concern has the number BV-0001.")
+    assert "Topic: Safety" in receipt and "Description: The street lamp" in receipt
+    assert "reply_markup" not in calls[1].params  # no Submit button left to press twice
+    assert str(calls[2].params["chat_id"]) == str(GROUP_ID)
     (concern,) = await services.concerns.for_resident(resident.user_id)
     assert (concern.reference, concern.topic_id, concern.status) == ("BV-0001", "safety", "new")
     assert concern.contact_allowed and concern.language == "en"
@@ -107,15 +118,32 @@ async def test_full_conversation_commits_then_confirms_reference(
     assert concern.posted_at is not None
 
 
+async def test_a_receipt_too_long_for_one_message_comes_as_summary_and_confirmation(
+    resident: Person,
+) -> None:
+    await onboard(resident)
+    # 1,950 characters, but 3,900 UTF-16 units (the strict reading of Telegram's 4,096 limit).
+    await write_concern(resident, "🌳" * 1950)
+    calls = await resident.press("Submit")
+    methods = [c.method for c in calls]
+    assert methods == ["answerCallbackQuery", "editMessageText", "sendMessage", "sendMessage"]
+    summary, confirmation = texts(calls)[:2]
+    assert summary.startswith("Please check your concern:") and "🌳" * 1950 in summary
+    assert confirmation.startswith("Thank you! Your concern has the number BV-0001.")
+    mine = texts([c for c in calls if str(c.params.get("chat_id")) == str(resident.user_id)])
+    # Counted the strict way (UTF-16 units; some say Telegram counts characters).
+    assert all(len(text.encode("utf-16-le")) // 2 <= 4096 for text in mine)
+
+
 async def test_second_concern_does_not_ask_for_consent_again(resident: Person) -> None:
     await onboard(resident)
     await write_concern(resident)
     await resident.press("Submit")
     calls = await write_concern(resident, "Second one")
     assert not any("Before your first concern" in t for t in texts(calls))
-    assert texts(calls)[-1].startswith("Please check your concern:")
+    assert texts(calls)[-1].startswith("Yes, you may write to me\n\nPlease check your concern:")
     calls = await resident.press("Submit")
-    assert "BV-0002" in texts(calls)[1]
+    assert "BV-0002" in texts(calls)[0]
 
 
 @pytest.mark.parametrize(
@@ -179,7 +207,7 @@ async def test_a_photo_that_fails_to_post_leaves_the_concern_for_the_repost_job(
 
     monkeypatch.setattr(resident.request, "result_for", photo_fails)
     calls = await resident.press("Submit")
-    assert texts(calls)[1].startswith("Thank you! Your concern has the number BV-0001.")
+    assert texts(calls)[0].startswith("Thank you! Your concern has the number BV-0001.")
     (post,) = [c for c in group_calls(resident) if c.method == "sendMessage"]
     (concern,) = await services.concerns.unposted()
     # The post that did reach the group is linked: replies to it find the concern.
