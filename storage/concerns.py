@@ -506,7 +506,8 @@ class ConcernRepository:
         """Link the staff group's messages (id, kind) to the concern; posted if `complete`.
 
         One transaction, one trip: the post, its photo and its location, and the mark that the
-        repost job need not try again.
+        repost job need not try again. Not waiting for the disk (the resident's concern was
+        committed durably before): lost in a power cut, the repost job posts it once more.
         """
         if not messages and not complete:
             return
@@ -522,7 +523,7 @@ class ConcernRepository:
             if complete:
                 conn.execute("UPDATE concerns SET posted_at = ? WHERE id = ?", (now, concern_id))
 
-        await self.db.run(work)
+        await self.db.run(work, durable=False)
 
     # -- links between Telegram messages and concerns ---------------------------------------
 

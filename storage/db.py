@@ -164,7 +164,9 @@ class Database:
                 raise
             await _finish_even_if_cancelled(conn.execute("COMMIT"))
 
-    async def run(self, work: Work[T], changes: Sequence[Change] = ()) -> T:
+    async def run(
+        self, work: Work[T], changes: Sequence[Change] = (), durable: bool = True
+    ) -> T:
         """Run `work` as one transaction in SQLite's thread: one trip, however many statements.
 
         A transaction of n statements through aiosqlite's coroutines costs n + 2 trips to its
@@ -172,6 +174,11 @@ class Database:
         `work` gets the sqlite3 connection, may only talk to SQLite, and rolls everything back
         by raising. `changes` are reported to the read caches when it ends, however it ends;
         caches with a `Refresher` for a changed key get its new value from the same trip.
+
+        `durable=False` commits without waiting for the disk (synchronous=NORMAL for this one
+        transaction): a power cut may lose it, until the next durable commit syncs the log it
+        is in; a crash of the bot does not. Only for bookkeeping that a job redoes when it is
+        lost, never for anything a person was told is saved.
         """
         # One refresh per refresher and key, though several tables may report the same key.
         refreshes = list(
@@ -191,7 +198,7 @@ class Database:
         try:
             async with self.lock:
                 result, values = await _finish_even_if_cancelled(
-                    _in_worker(self.conn, _atomically(work_and_refresh))
+                    _in_worker(self.conn, _atomically(work_and_refresh, durable))
                 )
         finally:
             self._report(changes)
@@ -304,7 +311,7 @@ async def _finish_even_if_cancelled(statement: Awaitable[T]) -> T:
         raise
 
 
-def _atomically(work: Work[T]) -> Work[T]:
+def _atomically(work: Work[T], durable: bool = True) -> Work[T]:
     """`work` between BEGIN IMMEDIATE and COMMIT; any exception rolls it back."""
 
     def transaction(conn: sqlite3.Connection) -> T:
@@ -320,7 +327,18 @@ def _atomically(work: Work[T]) -> Work[T]:
             raise
         return result
 
-    return transaction
+    if durable:
+        return transaction
+
+    def without_waiting_for_the_disk(conn: sqlite3.Connection) -> T:
+        """The transaction under synchronous=NORMAL, then FULL again for everything else."""
+        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            return transaction(conn)
+        finally:
+            conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
+
+    return without_waiting_for_the_disk
 
 
 async def _in_worker(conn: aiosqlite.Connection, work: Work[T]) -> T:
@@ -339,13 +357,17 @@ async def _in_worker(conn: aiosqlite.Connection, work: Work[T]) -> T:
     return result
 
 
+#: See _configure; Database.run(durable=False) lowers it for one transaction.
+SYNCHRONOUS = "FULL"
+
+
 async def _configure(conn: aiosqlite.Connection) -> None:
     """Connection pragmas."""
     await conn.execute("PRAGMA journal_mode=WAL")
     # FULL, not NORMAL: in WAL mode NORMAL can lose the last commits on power loss, and what the
     # bot confirmed to a resident ("your concern BV-0042 is saved") must survive exactly that.
     # The cost is one fsync per commit, which our write rate (people typing) easily affords.
-    await conn.execute("PRAGMA synchronous=FULL")
+    await conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
     await conn.execute("PRAGMA foreign_keys=ON")
     # Another process (a backup, an export cron job) may hold the write lock briefly.
     await conn.execute("PRAGMA busy_timeout=5000")

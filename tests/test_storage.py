@@ -110,6 +110,27 @@ async def test_run_rolls_back_all_of_its_work_when_it_raises(db: Database) -> No
     assert reports == [31]  # reported however it ended: a cache must never keep a guess
 
 
+async def test_run_without_waiting_for_the_disk_leaves_every_other_commit_durable(
+    db: Database,
+) -> None:
+    seen: list[int] = []
+
+    def work(conn: sqlite3.Connection) -> None:
+        seen.append(conn.execute("PRAGMA synchronous").fetchone()[0])
+        conn.execute("INSERT INTO residents (user_id, first_seen, last_seen) VALUES (41, 'x', 'x')")
+
+    def failing(conn: sqlite3.Connection) -> None:
+        work(conn)  # the same user id again: refused
+
+    await db.run(work, durable=False)
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.run(failing, durable=False)
+    assert seen == [1, 1]  # NORMAL inside
+    assert (await db.fetchone("PRAGMA synchronous"))[0] == 2  # type: ignore[index]  # FULL again
+    with sqlite3.connect(db.path) as other:
+        assert other.execute("SELECT count(*) FROM residents").fetchone() == (1,)
+
+
 async def test_resident_lifecycle(db: Database) -> None:
     residents = ResidentRepository(db)
     assert await residents.get(42) is None
