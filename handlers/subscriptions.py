@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator, native_name
-from bot.menu import MENU_SETTINGS, language_keyboard, quarter_keyboard
+from bot.menu import (
+    MENU_SETTINGS,
+    SerialisedInlineKeyboard,
+    language_keyboard,
+    quarter_keyboard,
+)
 from handlers.common import PRIVATE, edit_text, message_of, user_of
 from handlers.info import privacy_command
 from handlers.onboarding import unknown_quarter_text
+
+
+@functools.lru_cache(maxsize=32)
+def choose_topics_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """The button under a /subscribe answer (the same for every reader of a language)."""
+    return SerialisedInlineKeyboard(
+        [[InlineKeyboardButton(t._("🏷 Choose topics"), callback_data="sub:topics")]]
+    )
 
 
 def mark(selected: bool, label: str) -> str:
@@ -119,12 +134,9 @@ async def change_subscription(update: Update, context: BotContext, subscribe: bo
         await repository.subscribe(user.id, quarter_ids)
     else:
         await repository.unsubscribe(user.id, quarter_ids)
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t._("🏷 Choose topics"), callback_data="sub:topics")]]
-    )
     await message.reply_text(
         await subscription_summary(context, user.id),
-        reply_markup=keyboard if subscribe else None,
+        reply_markup=choose_topics_keyboard(t) if subscribe else None,
     )
 
 

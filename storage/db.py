@@ -164,9 +164,7 @@ class Database:
                 raise
             await _finish_even_if_cancelled(conn.execute("COMMIT"))
 
-    async def run(
-        self, work: Work[T], changes: Sequence[Change] = (), durable: bool = True
-    ) -> T:
+    async def run(self, work: Work[T], changes: Sequence[Change] = (), durable: bool = True) -> T:
         """Run `work` as one transaction in SQLite's thread: one trip, however many statements.
 
         A transaction of n statements through aiosqlite's coroutines costs n + 2 trips to its
