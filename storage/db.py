@@ -195,9 +195,10 @@ class Database:
 
         try:
             async with self.lock:
-                result, values = await _finish_even_if_cancelled(
-                    _in_worker(self.conn, _atomically(work_and_refresh, durable))
-                )
+                # No shield against cancellation needed (unlike BEGIN … COMMIT over several
+                # trips): the whole transaction is one job in the worker's queue, and whatever
+                # is queued after it runs after it, even if we stop waiting for it.
+                result, values = await _in_worker(self.conn, _atomically(work_and_refresh, durable))
         finally:
             self._report(changes)
         # Reported just now, nothing awaited since: these values are the newest.
