@@ -25,6 +25,8 @@ import logging
 import os
 import pstats
 import random
+import re
+import sqlite3
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -492,6 +494,10 @@ async def pragmas(conn: aiosqlite.Connection) -> dict[str, Any]:
 
 # -- where the time goes: thread hops, SQL statements and API calls per kind --------------
 
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
+#: String and number literals in a traced statement (for grouping statements by shape).
+_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+
 
 class Probe:
     """Per update kind: aiosqlite thread hops, SQL statements, time in SQLite, Bot API calls.
@@ -512,8 +518,11 @@ class Probe:
         #: Per round trip: seconds waited in the event loop, and of those, seconds not in SQLite.
         self.waits: list[float] = []
         self.overheads: list[float] = []
-        #: Every distinct statement with the parameters of its first use (for EXPLAIN).
-        self.sql: dict[str, Any] = {}
+        #: Statement shape (literals as ?) → its first use with the values filled in (EXPLAIN).
+        self.sql: dict[str, str] = {}
+        self.commits: Counter[str] = Counter()
+        self.durable_commits: Counter[str] = Counter()
+        self._durable = True
         self.rows: dict[str, dict[str, Any]] = {}
 
     def install(self) -> None:
@@ -530,17 +539,21 @@ class Probe:
     async def _hop(
         self, original: Callable[..., Awaitable[Any]], fn: Callable[..., Any], *args: Any
     ) -> Any:
-        """One round trip to the worker thread, timed there and here."""
-        self._count(fn, args)
+        """One round trip to the worker thread, timed there and here, its statements counted."""
         inside = [0.0]
+        conn = self.conn
+        assert conn is not None
 
         def timed() -> Any:
-            """Runs in the worker thread."""
+            """Runs in the worker thread (where the sqlite3 connection may be touched)."""
+            raw = conn._conn
+            raw.set_trace_callback(partial(self._trace, raw))
             began = time.perf_counter()
             try:
                 return fn(*args)
             finally:
                 inside[0] = time.perf_counter() - began
+                raw.set_trace_callback(None)
 
         began = time.perf_counter()
         try:
@@ -553,18 +566,25 @@ class Probe:
             self.waits.append(waited)
             self.overheads.append(waited - inside[0])
 
-    def _count(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        """Classify statements by their first word; an aiosqlite commit() counts as COMMIT."""
-        name = getattr(fn, "__name__", "")
-        if (
-            name in ("execute", "executemany", "_execute_fetchall")
-            and args
-            and isinstance(args[0], str)
-        ):
-            self.statements[self.kind][args[0].split(None, 1)[0].upper()] += 1
-            self.sql.setdefault(" ".join(args[0].split()), _first_params(name, args))
-        elif name == "commit":
-            self.statements[self.kind]["COMMIT"] += 1
+    def _trace(self, raw: sqlite3.Connection, statement: str) -> None:
+        """SQLite's trace callback: every statement SQLite runs, also those of a whole
+        transaction in one trip (Database.run), with its parameters filled in.
+
+        Counted by first word; commits are COMMIT statements and writes outside a transaction
+        (SQLite commits those by itself); those under synchronous=NORMAL do not wait for the disk.
+        """
+        verb = statement.split(None, 1)[0].upper() if statement.strip() else ""
+        self.statements[self.kind][verb] += 1
+        pragma = " ".join(statement.lower().split())
+        if pragma.startswith("pragma synchronous="):
+            self._durable = not pragma.endswith("normal")
+        commits = verb == "COMMIT" or (verb in _WRITES and not raw.in_transaction)
+        if commits:
+            self.commits[self.kind] += 1
+            self.durable_commits[self.kind] += self._durable
+        if verb not in ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "") and len(self.sql) < 200:
+            # One example per statement shape (literals replaced) for EXPLAIN QUERY PLAN.
+            self.sql.setdefault(_LITERALS.sub("?", " ".join(statement.split())), statement)
 
     def row(self, kind: str, latencies: list[float]) -> dict[str, Any]:
         """Averages per update of one kind (ms)."""
@@ -580,7 +600,8 @@ class Probe:
             "outside_db_ms": round(ms(mean - wait), 3),
             "sql_statements": round(sum(self.statements[kind].values()) / n, 2),
             "sql_by_verb": {v: round(c / n, 2) for v, c in sorted(self.statements[kind].items())},
-            "commits": round(self.statements[kind]["COMMIT"] / n, 2),
+            "commits": round(self.commits[kind] / n, 2),
+            "commits_waiting_for_disk": round(self.durable_commits[kind] / n, 2),
             "api_calls": round(self.api_calls[kind] / n, 2),
         }
 
@@ -604,15 +625,6 @@ async def probe(app: AnyApp, conn: aiosqlite.Connection | None, items: Sequence[
     return tracer
 
 
-def _first_params(name: str, args: tuple[Any, ...]) -> Any:
-    """The parameters of an execute, or the first row of an executemany given as a list."""
-    if len(args) < 2:
-        return ()
-    if name in ("execute", "_execute_fetchall"):
-        return args[1]
-    return args[1][0] if isinstance(args[1], list | tuple) and args[1] else None
-
-
 def round_trips(tracer: Probe) -> dict[str, float]:
     """Distribution of one round trip to aiosqlite's worker thread (µs)."""
     return {
@@ -625,17 +637,12 @@ def round_trips(tracer: Probe) -> dict[str, float]:
     }
 
 
-async def query_plans(conn: aiosqlite.Connection, statements: dict[str, Any]) -> dict[str, str]:
-    """EXPLAIN QUERY PLAN of every distinct statement a probe saw (BEGIN/COMMIT left out)."""
+async def query_plans(conn: aiosqlite.Connection, statements: dict[str, str]) -> dict[str, str]:
+    """EXPLAIN QUERY PLAN of every statement shape a probe saw, with its first values."""
     plans = {}
-    for sql, params in statements.items():
-        if sql.split(None, 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK"):
-            continue
-        if params is None:
-            plans[sql] = "(parameters unknown)"
-            continue
-        rows = await conn.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
-        plans[sql] = " | ".join(str(row[3]) for row in rows) or "(no lookup)"
+    for shape, example in statements.items():
+        rows = await conn.execute_fetchall(f"EXPLAIN QUERY PLAN {example}")
+        plans[shape] = " | ".join(str(row[3]) for row in rows) or "(no lookup)"
     return plans
 
 
@@ -649,6 +656,7 @@ def mix_summary(rows: dict[str, dict[str, Any]], kinds: Sequence[str]) -> dict[s
         "outside_db_ms",
         "sql_statements",
         "commits",
+        "commits_waiting_for_disk",
         "api_calls",
     )
     present = [rows[k] for k in kinds if k in rows]
@@ -935,12 +943,13 @@ def print_breakdown(details: dict[str, Any]) -> None:
     """Where the time of one update goes, per kind (from the probe pass)."""
     print("\nper update (probe pass): mean ms = waiting for aiosqlite + outside the database")
     header = f"{'kind':<24} {'mean':>6} {'db wait':>8} {'sqlite':>7} {'outside':>8}"
-    print(f"{header} {'hops':>5} {'sql':>5} {'commits':>7} {'api':>4}")
+    print(f"{header} {'hops':>5} {'sql':>5} {'commits':>7} {'fsyncd':>6} {'api':>4}")
     for kind, row in details["per_kind_breakdown"].items():
         print(
             f"{kind:<24} {row['mean_ms']:>6.3f} {row['db_wait_ms']:>8.3f} "
             f"{row['in_sqlite_ms']:>7.3f} {row['outside_db_ms']:>8.3f} {row['thread_hops']:>5.1f} "
-            f"{row['sql_statements']:>5.1f} {row['commits']:>7.2f} {row['api_calls']:>4.1f}"
+            f"{row['sql_statements']:>5.1f} {row['commits']:>7.2f} "
+            f"{row['commits_waiting_for_disk']:>6.2f} {row['api_calls']:>4.1f}"
         )
 
 
