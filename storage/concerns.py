@@ -241,12 +241,11 @@ class ConcernRepository:
 
         async def write() -> Draft | None:
             """REPLACE deletes an unfinished draft and inserts the new one atomically."""
-            rows = await self.db.execute_returning(
+            return await self._write_draft(
                 "INSERT OR REPLACE INTO concern_drafts (user_id, step, quarter_id, updated_at) "
                 "VALUES (?, 'topic', ?, ?) RETURNING *",
                 (user_id, quarter_id, now),
             )
-            return _draft(rows[0])
 
         draft = await self._drafts.write_through(user_id, write)
         assert draft is not None
@@ -266,17 +265,32 @@ class ConcernRepository:
 
         async def write() -> Draft | None:
             """The update, returning the whole new row (None: there is no draft)."""
-            rows = await self.db.execute_returning(
+            return await self._write_draft(
                 f"UPDATE concern_drafts SET {assignments}, updated_at = ? "  # noqa: S608
                 "WHERE user_id = ? RETURNING *",
                 (*values, to_db_time(utc_now()), user_id),
             )
-            return _draft(rows[0]) if rows else None
 
         draft = await self._drafts.write_through(user_id, write)
         if draft is None:
             raise DraftGone(user_id)
         return draft
+
+    async def _write_draft(self, sql: str, params: Sequence[Any]) -> Draft | None:
+        """One draft statement with RETURNING *, committed without waiting for the disk.
+
+        A draft is the resident's unsent work: a restart or crash of the bot loses no step (the
+        commit is in SQLite's log), a power cut may lose the last steps. Nothing is confirmed
+        as saved before the submit, whose durable commit makes every earlier step of the log
+        durable with it. Saves one fsync per step (≈ 0.1 ms, a fifth of a step's time).
+        """
+
+        def work(conn: sqlite3.Connection) -> Draft | None:
+            """The statement and its row."""
+            rows = conn.execute(sql, params).fetchall()
+            return _draft(rows[0]) if rows else None
+
+        return await self.db.run(work, durable=False)
 
     async def consent_to_summary(self, user_id: int) -> Draft:
         """The resident agreed to the privacy notice: record it and show the draft's summary.
@@ -298,7 +312,10 @@ class ConcernRepository:
             conn.execute("UPDATE residents SET consent_at = ? WHERE user_id = ?", (now, user_id))
             return _draft(rows[0])
 
-        draft = await self.db.run(work, [("residents", user_id), ("concern_drafts", user_id)])
+        # Not waiting for the disk, like every draft step (_write_draft): the consent becomes
+        # durable with the submit's commit, and without a submit it is not needed.
+        changed = [("residents", user_id), ("concern_drafts", user_id)]
+        draft = await self.db.run(work, changed, durable=False)
         # Reported by run(), nothing awaited since: this is the newest draft.
         self._drafts.put(user_id, draft)
         return draft
