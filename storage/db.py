@@ -175,8 +175,8 @@ class Database:
 
         `durable=False` commits without waiting for the disk (synchronous=NORMAL for this one
         transaction): a power cut may lose it, until the next durable commit syncs the log it
-        is in; a crash of the bot does not. Only for bookkeeping that a job redoes when it is
-        lost, never for anything a person was told is saved.
+        is in; a crash of the bot does not. Only for what nobody was told is saved (a draft's
+        steps: the submit commits durably) or what a job redoes (the staff-post note).
         """
         # One refresh per refresher and key, though several tables may report the same key.
         refreshes = list(
