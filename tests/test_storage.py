@@ -131,47 +131,39 @@ async def test_run_without_waiting_for_the_disk_leaves_every_other_commit_durabl
         assert other.execute("SELECT count(*) FROM residents").fetchone() == (1,)
 
 
+@contextlib.asynccontextmanager
+async def traced(db: Database) -> AsyncIterator[list[str]]:
+    """Every statement SQLite runs on the bot's connection meanwhile (its trace callback)."""
+    statements: list[str] = []
+    conn = db.conn
+    await conn._execute(lambda: conn._conn.set_trace_callback(statements.append))  # type: ignore[no-untyped-call]
+    try:
+        yield statements
+    finally:
+        await conn._execute(lambda: conn._conn.set_trace_callback(None))  # type: ignore[no-untyped-call]
+
+
 async def test_draft_steps_do_not_wait_for_the_disk_but_the_submit_does(db: Database) -> None:
     from storage.concerns import ConcernRepository
 
-    statements: list[str] = []
-    conn = db.conn
-    await conn._execute(lambda: conn._conn.set_trace_callback(statements.append))  # type: ignore[no-untyped-call]
     concerns = ConcernRepository(db)
     await ResidentRepository(db).set_quarter(51, "bahnhofsvorstadt")
-    await concerns.start_draft(51, "bahnhofsvorstadt")
-    await concerns.update_draft(51, topic_id="green", text="Broken bench", contact_allowed=1)
-    await concerns.consent_to_summary(51)
-    statements.clear()
-    await concerns.submit(51, "BV", "en")
-    submitted = list(statements)
-    await conn._execute(lambda: conn._conn.set_trace_callback(None))  # type: ignore[no-untyped-call]
+    async with traced(db) as steps:
+        await concerns.start_draft(51, "bahnhofsvorstadt")
+        await concerns.update_draft(51, topic_id="green", text="Broken bench", contact_allowed=1)
+        await concerns.consent_to_summary(51)
+    begins = [i for i, sql in enumerate(steps) if sql == "BEGIN IMMEDIATE"]
+    assert len(begins) == 3
+    assert all(steps[index - 1] == "PRAGMA synchronous=NORMAL" for index in begins)
+    assert steps[-1] == "PRAGMA synchronous=FULL"
 
+    async with traced(db) as submit:
+        await concerns.submit(51, "BV", "en")
     # The submit, which the resident is told is saved, commits under synchronous=FULL; its
     # fsync makes the earlier, unsynced draft steps in the same log durable as well.
-    assert "PRAGMA synchronous=NORMAL" not in submitted
-    assert submitted[0] == "BEGIN IMMEDIATE" and "COMMIT" in submitted
+    assert "PRAGMA synchronous=NORMAL" not in submit
+    assert submit[0] == "BEGIN IMMEDIATE" and "COMMIT" in submit
     assert (await db.fetchone("PRAGMA synchronous"))[0] == 2  # type: ignore[index]
-
-
-async def test_every_draft_step_commits_without_waiting_for_the_disk(db: Database) -> None:
-    from storage.concerns import ConcernRepository
-
-    statements: list[str] = []
-    conn = db.conn
-    await conn._execute(lambda: conn._conn.set_trace_callback(statements.append))  # type: ignore[no-untyped-call]
-    concerns = ConcernRepository(db)
-    await ResidentRepository(db).set_quarter(52, "bahnhofsvorstadt")
-    statements.clear()
-    await concerns.start_draft(52, "bahnhofsvorstadt")
-    await concerns.update_draft(52, topic_id="green")
-    await concerns.consent_to_summary(52)
-    await conn._execute(lambda: conn._conn.set_trace_callback(None))  # type: ignore[no-untyped-call]
-    begins = [i for i, sql in enumerate(statements) if sql == "BEGIN IMMEDIATE"]
-    assert len(begins) == 3
-    for index in begins:
-        assert statements[index - 1] == "PRAGMA synchronous=NORMAL"
-    assert statements[-1] == "PRAGMA synchronous=FULL"
 
 
 async def test_resident_lifecycle(db: Database) -> None:
