@@ -345,7 +345,7 @@ async def _in_worker(conn: aiosqlite.Connection, work: Work[T]) -> T:
 
     aiosqlite has no public call for this; `_execute` and `_conn` are what its own methods
     (execute_fetchall, commit) are made of. pyproject.toml bounds the aiosqlite version, and
-    tests/test_db.py fails first if a release changes them.
+    tests/test_storage.py fails first if a release changes them.
     """
 
     def call() -> T:
@@ -366,6 +366,7 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     # FULL, not NORMAL: in WAL mode NORMAL can lose the last commits on power loss, and what the
     # bot confirmed to a resident ("your concern BV-0042 is saved") must survive exactly that.
     # The cost is one fsync per commit, which our write rate (people typing) easily affords.
+    # Database.run(durable=False) lowers it for single transactions nobody was told are saved.
     await conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
     await conn.execute("PRAGMA foreign_keys=ON")
     # Another process (a backup, an export cron job) may hold the write lock briefly.
