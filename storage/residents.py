@@ -370,11 +370,6 @@ class ResidentRepository:
         )
         return changed > 0
 
-    async def give_consent(self, user_id: int) -> None:
-        """Record agreement to the privacy notice for concerns (the kept row follows)."""
-        # Written through (RETURNING): submitting right after it reads nothing.
-        await self._update_returning(user_id, "consent_at = ?", (to_db_time(utc_now()),))
-
     async def count(self) -> int:
         """How many residents are stored."""
         row = await self.db.fetchone("SELECT count(*) FROM residents")

@@ -55,6 +55,13 @@ async def db(tmp_path: Path) -> AsyncIterator[CountingDatabase]:
     await database.close()
 
 
+async def consent(db: Database, user_id: int) -> None:
+    """Agree to the privacy notice the way residents do: on the way to a first concern."""
+    concerns = ConcernRepository(db)
+    await concerns.start_draft(user_id, BV)
+    await concerns.consent_to_summary(user_id)
+
+
 async def reads_of(db: CountingDatabase, action: Callable[[], Awaitable[Any]]) -> int:
     """How many database reads `action` made."""
     before = db.reads
@@ -115,8 +122,8 @@ async def test_resident_reads_are_cached_and_writes_seen_at_once(db: CountingDat
     stored = await residents.get(7)
     assert stored is not None and (stored.language, stored.quarter_id) == ("tr", BV)
     assert await reads_of(db, lambda: residents.get(7)) == 0
-    await residents.give_consent(7)
-    # Written through from the UPDATE's RETURNING row: no read, and the same as stored.
+    await consent(db, 7)
+    # Brought along by the consent's transaction: no read, and the same as stored.
     assert await reads_of(db, lambda: residents.get(7)) == 0
     consented = await residents.get(7)
     assert consented is not None and consented.consent_at is not None
@@ -525,7 +532,7 @@ async def test_preloaded_residents_need_no_read_and_unknown_users_are_nobody(
 ) -> None:
     setup = await seeded_residents(db, 7)
     await SubscriptionRepository(db).subscribe(103, [BV, HU])
-    await setup.give_consent(104)
+    await consent(db, 104)
     await setup.mark_inactive(105)
     concerns = ConcernRepository(db)
     await concerns.start_draft(106, BV)
@@ -576,7 +583,7 @@ async def test_preloaded_rows_follow_every_write(db: CountingDatabase) -> None:
     assert await reads_of(db, lambda: fresh.get(100)) == 0
     assert (await fresh.get(100)).language == "ar"  # type: ignore[union-attr]
     # Consent and the hourly touch are written through: no read, and right.
-    await residents.give_consent(101)
+    await consent(db, 101)
     await residents.touch(await residents.get(101), datetime.now(UTC) + timedelta(hours=2))  # type: ignore[arg-type]
     fresh = ResidentRepository(db)
     fresh.packed = residents.packed
