@@ -277,16 +277,6 @@ class Database:
         finally:
             self._report(changes)
 
-    async def execute_returning(
-        self, sql: str, params: Params = (), changes: Sequence[Change] = ()
-    ) -> list[aiosqlite.Row]:
-        """One writing statement with RETURNING, committed by itself, in one trip."""
-        try:
-            async with self.lock:
-                return list(await self.conn.execute_fetchall(sql, params))
-        finally:
-            self._report(changes)
-
     async def executemany(
         self, sql: str, rows: Iterable[Params], changes: Sequence[Change] = ()
     ) -> None:

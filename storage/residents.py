@@ -183,11 +183,6 @@ class PackedRows:
         else:
             self._rows[user_id] = packed
 
-    def write_through(self, user_id: int, packed: Packed | None, generation: int) -> None:
-        """Keep the row a write returned; reads that started before it are not kept."""
-        self.store(user_id, packed, generation)
-        self.generation += 1
-
     def fill(self, user_id: int, packed: Packed) -> None:
         """A row of the start-up read: anything held already (newer, or STALE) stays."""
         self._rows.setdefault(user_id, packed)
@@ -277,30 +272,6 @@ class ResidentRepository:
         self.packed.complete = True
         return count
 
-    async def _update_returning(
-        self, user_id: int, assignments: str, params: Sequence[Any]
-    ) -> Resident | None:
-        """UPDATE the resident's row and keep the new row in memory (no read, no report)."""
-        generation = self.packed.generation
-
-        async def write() -> Resident | None:
-            """The update, returning the whole new row."""
-            try:
-                rows = await self.db.execute_returning(
-                    f"UPDATE residents SET {assignments} WHERE user_id = ? "  # noqa: S608
-                    f"RETURNING {_COLUMNS}",
-                    (*params, user_id),
-                )
-            except BaseException:
-                # It may have committed (a cancellation after SQLite finished): read it again.
-                self.packed.invalidate(user_id)
-                raise
-            row = rows[0] if rows else None
-            self.packed.write_through(user_id, _pack(row) if row else None, generation)
-            return _resident(row) if row else None
-
-        return await self._cache.write_through(user_id, write)
-
     async def register(self, user_id: int, quarter_id: str | None = None) -> Resident:
         """Create the resident on first /start (keeping an existing row); returns the row."""
         now = to_db_time(utc_now())
@@ -346,11 +317,17 @@ class ResidentRepository:
         now = now or utc_now()
         if now - resident.last_seen < LAST_SEEN_RESOLUTION:
             return False
-        # Written through (RETURNING): the hourly touch costs no second trip to reread the row.
-        updated = await self._update_returning(
-            resident.user_id, "last_seen = ?", (to_db_time(now),)
-        )
-        return updated is not None
+        user_id = resident.user_id
+
+        def work(conn: sqlite3.Connection) -> bool:
+            """The update; False if the row is gone."""
+            cursor = conn.execute(
+                "UPDATE residents SET last_seen = ? WHERE user_id = ?", (to_db_time(now), user_id)
+            )
+            return cursor.rowcount > 0
+
+        # One trip, and the new row comes along with it (Refresher): no reread on the next update.
+        return await self.db.run(work, [("residents", user_id)])
 
     async def mark_inactive(self, user_id: int) -> None:
         """Telegram refuses messages to them (blocked the bot, account gone)."""
