@@ -11,15 +11,19 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
 COPY locales ./locales
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Only quartierbot's own wheel: its dependencies come from the lock below, hash-checked.
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim
 # DejaVu Sans: `quartierbot poster` needs a font with Latin, Cyrillic and Arabic letters.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
+COPY requirements.lock /tmp/requirements.lock
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+# Exactly the versions CI tested (requirements.lock), then the bot itself without resolving again.
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock \
+    && pip install --no-cache-dir --no-deps /wheels/*.whl && rm -rf /wheels /tmp/requirements.lock \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin quartierbot \
     && mkdir -p /data /config && chown quartierbot /data
 USER quartierbot

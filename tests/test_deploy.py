@@ -15,6 +15,9 @@ def test_dockerfile_runs_as_non_root_with_a_volume_and_a_health_check() -> None:
     assert 'CMD ["quartierbot", "health"]' in final_stage
     assert "STOPSIGNAL SIGTERM" in final_stage
     assert 'ENTRYPOINT ["quartierbot"]' in final_stage
+    # The image runs on exactly the locked versions CI tested.
+    assert "pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock" in final_stage
+    assert "--no-deps" in final_stage
     # Everything the package needs at run time is copied into the build stage.
     for folder in ("bot", "handlers", "storage", "locales"):
         assert f"COPY {folder} ./{folder}" in text

@@ -18,8 +18,11 @@ def test_readme_starts_with_exactly_two_setup_commands() -> None:
     commands = readme_commands()
     assert len(commands) == 2
     install_and_run, install_and_test = commands
-    assert "pip install ." in install_and_run and "quartierbot run" in install_and_run
-    assert "pip install -e" in install_and_test and "pytest" in install_and_test
+    # Both install exactly the locked versions (hash-checked), then the project without resolving.
+    assert "pip install --require-hashes -r requirements.lock " in install_and_run
+    assert "pip install --no-deps . " in install_and_run and "quartierbot run" in install_and_run
+    assert "pip install --require-hashes -r requirements-dev.lock " in install_and_test
+    assert "pip install --no-deps -e . " in install_and_test and "pytest" in install_and_test
     assert "ruff check" in install_and_test and "mypy bot handlers storage" in install_and_test
 
 
