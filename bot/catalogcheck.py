@@ -5,10 +5,12 @@ Used by `scripts/i18n.py check` and by the test suite, so translators and CI see
 
 from __future__ import annotations
 
+import gettext
 import string
 from collections.abc import Iterable
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
@@ -46,9 +48,49 @@ def forms(value: object) -> tuple[str, ...]:
     return (str(value or ""),)
 
 
-def expected_plural_forms(language: str) -> str:
-    """The Plural-Forms header Babel (CLDR) gives this language."""
-    return str(Catalog(locale=language).plural_forms)
+#: CLDR plural categories in the order gettext numbers its forms (GNU gettext, Weblate, Babel).
+CLDR_CATEGORY_ORDER = ("zero", "one", "two", "few", "many", "other")
+#: Whole numbers the Plural-Forms rule is tried on: every residue mod 100 and mod 1000 pattern.
+PLURAL_SAMPLE = range(1001)
+
+
+def plural_categories(language: str) -> tuple[str, ...]:
+    """CLDR's categories for whole numbers in `language`, in gettext's form order."""
+    rule = Locale.parse(language).plural_form
+    used = {rule(n) for n in PLURAL_SAMPLE}
+    return tuple(category for category in CLDR_CATEGORY_ORDER if category in used)
+
+
+def plural_problems(catalog: Catalog, language: str) -> list[str]:
+    """Whether the Plural-Forms rule picks CLDR's category for n = 0…1000, whatever its spelling."""
+    categories = plural_categories(language)
+    if catalog.num_plurals != len(categories):
+        return [
+            f"Plural-Forms has nplurals={catalog.num_plurals}, CLDR has {len(categories)} "
+            f"categories for whole numbers ({', '.join(categories)})"
+        ]
+    try:
+        choose = gettext.c2py(catalog.plural_expr)
+    except ValueError:
+        return [f"Plural-Forms rule cannot be read: {catalog.plural_expr!r}"]
+    rule = Locale.parse(language).plural_form
+    wrong = [n for n in PLURAL_SAMPLE if choose(n) != categories.index(rule(n))]
+    if not wrong:
+        return []
+    return [
+        f"Plural-Forms rule {catalog.plural_expr!r} picks the wrong form for "
+        f"n = {', '.join(map(str, wrong[:8]))}" + (" …" if len(wrong) > 8 else "")
+    ]
+
+
+def single_number_forms(language: str) -> frozenset[int]:
+    """Plural forms that stand for one number only (Arabic 'two' = 2), so may omit {count}."""
+    rule = Locale.parse(language).plural_form
+    categories = plural_categories(language)
+    members: dict[str, set[int]] = {}
+    for n in PLURAL_SAMPLE:
+        members.setdefault(rule(n), set()).add(n)
+    return frozenset(categories.index(c) for c, numbers in members.items() if len(numbers) == 1)
 
 
 def limit_for(msgid: str, button_labels: Iterable[str] = ()) -> tuple[int, str]:
@@ -68,12 +110,9 @@ def check_catalog(
     """Every problem of one catalog; an empty list means it is complete and usable."""
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
-    problems: list[str] = []
-    if str(catalog.plural_forms) != expected_plural_forms(language):
-        problems.append(
-            f"Plural-Forms header is {catalog.plural_forms!r}, "
-            f"expected {expected_plural_forms(language)!r}"
-        )
+    problems = plural_problems(catalog, language)
+    # "ثانيتان" (two seconds) says its number; CLDR practice leaves the digit out there.
+    may_omit_count = single_number_forms(language)
     labels = frozenset(button_labels)
     seen: set[str] = set()
     for message in catalog:
@@ -92,8 +131,10 @@ def check_catalog(
             )
         try:
             expected = set().union(*(placeholders(i) for i in ids))
-            for text in strings:
-                if placeholders(text) != expected:
+            for index, text in enumerate(strings):
+                found = placeholders(text)
+                omitted_count = message.pluralizable and index in may_omit_count
+                if found != expected and not (omitted_count and found == expected - {"count"}):
                     problems.append(f"placeholders differ: {key!r} → {text!r}")
         except ValueError:
             problems.append(f"stray brace: {key!r}")

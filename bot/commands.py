@@ -19,8 +19,14 @@ RESIDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start: choose language and quarter")),
     ("hours", N_("Office hours and address")),
     ("events", N_("Coming events in your quarters")),
+    # TRANSLATORS: a "concern" is anything a resident brings to the office: a problem, a
+    # question, a request or a complaint (German: Anliegen). Use one neutral word for it in every
+    # message; it must fit health and social matters as well as a broken street lamp. A "quarter"
+    # is a small city neighbourhood (German: Quartier), not an administrative district; the
+    # "quarter office" is its neighbourhood office, run by a social worker.
     ("concern", N_("Report a concern to the quarter office")),
     ("myconcerns", N_("Your concerns and their status")),
+    # TRANSLATORS: "quarter": a small city neighbourhood (German: Quartier), see "concern" above.
     ("quarter", N_("Change your quarter")),
     ("language", N_("Change the language")),
     ("subscribe", N_("Get news from quarters")),

@@ -27,9 +27,14 @@ STAFF_LANGUAGE = "de"
 MAX_DESCRIPTION = 3500
 
 STATUS_LABELS: dict[str, str] = {
+    # TRANSLATORS: the status of a concern (grammatically agreeing with your word for "concern"):
+    # received and not yet looked at by the office.
     "new": N_("new"),
+    # TRANSLATORS: status of a concern: the office is working on it.
     "in_progress": N_("in progress"),
+    # TRANSLATORS: status of a concern: the office has finished it (agrees with "concern").
     "done": N_("done"),
+    # TRANSLATORS: status of a concern: the office will not take it up.
     "rejected": N_("rejected"),
 }
 

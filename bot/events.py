@@ -204,15 +204,15 @@ def _when(event: Event, t: Translator) -> str:
 
 
 def _places(counts: EventCounts, capacity: int | None, t: Translator) -> str:
-    """'3 coming · 2 places left', '5 coming · Fully booked – waiting list' or '7 coming'."""
-    coming = t._n("{count} coming", "{count} coming", counts.going, count=counts.going)
+    """'3 registered · 2 places left', '5 registered · Fully booked – waiting list' or …"""
+    coming = t._n("{count} registered", "{count} registered", counts.going, count=counts.going)
     if capacity is None:
         return coming
     left = capacity - counts.going
     if left > 0:
         return t._n(
-            "{going} coming · {left} place left",
-            "{going} coming · {left} places left",
+            "{going} registered · {left} place left",
+            "{going} registered · {left} places left",
             left,
             going=counts.going,
             left=left,

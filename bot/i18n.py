@@ -6,6 +6,7 @@ import functools
 import gettext
 import io
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -35,6 +36,11 @@ RTL_LANGUAGES = frozenset({"ar"})
 # First Strong Isolate … Pop Directional Isolate: keeps "BV-0042" or "10:00" readable inside Arabic.
 FSI = "\u2068"
 PDI = "\u2069"
+# Left-to-Right Isolate: literal Latin tokens of a message ("/mydata", "#12") that have no strong
+# letter of their own to start with, so FSI would guess right to left and show "mydata/" or "12#".
+LRI = "\u2066"
+#: A literal /command (not the "/" of "</b>" or of a URL) or a #number, in the message text itself.
+LTR_TOKEN = re.compile(r"(?<![\w/<])/[A-Za-z][A-Za-z0-9_]*|#(?:\{[a-z_]+\}|\d+)")
 
 # English speakers here live in Bremen and read posters in 24-hour time with day-month dates:
 # British English formats fit them better than the US defaults of plain `en`.
@@ -93,10 +99,12 @@ class Translator:
 
     def _fill(self, text: str, values: Mapping[str, object]) -> str:
         """Substitute placeholders after translation, isolating values in right-to-left text."""
+        if self.rtl:
+            # Done here, where every message passes, so new strings need no marks in the catalog.
+            text = LTR_TOKEN.sub(lambda token: f"{LRI}{token.group()}{PDI}", text)
+            values = {key: self.isolate(str(value)) for key, value in values.items()}
         if not values:
             return text
-        if self.rtl:
-            values = {key: self.isolate(str(value)) for key, value in values.items()}
         return text.format(**values)
 
     def isolate(self, text: str) -> str:

@@ -156,7 +156,7 @@ def contact_question(context: BotContext) -> Question:
     return (
         t._(
             "May the quarter office answer you about this concern? They would write to you "
-            "here, through the bot. They do not see your name or phone number either way."
+            "here, through the bot. In both cases, they do not see your name or phone number."
         ),
         contact_keyboard(t),
     )
@@ -168,14 +168,14 @@ def consent_question(context: BotContext) -> Question:
     days = context.services.config.privacy.retention_days
     return (
         t._n(
-            "Before your first concern: we store what you send (text, photo, location) and share "
-            "it with the staff of the quarter office. When a concern is closed, it is anonymised "
-            "after {count} day. You can see and delete your data at any time with /mydata and "
-            "/deleteme. More in /privacy.",
-            "Before your first concern: we store what you send (text, photo, location) and share "
-            "it with the staff of the quarter office. When a concern is closed, it is anonymised "
-            "after {count} days. You can see and delete your data at any time with /mydata and "
-            "/deleteme. More in /privacy.",
+            "Before you send your first concern, please read this: we store what you send (text, "
+            "photo, location) and share it with the staff of the quarter office. {count} day after "
+            "a concern is closed, we remove everything that could identify you. You can see and "
+            "delete your data at any time with /mydata and /deleteme. More in /privacy.",
+            "Before you send your first concern, please read this: we store what you send (text, "
+            "photo, location) and share it with the staff of the quarter office. {count} days "
+            "after a concern is closed, we remove everything that could identify you. You can see "
+            "and delete your data at any time with /mydata and /deleteme. More in /privacy.",
             days,
             count=days,
         ),
@@ -567,7 +567,7 @@ async def take_description(update: Update, context: BotContext, draft: Draft) ->
             await continue_after(message, context, draft)
             return
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t._("Continue without words"), callback_data="cflow:next")]]
+            [[InlineKeyboardButton(t._("Continue without text"), callback_data="cflow:next")]]
         )
         await message.reply_text(
             t._("Thank you. You can add a few words now, or continue."), reply_markup=keyboard

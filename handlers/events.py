@@ -157,7 +157,7 @@ def no_events_text(t: Translator) -> str:
     """What /events says when nothing is coming."""
     return t._(
         "There are no upcoming events in your quarters at the moment. "
-        "/subscribe to get news when there are."
+        "Send /subscribe to get news about new events."
     )
 
 

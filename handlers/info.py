@@ -76,10 +76,12 @@ async def privacy_command(update: Update, context: BotContext) -> None:
         bold(t._("How long")),
         html.escape(
             t._n(
-                "Your profile: until you delete it. Concerns: {count} day after they are closed, "
-                "they are anonymised; only topic, quarter, date and status remain for statistics.",
-                "Your profile: until you delete it. Concerns: {count} days after they are closed, "
-                "they are anonymised; only topic, quarter, date and status remain for statistics.",
+                "We keep your profile until you delete it. {count} day after a concern is closed, "
+                "we remove everything that could identify you; only topic, quarter, date and "
+                "status remain for statistics.",
+                "We keep your profile until you delete it. {count} days after a concern is closed, "
+                "we remove everything that could identify you; only topic, quarter, date and "
+                "status remain for statistics.",
                 days,
                 count=days,
             )

@@ -194,7 +194,10 @@ async def delete_me_button(update: Update, context: BotContext) -> None:
     # Erased and committed; the translator stays valid for this last answer.
     await edit_text(
         query,
-        t._("Done. All your data was deleted. If you write to the bot again, it starts afresh."),
+        t._(
+            "Done. All your data was deleted. If you write to the bot again, you start as a "
+            "new user."
+        ),
     )
     await redact_staff_posts(context.bot, services, posts)
 

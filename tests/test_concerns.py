@@ -49,7 +49,7 @@ async def write_concern(
     await person.press("Safety")
     await person.send(text)
     calls = await person.press(contact)
-    if any("Before your first concern" in t for t in texts(calls)):
+    if any("Before you send your first concern" in t for t in texts(calls)):
         calls = await person.press("I agree")
     return calls
 
@@ -89,7 +89,9 @@ async def test_full_conversation_commits_then_confirms_reference(
     assert texts(calls)[0].startswith("May the quarter office answer you")
     calls = await resident.press("Yes, you may write to me")
     assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
-    assert texts(calls)[0].startswith("Yes, you may write to me\n\nBefore your first concern")
+    assert texts(calls)[0].startswith(
+        "Yes, you may write to me\n\nBefore you send your first concern"
+    )
     assert "365 days" in texts(calls)[0]
     calls = await resident.press("I agree")
     summary = texts(calls)[-1]
@@ -140,7 +142,7 @@ async def test_second_concern_does_not_ask_for_consent_again(resident: Person) -
     await write_concern(resident)
     await resident.press("Submit")
     calls = await write_concern(resident, "Second one")
-    assert not any("Before your first concern" in t for t in texts(calls))
+    assert not any("Before you send your first concern" in t for t in texts(calls))
     assert texts(calls)[-1].startswith("Yes, you may write to me\n\nPlease check your concern:")
     calls = await resident.press("Submit")
     assert "BV-0002" in texts(calls)[0]
@@ -177,7 +179,7 @@ async def test_photo_and_location_are_accepted(resident: Person, services: Servi
     calls = await resident.send_extra(PHOTO)
     assert texts(calls) == ["Thank you. You can add a few words now, or continue."]
     await resident.send_extra(LOCATION)
-    calls = await resident.press("Continue without words")
+    calls = await resident.press("Continue without text")
     assert texts(calls)[0].startswith("May the quarter office answer you")
     draft = await services.concerns.draft(resident.user_id)
     assert draft is not None
@@ -196,7 +198,7 @@ async def test_a_photo_that_fails_to_post_leaves_the_concern_for_the_repost_job(
     await resident.press("Green")
     await resident.send_extra(PHOTO | {"caption": "Rubbish in the park"})
     calls = await resident.press("Yes, you may write to me")
-    if any("Before your first concern" in t for t in texts(calls)):
+    if any("Before you send your first concern" in t for t in texts(calls)):
         await resident.press("I agree")
     answer = resident.request.result_for
 
@@ -409,7 +411,7 @@ async def test_group_reply_reaches_resident_and_resident_reply_joins_thread(
     assert relayed[0].params["text"].startswith(reply_intro)
     assert "Danke, wir kümmern uns." in relayed[0].params["text"]
     assert texts([c for c in calls if c.params.get("chat_id") == GROUP_ID]) == [
-        "An die Person von BV-0001 gesendet."
+        "An die Person gesendet, die BV-0001 gemeldet hat."
     ]
     relay_message = resident.last_message_to()
     calls = await resident.reply(relay_message, "The lamp is at Teststraße 4.")
@@ -461,7 +463,7 @@ async def test_staff_commands_in_private_chat(
     calls = await officer.send("/note bv-1 Rückruf am Montag")
     assert texts(calls) == ["Interne Notiz zu BV-0001 hinzugefügt."]
     calls = await officer.send("/reply BV-0001 Wir waren vor Ort.")
-    assert texts(calls)[-1] == "An die Person von BV-0001 gesendet."
+    assert texts(calls)[-1] == "An die Person gesendet, die BV-0001 gemeldet hat."
     calls = await officer.send("/status BV-0001 done Lampe repariert")
     to_resident = [c for c in calls if str(c.params.get("chat_id")) == str(resident.user_id)]
     assert "“done”" in to_resident[0].params["text"]

@@ -404,11 +404,11 @@ def stored(starts_at: datetime = WINTER, **changes: object) -> Event:
 @pytest.mark.parametrize(
     ("counts", "capacity", "expected"),
     [
-        (EventCounts(3, 0), 5, "3 coming · 2 places left"),
-        (EventCounts(4, 0), 5, "4 coming · 1 place left"),
-        (EventCounts(5, 0), 5, "5 coming · Fully booked – waiting list"),
-        (EventCounts(5, 2), 5, "5 coming · Fully booked – waiting list (2 waiting)"),
-        (EventCounts(1, 0), None, "1 coming"),
+        (EventCounts(3, 0), 5, "3 registered · 2 places left"),
+        (EventCounts(4, 0), 5, "4 registered · 1 place left"),
+        (EventCounts(5, 0), 5, "5 registered · Fully booked – waiting list"),
+        (EventCounts(5, 2), 5, "5 registered · Fully booked – waiting list (2 waiting)"),
+        (EventCounts(1, 0), None, "1 registered"),
     ],
 )
 def test_render_event_counts(counts: EventCounts, capacity: int | None, expected: str) -> None:
@@ -434,7 +434,7 @@ def test_render_event_card() -> None:
     cancelled = render_event(
         stored(cancelled_at=NOW), translator(), "BV", None, EventCounts(3, 0), 5
     )
-    assert "cancelled" in cancelled.splitlines()[0] and "coming" not in cancelled
+    assert "cancelled" in cancelled.splitlines()[0] and "registered" not in cancelled
     arabic = render_event(stored(), translator("ar"), "BV", None, EventCounts(3, 0), 5)
     assert f"{FSI}{FSI}" in arabic and f"{PDI}{PDI}" in arabic  # the time range stays in order
 

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 
 from bot.config import KNOWN_LANGUAGES
 from bot.hours import BREMEN_HOLIDAY_NAMES
-from bot.i18n import FSI, PDI, Catalogs, Translator, default_locales_dir, native_name
+from bot.i18n import FSI, LRI, PDI, Catalogs, Translator, default_locales_dir, native_name
 from bot.menu import MENU_LAYOUT
 from bot.office import HOLIDAY_NAMES
 from bot.topics import DEFAULT_TOPICS
@@ -159,6 +159,24 @@ def test_arabic_values_are_isolated_so_they_stay_readable() -> None:
     assert t.isolate("BV-0042") == f"{FSI}BV-0042{PDI}"
     # Left-to-right languages are not touched.
     assert Translator("de", gettext.NullTranslations(), BERLIN).isolate("x") == "x"
+
+
+def test_arabic_keeps_literal_commands_and_numbers_left_to_right() -> None:
+    t = Translator("ar", gettext.NullTranslations(), BERLIN)
+    # Without the isolate, "/mydata" shows as "mydata/" and "#12" as "12#" in a right-to-left line.
+    assert t._("See /mydata and /deleteme.") == f"See {LRI}/mydata{PDI} and {LRI}/deleteme{PDI}."
+    assert t._("Broadcast #{number} cancelled.", number=12) == (
+        f"Broadcast {LRI}#{FSI}12{PDI}{PDI} cancelled."
+    )
+    assert t._("Ticket #7") == f"Ticket {LRI}#7{PDI}"
+    # Closing HTML tags, links and slashes inside words are not commands.
+    untouched = '<b>Hours</b> <a href="https://t.me/quartier_bot?start=q-x">t.me</a> 1/2'
+    assert t._(untouched) == untouched
+    assert t._n("{count} with /help", "{count} with /help", 3, count=3) == (
+        f"{FSI}3{PDI} with {LRI}/help{PDI}"
+    )
+    german = Translator("de", gettext.NullTranslations(), BERLIN)
+    assert german._("See /mydata, #{number}.", number=4) == "See /mydata, #4."
 
 
 def test_babel_formatting_follows_the_locale() -> None:

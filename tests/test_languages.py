@@ -6,15 +6,18 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel import Locale
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot.catalogcheck import check_catalog, template_ids
+from bot.catalogcheck import check_catalog, plural_problems, template_ids
 from bot.commands import publish_command_menus
 from bot.config import KNOWN_LANGUAGES, Config, load_config
 from bot.context import QuartierApplication
-from bot.i18n import FSI, PDI, default_locales_dir
+from bot.i18n import FSI, PDI, Catalogs, default_locales_dir
 from bot.menu import MENU_LAYOUT
 from bot.services import Services
 from storage.events import EventInput
@@ -34,6 +37,98 @@ ENGLISH_DATES = re.compile(
 def test_catalog_is_complete_and_within_telegram_limits(language: str) -> None:
     path = LOCALES / language / "LC_MESSAGES" / "messages.po"
     assert check_catalog(path, language, TEMPLATE, LABELS) == []
+
+
+def catalog_with_rule(language: str, rule: str) -> Catalog:
+    """An empty catalog whose Plural-Forms header is `rule`."""
+    catalog = Catalog(locale=language)
+    catalog.mime_headers = [("Plural-Forms", rule)]
+    return catalog
+
+
+@pytest.mark.parametrize(
+    ("language", "rule"),
+    [
+        # GNU gettext's spelling and Babel 2.19's differ in text, not in behaviour.
+        (
+            "pl",
+            "nplurals=3; plural=(n==1 ? 0 : n%10>=2 && n%10<=4 && "
+            "(n%100<10 || n%100>=20) ? 1 : 2);",
+        ),
+        (
+            "pl",
+            "nplurals=3; plural=n == 1 ? 0 : n % 10 >= 2 && n % 10 <= 4 && "
+            "(n % 100 < 12 || n % 100 > 14) ? 1 : 2;",
+        ),
+        (
+            "ar",
+            "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : "
+            "n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);",
+        ),
+        ("tr", "nplurals=2; plural=(n != 1);"),
+    ],
+)
+def test_plural_rules_are_compared_by_behaviour(language: str, rule: str) -> None:
+    assert plural_problems(catalog_with_rule(language, rule), language) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "rule", "complaint"),
+    [
+        # The old Arabic formula: 11–99 took form 5 (CLDR "other"), 100–102 form 4 ("many").
+        (
+            "ar",
+            "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : "
+            "n%100>=3 && n%100<=10 ? 3 : n%100>=0 && n%100<=2 ? 4 : 5);",
+            "n = 11, 12",
+        ),
+        ("tr", "nplurals=1; plural=0;", "nplurals=1, CLDR has 2"),
+        ("de", "nplurals=2; plural=(n > 1);", "n = 0"),
+        (
+            "ru",
+            "nplurals=3; plural=(n%10==1 ? 0 : n%10>=2 && n%10<=4 ? 1 : 2);",
+            "n = 11, 12, 13, 14, 111",
+        ),
+    ],
+)
+def test_a_plural_rule_that_picks_the_wrong_form_is_reported(
+    language: str, rule: str, complaint: str
+) -> None:
+    (problem,) = plural_problems(catalog_with_rule(language, rule), language)
+    assert complaint in problem
+
+
+#: CLDR's category for sample numbers, and the form gettext numbers it with for Arabic.
+ARABIC_SAMPLES = {0: "zero", 1: "one", 2: "two", 3: "few", 11: "many", 100: "other", 102: "other"}
+ARABIC_FORMS = ("zero", "one", "two", "few", "many", "other")
+
+
+def test_arabic_plural_entries_land_in_their_cldr_category() -> None:
+    translations = Catalogs.load(["ar"], "ar", ZoneInfo("Europe/Berlin")).catalog("ar").translations
+    with (LOCALES / "ar" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        plurals = [m for m in read_po(handle, locale="ar") if m.id and m.pluralizable]
+    assert plurals
+    for n, category in ARABIC_SAMPLES.items():
+        assert Locale.parse("ar").plural_form(n) == category
+        for message in plurals:
+            singular, plural = message.id
+            chosen = translations.ngettext(singular, plural, n)
+            assert chosen == message.string[ARABIC_FORMS.index(category)], (n, singular)
+
+
+def test_arabic_counts_of_11_to_99_take_the_accusative_and_100_the_genitive() -> None:
+    t = Catalogs.load(["ar"], "ar", ZoneInfo("Europe/Berlin")).translator("ar")
+
+    def older(n: int) -> str:
+        return t._n("… and {count} older concern.", "… and {count} older concerns.", n, count=n)
+
+    # Wrong before the standard header: 15 showed "طلب", 100 showed "طلبًا".
+    assert older(15).endswith(f"{FSI}15{PDI} طلبًا أقدم.")
+    assert older(99).endswith(f"{FSI}99{PDI} طلبًا أقدم.")
+    assert older(100).endswith(f"{FSI}100{PDI} طلب أقدم.")
+    assert older(102).endswith(f"{FSI}102{PDI} طلب أقدم.")
+    assert older(5).endswith(f"{FSI}5{PDI} طلبات أقدم.")
+    assert older(2) == "… وطلبان أقدم."
 
 
 def english_chunks(language: str) -> list[str]:

@@ -24,8 +24,8 @@ async def test_new_resident_picks_language_then_quarter_and_gets_menu(
     welcome, offer = texts(calls)[-2:]
     assert welcome.startswith("Willkommen!") and "Bahnhofsvorstadt" in welcome
     assert (
-        offer
-        == "Möchten Sie Neuigkeiten zu Veranstaltungen und Änderungen in Bahnhofsvorstadt bekommen?"
+        offer == "Möchten Sie Neuigkeiten zu Veranstaltungen und Änderungen in Ihrem Quartier "
+        "(Bahnhofsvorstadt) bekommen?"
     )
     assert "🕒 Öffnungszeiten" in reply_keyboard(calls)
 
