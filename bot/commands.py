@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from telegram import BotCommand, BotCommandScopeChat
@@ -64,12 +63,8 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 ROLES = ("resident", "officer", "admin")
 
 
-@functools.lru_cache(maxsize=64)
 def command_list(t: Translator, role: str = "resident") -> tuple[BotCommand, ...]:
-    """The menu in one language; staff get their commands after the residents' ones.
-
-    Built once per language and role: /help shows it on every call.
-    """
+    """The menu in one language; staff get their commands after the residents' ones."""
     entries = RESIDENT_COMMANDS
     if role in ("officer", "admin"):
         entries += OFFICER_COMMANDS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -271,9 +270,6 @@ def event_link(event_id: int, bot_username: str | None) -> str | None:
     return f"https://t.me/{bot_username}?start=ev-{event_id}" if bot_username else None
 
 
-# Calendar files are asked for again and again for the same few events; an edit changes
-# `updated_at` and with it the key, so an edited event never gets an old file.
-@functools.lru_cache(maxsize=64)
 def build_ics(event: Event, quarter_name: str, bot_username: str | None, tz: ZoneInfo) -> bytes:
     """An iCalendar file with one VEVENT in local wall time and the VTIMEZONE it needs."""
     start = event.starts_at.astimezone(tz)

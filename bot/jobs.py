@@ -30,9 +30,6 @@ REPOST_INTERVAL = timedelta(minutes=5)
 #: Reminders and scheduled broadcasts are found by scanning the database, so nothing is lost
 #: when the bot restarts: JobQueue itself keeps no jobs across restarts.
 SCAN_INTERVAL = timedelta(seconds=30)
-#: Every resident is read into memory this long after start (ResidentRepository.preload): the
-#: first getUpdates, and the first answers, come first.
-PRELOAD_DELAY = timedelta(seconds=1)
 
 
 async def run_retention(bot: ExtBot[RateLimitArgs], services: Services) -> int:
@@ -91,12 +88,6 @@ async def _retention_job(context: BotContext) -> None:
     await run_retention(context.bot, context.services)
 
 
-async def _preload_job(context: BotContext) -> None:
-    """JobQueue callback: every resident into memory, once after start-up."""
-    count = await context.services.residents.preload()
-    log.info("%d residents in memory", count)
-
-
 async def _repost_job(context: BotContext) -> None:
     """JobQueue callback for re-posting."""
     await repost_unannounced(context.bot, context.services)
@@ -108,7 +99,6 @@ def schedule(app: QuartierApplication) -> None:
     if queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     tz = app.services.config.timezone
-    queue.run_once(_preload_job, PRELOAD_DELAY, name="preload-residents")
     queue.run_daily(_retention_job, RETENTION_TIME.replace(tzinfo=tz), name="retention")
     # Also once shortly after start: a bot that is restarted daily may never be up at 03:30.
     queue.run_once(_retention_job, timedelta(seconds=30), name="retention-at-start")

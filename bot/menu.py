@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
@@ -32,51 +30,10 @@ MENU_LAYOUT: tuple[tuple[str, ...], ...] = (
 )
 
 
-# python-telegram-bot walks every button of a markup for every request. Keyboards we send
-# again and again (the main menu, event cards) are frozen objects: they turn themselves into
-# Bot API data once.
-
-
-def _serialised_once(markup: object, serialise: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """`serialise()` on the first call, the kept result after (a fresh top-level dict each time)."""
-    data: dict[str, Any] | None = getattr(markup, "_serialised", None)
-    if data is None:
-        data = serialise()
-        # Frozen telegram object: set the private cache slot without the freeze check.
-        object.__setattr__(markup, "_serialised", data)
-    return dict(data)
-
-
-class SerialisedKeyboard(ReplyKeyboardMarkup):
-    """A reply keyboard that becomes Bot API data once, not on every send."""
-
-    # A slot of each class: two bases with slots of their own cannot be combined in a mixin.
-    __slots__ = ("_serialised",)
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        """The keyboard as Bot API data (the rows are shared between calls)."""
-        if not recursive:
-            return super().to_dict(recursive)
-        return _serialised_once(self, lambda: super(SerialisedKeyboard, self).to_dict())
-
-
-class SerialisedInlineKeyboard(InlineKeyboardMarkup):
-    """An inline keyboard that becomes Bot API data once, not on every send."""
-
-    __slots__ = ("_serialised",)
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        """The keyboard as Bot API data (the rows are shared between calls)."""
-        if not recursive:
-            return super().to_dict(recursive)
-        return _serialised_once(self, lambda: super(SerialisedInlineKeyboard, self).to_dict())
-
-
-@functools.lru_cache(maxsize=32)
 def main_menu(t: Translator) -> ReplyKeyboardMarkup:
-    """The persistent main menu in the reader's language (built once per language)."""
+    """The persistent main menu in the reader's language."""
     rows = [[KeyboardButton(t._(label)) for label in row] for row in MENU_LAYOUT]
-    return SerialisedKeyboard(rows, resize_keyboard=True, is_persistent=True)
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 
 
 def language_keyboard(languages: Sequence[str], current: str | None = None) -> InlineKeyboardMarkup:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -40,7 +39,7 @@ HOLIDAY_NAMES: Mapping[str, str] = {
 }
 
 
-@dataclass(eq=False)  # compared and hashed by identity: a cache key of `status_text`
+@dataclass(eq=False)
 class HolidayCalendar:
     """Bremen public holidays, computed once per year and cached."""
 
@@ -69,7 +68,7 @@ class OfficeStatus:
 def compute_status(
     quarter: Quarter,
     now: datetime,
-    closures: list[Closure],
+    closures: Sequence[Closure],
     calendar: HolidayCalendar,
     t: Translator,
 ) -> OfficeStatus:
@@ -99,20 +98,15 @@ def compute_status(
     return OfficeStatus(quarter=quarter, now=local_now, state=state, closed_periods=periods)
 
 
-@functools.lru_cache(maxsize=256)
 def status_text(
     quarter: Quarter,
-    minute: datetime,
-    closures: tuple[Closure, ...],
+    now: datetime,
+    closures: Sequence[Closure],
     calendar: HolidayCalendar,
     t: Translator,
 ) -> str:
-    """The /hours message (HTML) during `minute` (its first instant, seconds zero).
-
-    Opening hours and closures change state only on full minutes, so the text is the same for
-    every instant of a minute: it is rendered once per minute, quarter, language and closures.
-    """
-    return render_status(compute_status(quarter, minute, list(closures), calendar, t), t)
+    """The /hours message (HTML) at `now`."""
+    return render_status(compute_status(quarter, now, closures, calendar, t), t)
 
 
 def office_title(quarter: Quarter, t: Translator) -> str:

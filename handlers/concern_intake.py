@@ -6,7 +6,6 @@ in the middle of a conversation loses nothing, and the buttons carry no state of
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -16,7 +15,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.concerns import MAX_DESCRIPTION, announce, quarter_name, staff_translator, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
-from bot.menu import MENU_CONCERN, SerialisedInlineKeyboard, main_menu
+from bot.menu import MENU_CONCERN, main_menu
 from bot.topics import Topic
 from handlers.common import (
     PRIVATE,
@@ -51,12 +50,6 @@ async def start_concern(update: Update, context: BotContext) -> None:
     await ask_topic(message, context)
 
 
-# The conversation's keyboards are the same for everybody who reads the same language: they
-# are built once per language (a topic list built and serialised per question cost more than
-# python-telegram-bot's whole handling of an echo update).
-
-
-@functools.lru_cache(maxsize=32)
 def topic_keyboard(
     t: Translator, topics: tuple[Topic, ...], default_language: str
 ) -> InlineKeyboardMarkup:
@@ -66,19 +59,17 @@ def topic_keyboard(
         for topic in topics
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [[cancel_button(t)]]
-    return SerialisedInlineKeyboard(rows)
+    return InlineKeyboardMarkup(rows)
 
 
-@functools.lru_cache(maxsize=32)
 def cancel_keyboard(t: Translator) -> InlineKeyboardMarkup:
     """Only the cancel button (while the resident types)."""
-    return SerialisedInlineKeyboard([[cancel_button(t)]])
+    return InlineKeyboardMarkup([[cancel_button(t)]])
 
 
-@functools.lru_cache(maxsize=32)
 def contact_keyboard(t: Translator) -> InlineKeyboardMarkup:
     """May the office write back: yes, no, cancel."""
-    return SerialisedInlineKeyboard(
+    return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(t._("Yes, you may write to me"), callback_data="ccontact:yes")],
             [InlineKeyboardButton(t._("No, stay anonymous"), callback_data="ccontact:no")],
@@ -87,18 +78,16 @@ def contact_keyboard(t: Translator) -> InlineKeyboardMarkup:
     )
 
 
-@functools.lru_cache(maxsize=32)
 def consent_keyboard(t: Translator) -> InlineKeyboardMarkup:
     """I agree, cancel."""
-    return SerialisedInlineKeyboard(
+    return InlineKeyboardMarkup(
         [[InlineKeyboardButton(t._("I agree"), callback_data="cconsent:yes")], [cancel_button(t)]]
     )
 
 
-@functools.lru_cache(maxsize=32)
 def summary_keyboard(t: Translator) -> InlineKeyboardMarkup:
     """Submit, change, cancel."""
-    return SerialisedInlineKeyboard(
+    return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(t._("✅ Submit"), callback_data="cflow:submit")],
             [
@@ -109,10 +98,9 @@ def summary_keyboard(t: Translator) -> InlineKeyboardMarkup:
     )
 
 
-@functools.lru_cache(maxsize=32)
 def change_keyboard(t: Translator) -> InlineKeyboardMarkup:
     """Which answer to change, or back to the summary."""
-    return SerialisedInlineKeyboard(
+    return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(t._("Topic"), callback_data="cchange:topic"),
@@ -355,8 +343,10 @@ async def on_consent(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     user = user_of(update)
+    # Consent first: if the draft is gone meanwhile, the resident did agree all the same.
+    await context.services.residents.give_consent(user.id)
     try:
-        draft = await context.services.concerns.consent_to_summary(user.id)
+        draft = await context.services.concerns.update_draft(user.id, step="summary")
     except DraftGone:
         await draft_gone(update, context)
         return

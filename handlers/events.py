@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -12,7 +11,7 @@ from bot.concerns import quarter_name, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.events import build_ics, render_event, render_event_list
 from bot.i18n import Translator
-from bot.menu import MENU_EVENTS, SerialisedInlineKeyboard
+from bot.menu import MENU_EVENTS
 from bot.notify import tell_promoted
 from handlers.common import PRIVATE, edit_text, message_of, user_of
 from storage.events import Event, EventCounts, EventError
@@ -41,9 +40,6 @@ async def event_card(
     return render_card(event, counts, state, quarter, topic, t, back_to_list)
 
 
-# /events shows the same few cards to everybody: each (event version, counts, own RSVP,
-# language) is rendered once.
-@functools.lru_cache(maxsize=512)
 def render_card(
     event: Event,
     counts: EventCounts,
@@ -78,7 +74,7 @@ def render_card(
     )
     if back_to_list:
         rows.append([InlineKeyboardButton(t._("📋 All events"), callback_data=EVENT_LIST)])
-    return text, SerialisedInlineKeyboard(rows)
+    return text, InlineKeyboardMarkup(rows)
 
 
 #: The button that turns an event card back into the list of coming events.
@@ -87,8 +83,6 @@ EVENT_LIST = "ev:list"
 BUTTON_TITLE = 40
 
 
-# Most residents of a quarter see the same list (their own RSVPs make the difference).
-@functools.lru_cache(maxsize=512)
 def event_list(
     events: tuple[tuple[Event, EventCounts, str | None], ...], t: Translator
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -103,7 +97,7 @@ def event_list(
         ]
         for number, (event, _, _) in enumerate(events, start=1)
     ]
-    return text, SerialisedInlineKeyboard(rows)
+    return text, InlineKeyboardMarkup(rows)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -120,12 +114,12 @@ def opened_from_list(query: CallbackQuery) -> bool:
     return any(b.callback_data == EVENT_LIST for row in markup.inline_keyboard for b in row)
 
 
-def resident_quarters(context: BotContext) -> set[str]:
+async def resident_quarters(context: BotContext) -> set[str]:
     """Home quarter and followed quarters."""
     resident = context.resident
     if resident is None:
         return set()
-    quarters = set(resident.followed)
+    quarters = set(await context.services.subscriptions.quarters_of(resident.user_id))
     if resident.quarter_id:
         quarters.add(resident.quarter_id)
     return quarters & set(context.services.config.quarter_ids)
@@ -137,7 +131,7 @@ async def events_command(update: Update, context: BotContext) -> None:
     user = user_of(update)
     t = context.t
     services = context.services
-    quarters = resident_quarters(context)
+    quarters = await resident_quarters(context)
     if not quarters:
         await message.reply_text(t._("Please send /start first and choose your quarter."))
         return
@@ -168,7 +162,7 @@ async def show_list(update: Update, context: BotContext) -> None:
     user = user_of(update)
     services = context.services
     events = await services.events.upcoming_for(
-        user.id, resident_quarters(context), services.now(), EVENTS_SHOWN
+        user.id, await resident_quarters(context), services.now(), EVENTS_SHOWN
     )
     await query.answer()
     if not events:

@@ -20,8 +20,7 @@ async def office_text(context: BotContext, quarter: Quarter) -> str:
     now = services.now()
     today = now.astimezone(services.config.timezone).date()
     closures = await services.closures.upcoming(today, quarter.id)
-    minute = now.replace(second=0, microsecond=0)
-    return status_text(quarter, minute, tuple(closures), services.holidays, context.t)
+    return status_text(quarter, now, closures, services.holidays, context.t)
 
 
 async def hours_command(update: Update, context: BotContext) -> None:

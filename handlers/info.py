@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 
 from telegram import Update
@@ -26,9 +25,8 @@ async def help_command(update: Update, context: BotContext) -> None:
     )
 
 
-@functools.lru_cache(maxsize=64)
 def help_text(t: Translator, role: str) -> str:
-    """The /help message (HTML) for one language and role (built once: it never changes)."""
+    """The /help message (HTML) for one language and role."""
     lines = [bold(t._("What this bot can do")), ""]
     lines += [
         f"/{command.command} — {html.escape(command.description)}"

@@ -19,14 +19,15 @@ from bot.office import bold
 from handlers.common import PRIVATE, edit_text, message_of, user_of
 from storage.db import to_db_time
 
+#: Concerns /myconcerns lists: one Telegram message holds 4,096 characters, about 80 lines.
+LISTED_CONCERNS = 20
+
 
 async def my_concerns(update: Update, context: BotContext) -> None:
     """List the resident's concerns with reference, topic, date and status."""
     t = context.t
     services = context.services
-    # Read with the resident's row by identify, and dropped from memory by every change.
-    resident = context.resident
-    concerns = resident.concerns if resident is not None else ()
+    concerns, total = await services.concerns.summaries(user_of(update).id, LISTED_CONCERNS)
     if not concerns:
         await message_of(update).reply_text(
             t._("You have not sent any concerns yet. Send /concern to report one.")
@@ -43,7 +44,7 @@ async def my_concerns(update: Update, context: BotContext) -> None:
                 status=status_label(concern.status, t),
             )
         )
-    older = resident.concern_count - len(concerns) if resident is not None else 0
+    older = total - len(concerns)
     if older > 0:
         lines.append(
             t._n(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -11,7 +9,6 @@ from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator, native_name
 from bot.menu import (
     MENU_SETTINGS,
-    SerialisedInlineKeyboard,
     language_keyboard,
     quarter_keyboard,
 )
@@ -20,10 +17,9 @@ from handlers.info import privacy_command
 from handlers.onboarding import unknown_quarter_text
 
 
-@functools.lru_cache(maxsize=32)
 def choose_topics_keyboard(t: Translator) -> InlineKeyboardMarkup:
     """The button under a /subscribe answer (the same for every reader of a language)."""
-    return SerialisedInlineKeyboard(
+    return InlineKeyboardMarkup(
         [[InlineKeyboardButton(t._("🏷 Choose topics"), callback_data="sub:topics")]]
     )
 

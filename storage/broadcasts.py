@@ -305,8 +305,7 @@ class BroadcastRepository:
         by_outcome: dict[str, list[DeliveryResult]] = {}
         for result in results:
             by_outcome.setdefault(result.outcome, []).append(result)
-        blocked = [("residents", r.chat_id) for r in by_outcome.get("blocked", [])]
-        async with self.db.transaction(blocked) as conn:
+        async with self.db.transaction() as conn:
             await conn.executemany(
                 "UPDATE deliveries SET state = 'sent', message_id = ?, next_attempt_at = NULL, "
                 "last_error = NULL, updated_at = ? WHERE broadcast_id = ? AND chat_id = ?",
@@ -372,7 +371,7 @@ class BroadcastRepository:
 
     async def finish(self, broadcast_id: int) -> None:
         """Mark a sending broadcast 'done' (a cancelled one stays cancelled)."""
-        await self.db.write(
+        await self.db.execute(
             "UPDATE broadcasts SET status = 'done', finished_at = ? "
             "WHERE id = ? AND status = 'sending'",
             (to_db_time(utc_now()), broadcast_id),
@@ -459,7 +458,7 @@ class BroadcastRepository:
         self, broadcast_id: int, chat_id: int, message_id: int | None
     ) -> None:
         """Remember the staff message that shows the broadcast's progress."""
-        await self.db.write(
+        await self.db.execute(
             "UPDATE broadcasts SET report_chat_id = ?, progress_message_id = ? WHERE id = ?",
             (chat_id, message_id, broadcast_id),
         )

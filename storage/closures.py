@@ -8,7 +8,6 @@ from datetime import date, datetime
 import aiosqlite
 
 from storage.audit import write_audit
-from storage.cache import ReadCache
 from storage.db import Database, from_db_time, to_db_time, utc_now
 
 
@@ -50,9 +49,6 @@ class ClosureRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # Every /hours reads the closures of one quarter; staff change them a few times a year.
-        self._upcoming: ReadCache[tuple[date, str | None], tuple[Closure, ...]] = ReadCache(64)
-        db.watch("closures", lambda _key: self._upcoming.invalidate())
 
     async def add(
         self,
@@ -66,7 +62,7 @@ class ClosureRepository:
         if last_day < first_day:
             raise ValueError("last_day before first_day")
         now = utc_now().replace(microsecond=0)  # as stored
-        async with self.db.transaction([("closures", None)]) as conn:
+        async with self.db.transaction() as conn:
             async with conn.execute(
                 "INSERT INTO closures (quarter_id, first_day, last_day, reason, created_by, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -98,7 +94,7 @@ class ClosureRepository:
 
     async def delete(self, actor_id: int, closure_id: int) -> Closure | None:
         """Remove a closure (audited); None if it did not exist."""
-        async with self.db.transaction([("closures", None)]) as conn:
+        async with self.db.transaction() as conn:
             async with conn.execute(
                 f"SELECT {_COLUMNS} FROM closures WHERE id = ?",  # noqa: S608 - constant columns
                 (closure_id,),
@@ -123,11 +119,6 @@ class ClosureRepository:
 
     async def upcoming(self, today: date, quarter_id: str | None = None) -> list[Closure]:
         """Closures not yet over; for one quarter (including all-office ones) or all."""
-        key = (today, quarter_id)
-        return list(await self._upcoming.get_or_load(key, lambda: self._load(today, quarter_id)))
-
-    async def _load(self, today: date, quarter_id: str | None) -> tuple[Closure, ...]:
-        """Read them from the database."""
         if quarter_id is None:
             rows = await self.db.fetchall(
                 f"SELECT {_COLUMNS} FROM closures WHERE last_day >= ? "  # noqa: S608
@@ -140,4 +131,4 @@ class ClosureRepository:
                 "AND (quarter_id IS NULL OR quarter_id = ?) ORDER BY first_day, id",
                 (today.isoformat(), quarter_id),
             )
-        return tuple(_closure(row) for row in rows)
+        return [_closure(row) for row in rows]

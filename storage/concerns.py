@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,11 +10,7 @@ from typing import Any, cast
 import aiosqlite
 
 from storage.audit import write_audit
-from storage.cache import ReadCache
 from storage.db import Database, from_db_time, to_db_time, utc_now
-
-#: Drafts kept in memory: every step of the intake conversation reads the draft first.
-CACHED_DRAFTS = 1024
 
 STATUSES: tuple[str, ...] = ("new", "in_progress", "done", "rejected")
 CLOSED_STATUSES: frozenset[str] = frozenset({"done", "rejected"})
@@ -220,34 +215,22 @@ class ConcernRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # Written through by start/update (their RETURNING rows), dropped by every other write.
-        self._drafts: ReadCache[int, Draft | None] = ReadCache(CACHED_DRAFTS)
-        db.watch("concern_drafts", self._drafts.invalidate)
 
     # -- drafts ---------------------------------------------------------------------------
 
     async def draft(self, user_id: int) -> Draft | None:
         """The resident's draft, if a concern is being written."""
-        return await self._drafts.get_or_load(user_id, lambda: self._load_draft(user_id))
-
-    async def _load_draft(self, user_id: int) -> Draft | None:
-        """Read the draft from the database."""
         row = await self.db.fetchone("SELECT * FROM concern_drafts WHERE user_id = ?", (user_id,))
         return _draft(row) if row else None
 
     async def start_draft(self, user_id: int, quarter_id: str) -> Draft:
         """Begin a new draft (replacing an unfinished one), in one statement."""
-        now = to_db_time(utc_now())
-
-        async def write() -> Draft | None:
-            """REPLACE deletes an unfinished draft and inserts the new one atomically."""
-            return await self._write_draft(
-                "INSERT OR REPLACE INTO concern_drafts (user_id, step, quarter_id, updated_at) "
-                "VALUES (?, 'topic', ?, ?) RETURNING *",
-                (user_id, quarter_id, now),
-            )
-
-        draft = await self._drafts.write_through(user_id, write)
+        # REPLACE deletes an unfinished draft and inserts the new one atomically.
+        draft = await self._write_draft(
+            "INSERT OR REPLACE INTO concern_drafts (user_id, step, quarter_id, updated_at) "
+            "VALUES (?, 'topic', ?, ?) RETURNING *",
+            (user_id, quarter_id, to_db_time(utc_now())),
+        )
         assert draft is not None
         return draft
 
@@ -262,71 +245,24 @@ class ConcernRepository:
         # Column names come from the fixed set above, never from input.
         assignments = ", ".join(f"{name} = ?" for name in names)
         values = [fields[name] for name in names]
-
-        async def write() -> Draft | None:
-            """The update, returning the whole new row (None: there is no draft)."""
-            return await self._write_draft(
-                f"UPDATE concern_drafts SET {assignments}, updated_at = ? "  # noqa: S608
-                "WHERE user_id = ? RETURNING *",
-                (*values, to_db_time(utc_now()), user_id),
-            )
-
-        draft = await self._drafts.write_through(user_id, write)
+        draft = await self._write_draft(
+            f"UPDATE concern_drafts SET {assignments}, updated_at = ? "  # noqa: S608
+            "WHERE user_id = ? RETURNING *",
+            (*values, to_db_time(utc_now()), user_id),
+        )
         if draft is None:
             raise DraftGone(user_id)
         return draft
 
     async def _write_draft(self, sql: str, params: Sequence[Any]) -> Draft | None:
-        """One draft statement with RETURNING *, committed without waiting for the disk.
-
-        A draft is the resident's unsent work: a restart or crash of the bot loses no step (the
-        commit is in SQLite's log), a power cut may lose the last steps. Nothing is confirmed
-        as saved before the submit, whose durable commit makes every earlier step of the log
-        durable with it. Saves one fsync per step (≈ 0.1 ms, a fifth of a step's time).
-        """
-
-        def work(conn: sqlite3.Connection) -> Draft | None:
-            """The statement and its row."""
-            rows = conn.execute(sql, params).fetchall()
-            return _draft(rows[0]) if rows else None
-
-        return await self.db.run(work, durable=False)
-
-    async def consent_to_summary(self, user_id: int) -> Draft:
-        """The resident agreed to the privacy notice: record it and show the draft's summary.
-
-        One transaction (one trip): the resident's consent and the draft's step. Raises
-        DraftGone, recording nothing, when the draft was sent or cancelled meanwhile.
-        """
-        now = to_db_time(utc_now())
-
-        def work(conn: sqlite3.Connection) -> Draft:
-            """The draft first: without it there is nothing to consent to."""
-            rows = conn.execute(
-                "UPDATE concern_drafts SET step = 'summary', updated_at = ? WHERE user_id = ? "
-                "RETURNING *",
-                (now, user_id),
-            ).fetchall()
-            if not rows:
-                raise DraftGone(user_id)
-            conn.execute("UPDATE residents SET consent_at = ? WHERE user_id = ?", (now, user_id))
-            return _draft(rows[0])
-
-        # Not waiting for the disk, like every draft step (_write_draft): the consent becomes
-        # durable with the submit's commit, and without a submit it is not needed.
-        changed = [("residents", user_id), ("concern_drafts", user_id)]
-        draft = await self.db.run(work, changed, durable=False)
-        # Reported by run(), nothing awaited since: this is the newest draft.
-        self._drafts.put(user_id, draft)
-        return draft
+        """One draft statement with RETURNING *, committed; its row (None: no draft)."""
+        async with self.db.transaction() as conn, conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return _draft(row) if row else None
 
     async def discard_draft(self, user_id: int) -> bool:
         """Throw the draft away; True if there was one."""
-        deleted = await self.db.execute(
-            "DELETE FROM concern_drafts WHERE user_id = ?",
-            (user_id,),
-            changes=[("concern_drafts", user_id)],
-        )
+        deleted = await self.db.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
         return deleted > 0
 
     async def purge_drafts(self, older_than: datetime) -> int:
@@ -334,7 +270,6 @@ class ConcernRepository:
         return await self.db.execute(
             "DELETE FROM concern_drafts WHERE updated_at < ?",
             (to_db_time(older_than),),
-            changes=[("concern_drafts", None)],
         )
 
     # -- submitting -----------------------------------------------------------------------
@@ -343,33 +278,36 @@ class ConcernRepository:
         """Turn the draft into a concern with the next number of its quarter, in one transaction."""
         now = to_db_time(utc_now())
 
-        def work(conn: sqlite3.Connection) -> Concern:
-            """Take the draft out, count, insert: one trip to SQLite's thread, not five."""
+        async with self.db.transaction() as conn:
             # Taking the draft out and reading it is one statement; a failure rolls it back.
-            rows = conn.execute(
+            async with conn.execute(
                 "DELETE FROM concern_drafts WHERE user_id = ? RETURNING *", (user_id,)
-            ).fetchall()
-            if not rows:
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
                 raise DraftGone(user_id)
-            draft = _draft(rows[0])
+            draft = _draft(row)
             if draft.topic_id is None or not draft.has_description or draft.contact_allowed is None:
                 raise ValueError("draft is incomplete")
-            (number,) = conn.execute(
+            async with conn.execute(
                 "INSERT INTO concern_counters (quarter_id, last_number) VALUES (?, 1) "
                 "ON CONFLICT (quarter_id) DO UPDATE SET last_number = last_number + 1 "
                 "RETURNING last_number",
                 (draft.quarter_id,),
-            ).fetchone()
-            inserted = conn.execute(
+            ) as cursor:
+                counter = await cursor.fetchone()
+            assert counter is not None  # the upsert always returns its row
+            number = int(counter[0])
+            async with conn.execute(
                 "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "  # noqa: S608 - constant columns
                 "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
                 "created_at, status_changed_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) "
                 f"RETURNING {_CONCERN_COLUMNS}",
                 (
-                    format_reference(prefix, int(number)),
+                    format_reference(prefix, number),
                     draft.quarter_id,
-                    int(number),
+                    number,
                     draft.topic_id,
                     user_id,
                     language,
@@ -381,10 +319,10 @@ class ConcernRepository:
                     now,
                     now,
                 ),
-            ).fetchone()
-            return _concern(inserted)
-
-        return await self.db.run(work, [("concern_drafts", user_id), ("concerns", user_id)])
+            ) as cursor:
+                inserted = await cursor.fetchone()
+        assert inserted is not None
+        return _concern(inserted)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -406,6 +344,16 @@ class ConcernRepository:
             (format_reference(prefix, int(number)),),
         )
         return _concern(row) if row else None
+
+    async def summaries(self, user_id: int, limit: int) -> tuple[list[ConcernSummary], int]:
+        """The resident's newest concerns (at most `limit`), and how many they have in all."""
+        rows = await self.db.fetchall(
+            "SELECT reference, topic_id, status, created_at, count(*) OVER () FROM concerns "
+            "WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        summaries = [ConcernSummary(row[0], row[1], row[2], from_db_time(row[3])) for row in rows]
+        return summaries, int(rows[0][4]) if rows else 0
 
     async def for_resident(self, user_id: int) -> list[Concern]:
         """The resident's concerns, newest first."""
@@ -458,7 +406,7 @@ class ConcernRepository:
 
     async def add_resident_message(self, concern_id: int, user_id: int, text: str) -> None:
         """A resident's follow-up, added to the thread."""
-        await self.db.write(
+        await self.db.execute(
             "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
             "VALUES (?, 'resident', ?, ?, ?)",
             (concern_id, user_id, text, to_db_time(utc_now())),
@@ -487,9 +435,7 @@ class ConcernRepository:
         now = utc_now()
         stamp = to_db_time(now)
         closed_at = stamp if status in CLOSED_STATUSES else None
-        # The resident's /myconcerns shows the status (an anonymised concern is nobody's).
-        changed = [("concerns", concern.resident_id)] if concern.resident_id is not None else []
-        async with self.db.transaction(changed) as conn:
+        async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE concerns SET status = ?, status_changed_at = ?, closed_at = ? WHERE id = ?",
                 (status, stamp, closed_at, concern.id),
@@ -513,7 +459,7 @@ class ConcernRepository:
 
     async def mark_posted(self, concern_id: int) -> None:
         """The staff group has seen the concern."""
-        await self.db.write(
+        await self.db.execute(
             "UPDATE concerns SET posted_at = ? WHERE id = ?", (to_db_time(utc_now()), concern_id)
         )
 
@@ -522,25 +468,22 @@ class ConcernRepository:
     ) -> None:
         """Link the staff group's messages (id, kind) to the concern; posted if `complete`.
 
-        One transaction, one trip: the post, its photo and its location, and the mark that the
-        repost job need not try again. Not waiting for the disk (the resident's concern was
-        committed durably before): lost in a power cut, the repost job posts it once more.
+        One transaction: the post, its photo and its location, and the mark that the repost
+        job need not try again.
         """
         if not messages and not complete:
             return
-        now = to_db_time(utc_now())
-
-        def work(conn: sqlite3.Connection) -> None:
-            """Links, then the mark."""
-            conn.executemany(
+        async with self.db.transaction() as conn:
+            await conn.executemany(
                 "INSERT OR REPLACE INTO concern_links (chat_id, message_id, concern_id, kind) "
                 "VALUES (?, ?, ?, ?)",
                 [(chat_id, message_id, concern_id, kind) for message_id, kind in messages],
             )
             if complete:
-                conn.execute("UPDATE concerns SET posted_at = ? WHERE id = ?", (now, concern_id))
-
-        await self.db.run(work, durable=False)
+                await conn.execute(
+                    "UPDATE concerns SET posted_at = ? WHERE id = ?",
+                    (to_db_time(utc_now()), concern_id),
+                )
 
     # -- links between Telegram messages and concerns ---------------------------------------
 
@@ -548,7 +491,7 @@ class ConcernRepository:
         self, chat_id: int, message_id: int, concern_id: int, kind: str = "text"
     ) -> None:
         """Remember that this Telegram message belongs to the concern."""
-        await self.db.write(
+        await self.db.execute(
             "INSERT OR REPLACE INTO concern_links (chat_id, message_id, concern_id, kind) "
             "VALUES (?, ?, ?, ?)",
             (chat_id, message_id, concern_id, kind),

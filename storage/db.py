@@ -5,39 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.cache import Listener
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any]
-#: (table, key) of a write, reported to the read caches; key None: any rows of the table.
-Change = tuple[str, object | None]
 T = TypeVar("T")
-#: A whole transaction's statements, run in SQLite's thread on the plain sqlite3 connection.
-Work = Callable[[sqlite3.Connection], T]
-
-
-@dataclass(frozen=True, eq=False)
-class Refresher:
-    """Keeps a cached value current through `Database.run` writes without a trip of its own.
-
-    `read(conn, key)` runs in SQLite's thread inside the write's transaction; `keep(key, value)`
-    runs right after the write was reported (the cache dropped the old value), with no await
-    in between, so no other write can have come in after the value was read.
-    """
-
-    read: Callable[[sqlite3.Connection, Any], Any]
-    keep: Callable[[Any, Any], None]
 
 
 class StorageError(Exception):
@@ -55,7 +36,7 @@ def to_db_time(value: datetime) -> str:
 
 
 def from_db_time(value: str) -> datetime:
-    """Parse what `to_db_time` wrote (fromisoformat: ~60× faster than strptime)."""
+    """Parse what `to_db_time` wrote."""
     return datetime.fromisoformat(value)
 
 
@@ -68,27 +49,6 @@ class Database:
         # One connection means one transaction at a time: without the lock, a coroutine that
         # awaits inside its transaction would let another coroutine's statements join it.
         self._lock: asyncio.Lock | None = None
-        self._listeners: dict[str, list[Listener]] = {}
-        self._refreshers: dict[str, list[Refresher]] = {}
-
-    def watch(self, table: str, listener: Listener) -> None:
-        """Call `listener(key)` whenever a repository reports a committed write to `table`."""
-        self._listeners.setdefault(table, []).append(listener)
-
-    def refresh(self, tables: Iterable[str], refresher: Refresher) -> None:
-        """Re-read a key's value in the same trip as a `run` that reports a write to it."""
-        for table in tables:
-            self._refreshers.setdefault(table, []).append(refresher)
-
-    def changed(self, table: str, key: object | None = None) -> None:
-        """Report a committed write to `table` (key: the row's key; None: any rows)."""
-        for listener in self._listeners.get(table, ()):
-            listener(key)
-
-    def _report(self, changes: Sequence[Change]) -> None:
-        """Report writes (from `finally`: a cancelled await may still have committed)."""
-        for table, key in changes:
-            self.changed(table, key)
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -133,22 +93,8 @@ class Database:
             self._conn = None
 
     @asynccontextmanager
-    async def transaction(
-        self, changes: Sequence[Change] = ()
-    ) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; holds the lock throughout.
-
-        `changes` are reported to the read caches when the transaction ends, however it ends.
-        """
-        try:
-            async with self._transaction() as conn:
-                yield conn
-        finally:
-            self._report(changes)
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The transaction itself."""
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; holds the lock throughout."""
         async with self.lock:
             conn = self.conn
             try:
@@ -163,48 +109,6 @@ class Database:
                 await _finish_even_if_cancelled(conn.execute("ROLLBACK"))
                 raise
             await _finish_even_if_cancelled(conn.execute("COMMIT"))
-
-    async def run(self, work: Work[T], changes: Sequence[Change] = (), durable: bool = True) -> T:
-        """Run `work` as one transaction in SQLite's thread: one trip, however many statements.
-
-        A transaction of n statements through aiosqlite's coroutines costs n + 2 trips to its
-        worker thread (BEGIN, each statement, COMMIT), ≈ 0.1 ms each besides SQLite's own work.
-        `work` gets the sqlite3 connection, may only talk to SQLite, and rolls everything back
-        by raising. `changes` are reported to the read caches when it ends, however it ends;
-        caches with a `Refresher` for a changed key get its new value from the same trip.
-
-        `durable=False` commits without waiting for the disk (synchronous=NORMAL for this one
-        transaction): a power cut may lose it, until the next durable commit syncs the log it
-        is in; a crash of the bot does not. Only for what nobody was told is saved (a draft's
-        steps: the submit commits durably) or what a job redoes (the staff-post note).
-        """
-        # One refresh per refresher and key, though several tables may report the same key.
-        refreshes = list(
-            dict.fromkeys(
-                (refresher, key)
-                for table, key in changes
-                if key is not None
-                for refresher in self._refreshers.get(table, ())
-            )
-        )
-
-        def work_and_refresh(conn: sqlite3.Connection) -> tuple[T, list[Any]]:
-            """The work, then the refreshed values, before COMMIT: nothing can come between."""
-            result = work(conn)
-            return result, [refresher.read(conn, key) for refresher, key in refreshes]
-
-        try:
-            async with self.lock:
-                # No shield against cancellation needed (unlike BEGIN … COMMIT over several
-                # trips): the whole transaction is one job in the worker's queue, and whatever
-                # is queued after it runs after it, even if we stop waiting for it.
-                result, values = await _in_worker(self.conn, _atomically(work_and_refresh, durable))
-        finally:
-            self._report(changes)
-        # Reported just now, nothing awaited since: these values are the newest.
-        for (refresher, key), value in zip(refreshes, values, strict=True):
-            refresher.keep(key, value)
-        return result
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -246,42 +150,21 @@ class Database:
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        """All rows of a query, in one trip to SQLite's thread (not execute, fetch, close)."""
+        """All rows of a query."""
         async with self.lock:
             return list(await self.conn.execute_fetchall(sql, params))
 
-    async def write(self, sql: str, params: Params = (), changes: Sequence[Change] = ()) -> None:
-        """Run one writing statement as its own transaction, in one trip to SQLite's thread.
-
-        Outside BEGIN … COMMIT, SQLite commits a single statement by itself (with the same fsync).
-        For writes whose row count nobody needs: `execute` takes a second trip to close its cursor.
-        """
-        try:
-            async with self.lock:
-                await self.conn.execute_fetchall(sql, params)
-        finally:
-            self._report(changes)
-
-    async def execute(self, sql: str, params: Params = (), changes: Sequence[Change] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one writing statement as its own transaction; returns the changed row count.
 
-        Two trips to aiosqlite's thread (the statement, closing its cursor): the count is only
-        on the cursor. `write` saves the second trip when the count is not needed.
+        Outside BEGIN … COMMIT, SQLite commits a single statement by itself (with the same fsync).
         """
-        try:
-            async with self.lock:
-                cursor = await self.conn.execute(sql, params)
-                count = cursor.rowcount
-                await cursor.close()
-                return count
-        finally:
-            self._report(changes)
+        async with self.lock, self.conn.execute(sql, params) as cursor:
+            return cursor.rowcount
 
-    async def executemany(
-        self, sql: str, rows: Iterable[Params], changes: Sequence[Change] = ()
-    ) -> None:
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for many rows in one transaction."""
-        async with self.transaction(changes) as conn:
+        async with self.transaction() as conn:
             await conn.executemany(sql, rows)
 
 
@@ -300,64 +183,13 @@ async def _finish_even_if_cancelled(statement: Awaitable[T]) -> T:
         raise
 
 
-def _atomically(work: Work[T], durable: bool = True) -> Work[T]:
-    """`work` between BEGIN IMMEDIATE and COMMIT; any exception rolls it back."""
-
-    def transaction(conn: sqlite3.Connection) -> T:
-        """Runs in SQLite's thread."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            # A failed COMMIT (disk full, I/O error) leaves the transaction open as well.
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return result
-
-    if durable:
-        return transaction
-
-    def without_waiting_for_the_disk(conn: sqlite3.Connection) -> T:
-        """The transaction under synchronous=NORMAL, then FULL again for everything else."""
-        conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            return transaction(conn)
-        finally:
-            conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
-
-    return without_waiting_for_the_disk
-
-
-async def _in_worker(conn: aiosqlite.Connection, work: Work[T]) -> T:
-    """Run `work` with the sqlite3 connection in aiosqlite's worker thread, in one trip.
-
-    aiosqlite has no public call for this; `_execute` and `_conn` are what its own methods
-    (execute_fetchall, commit) are made of. pyproject.toml bounds the aiosqlite version, and
-    tests/test_storage.py fails first if a release changes them.
-    """
-
-    def call() -> T:
-        """In the worker thread, where the sqlite3 connection lives."""
-        return work(conn._conn)
-
-    result: T = await conn._execute(call)  # type: ignore[no-untyped-call]
-    return result
-
-
-#: See _configure; Database.run(durable=False) lowers it for one transaction.
-SYNCHRONOUS = "FULL"
-
-
 async def _configure(conn: aiosqlite.Connection) -> None:
     """Connection pragmas."""
     await conn.execute("PRAGMA journal_mode=WAL")
     # FULL, not NORMAL: in WAL mode NORMAL can lose the last commits on power loss, and what the
     # bot confirmed to a resident ("your concern BV-0042 is saved") must survive exactly that.
     # The cost is one fsync per commit, which our write rate (people typing) easily affords.
-    # Database.run(durable=False) lowers it for single transactions nobody was told are saved.
-    await conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
+    await conn.execute("PRAGMA synchronous=FULL")
     await conn.execute("PRAGMA foreign_keys=ON")
     # Another process (a backup, an export cron job) may hold the write lock briefly.
     await conn.execute("PRAGMA busy_timeout=5000")

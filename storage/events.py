@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 import aiosqlite
 
 from storage.audit import write_audit
-from storage.cache import MISS, ReadCache
-from storage.db import Change, Database, from_db_time, to_db_time, utc_now
+from storage.db import Database, from_db_time, to_db_time, utc_now
 
 RsvpState = Literal["going", "waiting"]
 EventErrorCode = Literal["not_found", "invalid", "cancelled", "closed", "capacity_below_rsvps"]
@@ -87,25 +86,6 @@ class EventCounts:
 
     going: int
     waiting: int
-
-
-@dataclass(frozen=True)
-class _Upcoming:
-    """Every event that had not started at `since`, with its RSVPs (the /events read model)."""
-
-    since: datetime
-    #: Soonest first, as /events lists them.
-    events: tuple[Event, ...]
-    counts: dict[int, EventCounts] = field(default_factory=dict)
-    #: (event id, user id) → 'going' or 'waiting'.
-    states: dict[tuple[int, int], str] = field(default_factory=dict)
-
-
-_NO_RSVPS = EventCounts(0, 0)
-_UPCOMING_MARGIN = timedelta(hours=1)
-
-#: Writes that change what /events shows.
-_EVENTS_CHANGED: list[Change] = [("events", None)]
 
 
 _COLUMNS = (
@@ -264,17 +244,12 @@ class EventRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # /events is read far more often than staff change events or residents RSVP: the whole
-        # list of upcoming events with their RSVPs is kept in memory, reloaded after any change.
-        self._upcoming: ReadCache[None, _Upcoming] = ReadCache(1)
-        for table in ("events", "rsvps"):
-            db.watch(table, lambda _key: self._upcoming.invalidate())
 
     async def create(self, actor_id: int, data: EventInput) -> Event:
         """Store a new event and its audit entry together."""
         _check_input(data)
         now = utc_now().replace(microsecond=0)  # as stored
-        async with self.db.transaction(_EVENTS_CHANGED) as conn:
+        async with self.db.transaction() as conn:
             async with conn.execute(
                 "INSERT INTO events (quarter_id, title, starts_at, ends_at, place, description, "
                 "capacity, topic_id, created_by, created_at, updated_at) "
@@ -305,7 +280,7 @@ class EventRepository:
         """Apply an edit; returns the event and the residents moved up by a larger capacity."""
         _check_input(data)
         now = utc_now().replace(microsecond=0)
-        async with self.db.transaction(_EVENTS_CHANGED) as conn:
+        async with self.db.transaction() as conn:
             old = await _fetch_event(conn, event_id)
             if old.is_cancelled:
                 raise EventError("cancelled", f"event {event_id}")
@@ -339,7 +314,7 @@ class EventRepository:
     async def cancel(self, actor_id: int, event_id: int) -> list[int]:
         """Call the event off; returns everyone who RSVP'd (to tell them), [] if already done."""
         now = utc_now().replace(microsecond=0)
-        async with self.db.transaction(_EVENTS_CHANGED) as conn:
+        async with self.db.transaction() as conn:
             event = await _fetch_event(conn, event_id)
             if event.is_cancelled:
                 return []
@@ -364,9 +339,6 @@ class EventRepository:
 
     async def get(self, event_id: int) -> Event | None:
         """The event, cancelled or not; None if there is no such id."""
-        cached = self._cached(event_id)
-        if cached is not None:
-            return cached[0]
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM events WHERE id = ?",  # noqa: S608 - constant columns
             (event_id,),
@@ -385,61 +357,20 @@ class EventRepository:
         """Upcoming events with their counts and this resident's RSVP, in one query (no N+1)."""
         if not quarter_ids:
             return []
-        # Loaded with some margin: concurrent handlers ask with slightly different clocks.
-        since = now - _UPCOMING_MARGIN
-        upcoming = await self._upcoming.get_or_load(None, lambda: self._load_upcoming(since))
-        if now < upcoming.since:
-            # Asked about an earlier moment than the cache covers (a test clock): ask SQLite.
-            upcoming = await self._load_upcoming(since)
-        result: list[tuple[Event, EventCounts, str | None]] = []
-        for event in upcoming.events:
-            if len(result) >= limit:
-                break
-            if event.starts_at > now and event.quarter_id in quarter_ids:
-                counts = upcoming.counts.get(event.id, _NO_RSVPS)
-                result.append((event, counts, upcoming.states.get((event.id, user_id))))
-        return result
-
-    async def _load_upcoming(self, since: datetime) -> _Upcoming:
-        """Events not cancelled and not started at `since`, and their RSVPs."""
+        marks = ", ".join("?" for _ in quarter_ids)
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM events "  # noqa: S608 - constant columns
-            "WHERE cancelled_at IS NULL AND starts_at > ? ORDER BY starts_at, id",
-            (to_db_time(since),),
+            f"SELECT {_COLUMNS}, "  # noqa: S608 - constant columns and placeholders
+            "(SELECT count(*) FROM rsvps r WHERE r.event_id = e.id AND r.state = 'going'), "
+            "(SELECT count(*) FROM rsvps r WHERE r.event_id = e.id AND r.state = 'waiting'), "
+            "(SELECT state FROM rsvps r WHERE r.event_id = e.id AND r.user_id = ?) "
+            "FROM events e WHERE cancelled_at IS NULL AND starts_at > ? "
+            f"AND quarter_id IN ({marks}) ORDER BY starts_at, id LIMIT ?",
+            (user_id, to_db_time(now), *sorted(quarter_ids), limit),
         )
-        upcoming = _Upcoming(since, tuple(_event(row) for row in rows))
-        if not upcoming.events:
-            return upcoming
-        rsvps = await self.db.fetchall(
-            "SELECT r.event_id, r.user_id, r.state FROM rsvps r JOIN events e ON e.id = r.event_id "
-            "WHERE e.cancelled_at IS NULL AND e.starts_at > ?",
-            (to_db_time(since),),
-        )
-        tally: dict[int, list[int]] = {}
-        for event_id, user_id, state in rsvps:
-            upcoming.states[(int(event_id), int(user_id))] = str(state)
-            going_waiting = tally.setdefault(int(event_id), [0, 0])
-            going_waiting[0 if state == "going" else 1] += 1
-        upcoming.counts.update({k: EventCounts(g, w) for k, (g, w) in tally.items()})
-        return upcoming
-
-    def _cached(self, event_id: int) -> tuple[Event, _Upcoming] | None:
-        """The event and the upcoming-events cache, if that is loaded and holds it.
-
-        Every event or RSVP write empties the cache, so what it holds is current: opening a
-        card from the /events list and event announcements need no trip to SQLite.
-        """
-        upcoming = self._upcoming.peek(None)
-        if upcoming is MISS:
-            return None
-        event = next((e for e in upcoming.events if e.id == event_id), None)
-        return None if event is None else (event, upcoming)
+        return [(_event(row), EventCounts(int(row[13]), int(row[14])), row[15]) for row in rows]
 
     async def counts(self, event_id: int) -> EventCounts:
         """How many are coming and waiting."""
-        cached = self._cached(event_id)
-        if cached is not None:
-            return cached[1].counts.get(event_id, _NO_RSVPS)
         rows = await self.db.fetchall(
             "SELECT state, count(*) AS n FROM rsvps WHERE event_id = ? GROUP BY state",
             (event_id,),
@@ -449,9 +380,6 @@ class EventRepository:
 
     async def rsvp_state(self, event_id: int, user_id: int) -> str | None:
         """'going', 'waiting' or None."""
-        cached = self._cached(event_id)
-        if cached is not None:
-            return cached[1].states.get((event_id, user_id))
         row = await self.db.fetchone(
             "SELECT state FROM rsvps WHERE event_id = ? AND user_id = ?", (event_id, user_id)
         )
@@ -474,7 +402,7 @@ class EventRepository:
 
     async def rsvp(self, event_id: int, user_id: int, now: datetime) -> RsvpOutcome:
         """Sign up: a place while there is one, else the waiting list; repeats change nothing."""
-        async with self.db.transaction(_EVENTS_CHANGED) as conn:
+        async with self.db.transaction() as conn:
             event = await _fetch_event(conn, event_id)
             if event.is_cancelled or event.starts_at <= now:
                 raise EventError("closed", f"event {event_id}")
@@ -503,7 +431,7 @@ class EventRepository:
     ) -> CancelOutcome:
         """Withdraw; a freed place goes to the earliest waiting resident (returned to notify)."""
         now = now or utc_now()
-        async with self.db.transaction(_EVENTS_CHANGED) as conn:
+        async with self.db.transaction() as conn:
             async with conn.execute(
                 "DELETE FROM rsvps WHERE event_id = ? AND user_id = ? RETURNING state",
                 (event_id, user_id),

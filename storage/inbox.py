@@ -41,7 +41,7 @@ class InboxRepository:
 
     async def mark_handled(self, update_id: int) -> None:
         """Handled: forget the content (it is personal data), keep the id against redelivery."""
-        await self.db.write(
+        await self.db.execute(
             "UPDATE inbox SET handled_at = ?, payload = NULL WHERE update_id = ?",
             (to_db_time(utc_now()), update_id),
         )

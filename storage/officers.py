@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from storage.audit import write_audit
-from storage.cache import ReadCache
 from storage.db import Database, to_db_time, utc_now
 
 
@@ -14,20 +13,16 @@ class OfficerRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # A handful of rows, read on every /help, menu and staff check: kept whole in memory.
-        self._all: ReadCache[None, dict[int, frozenset[str]]] = ReadCache(1)
-        db.watch("officers", lambda _key: self._all.invalidate())
 
     async def quarters_of(self, user_id: int) -> frozenset[str]:
         """Quarter ids this user serves as an officer."""
-        return (await self._all.get_or_load(None, self._load_all)).get(user_id, frozenset())
+        rows = await self.db.fetchall(
+            "SELECT quarter_id FROM officers WHERE user_id = ?", (user_id,)
+        )
+        return frozenset(row[0] for row in rows)
 
     async def all(self) -> dict[int, frozenset[str]]:
         """Every officer with their quarters."""
-        return dict(await self._all.get_or_load(None, self._load_all))
-
-    async def _load_all(self) -> dict[int, frozenset[str]]:
-        """Read every officer row."""
         rows = await self.db.fetchall("SELECT user_id, quarter_id FROM officers ORDER BY user_id")
         result: dict[int, set[str]] = {}
         for row in rows:
@@ -37,7 +32,7 @@ class OfficerRepository:
     async def assign(self, actor_id: int, user_id: int, quarter_ids: Collection[str]) -> None:
         """Make the user an officer of exactly these quarters."""
         now = utc_now()
-        async with self.db.transaction([("officers", user_id)]) as conn:
+        async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM officers WHERE user_id = ?", (user_id,))
             await conn.executemany(
                 "INSERT INTO officers (user_id, quarter_id, added_by, added_at) "
@@ -55,7 +50,7 @@ class OfficerRepository:
 
     async def remove(self, actor_id: int, user_id: int) -> bool:
         """Remove an officer; False if they were none."""
-        async with self.db.transaction([("officers", user_id)]) as conn:
+        async with self.db.transaction() as conn:
             async with conn.execute("DELETE FROM officers WHERE user_id = ?", (user_id,)) as cur:
                 removed = cur.rowcount > 0
             if removed:

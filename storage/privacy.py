@@ -9,7 +9,7 @@ from typing import Any
 import aiosqlite
 
 from storage.concerns import Link
-from storage.db import Change, Database, to_db_time, utc_now
+from storage.db import Database, to_db_time, utc_now
 
 # Everything that could identify or describe the resident goes; the statistics stay.
 _ANONYMISE_CONCERNS = (
@@ -43,16 +43,7 @@ class PrivacyRepository:
 
     async def erase_resident(self, user_id: int) -> list[Link]:
         """Erase all personal data of a resident; returns staff-group posts to redact."""
-        erased = [
-            ("residents", user_id),
-            ("concerns", user_id),
-            ("subscriptions", user_id),
-            ("topic_filters", user_id),
-            ("rsvps", user_id),
-            ("concern_drafts", user_id),
-            ("staff_drafts", user_id),
-        ]
-        async with self.db.transaction(erased) as conn:
+        async with self.db.transaction() as conn:
             ids = await _ids(conn, "SELECT id FROM concerns WHERE resident_id = ?", (user_id,))
             posts = await _anonymise(conn, ids, user_id)
             await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
@@ -66,17 +57,13 @@ class PrivacyRepository:
 
     async def anonymise_closed(self, closed_before: datetime) -> tuple[int, list[Link]]:
         """Anonymise concerns closed before the cut-off: how many, and staff posts to redact."""
-        # Each resident's concern list (kept with their row) loses these concerns: filled in
-        # below, reported however the transaction ends.
-        changed: list[Change] = []
-        async with self.db.transaction(changed) as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT id, resident_id FROM concerns WHERE anonymised_at IS NULL "
+        async with self.db.transaction() as conn:
+            ids = await _ids(
+                conn,
+                "SELECT id FROM concerns WHERE anonymised_at IS NULL "
                 "AND closed_at IS NOT NULL AND closed_at < ?",
                 (to_db_time(closed_before),),
             )
-            ids = [int(row[0]) for row in rows]
-            changed += [("concerns", resident) for resident in {row[1] for row in rows} if resident]
             posts = await _anonymise(conn, ids, None)
         if ids:
             await self.db.checkpoint()

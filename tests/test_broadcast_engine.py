@@ -27,7 +27,7 @@ from bot.broadcast import (
     retry_delay,
 )
 from storage.broadcasts import Broadcast, BroadcastRepository
-from storage.db import Change, Database, Params, to_db_time
+from storage.db import Database, Params, to_db_time
 from storage.residents import ResidentRepository
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -104,12 +104,10 @@ class ClockedDatabase(Database):
         self.clock = clock
 
     @asynccontextmanager
-    async def transaction(
-        self, changes: Sequence[Change] = ()
-    ) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """`Database.transaction`, holding the clock."""
         with self.clock.working():
-            async with super().transaction(changes) as conn:
+            async with super().transaction() as conn:
                 yield conn
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:

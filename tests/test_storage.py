@@ -66,104 +66,72 @@ async def test_failed_transaction_rolls_back(db: Database) -> None:
     assert await residents.get(5) is None
 
 
-async def test_run_commits_every_statement_of_its_work_in_one_trip(db: Database) -> None:
-    trips = []
-    original = db.conn._execute
-
-    async def counted(fn, *args):  # type: ignore[no-untyped-def]
-        trips.append(fn)
-        return await original(fn, *args)
-
-    db.conn._execute = counted  # type: ignore[method-assign]
-
-    def work(conn: sqlite3.Connection) -> int:
-        for user_id in (21, 22, 23):
-            conn.execute(
-                "INSERT INTO residents (user_id, first_seen, last_seen) VALUES (?, 'x', 'x')",
-                (user_id,),
-            )
-        return int(conn.execute("SELECT count(*) FROM residents").fetchone()[0])
-
-    try:
-        assert await db.run(work) == 3
-    finally:
-        del db.conn._execute
-    assert len(trips) == 1
-    assert not db.conn.in_transaction
-    # Committed: another connection sees all three rows.
-    with sqlite3.connect(db.path) as other:
-        assert other.execute("SELECT count(*) FROM residents").fetchone() == (3,)
-
-
-async def test_run_rolls_back_all_of_its_work_when_it_raises(db: Database) -> None:
-    reports: list[object] = []
-    db.watch("residents", reports.append)
-
-    def work(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO residents (user_id, first_seen, last_seen) VALUES (31, 'x', 'x')")
-        conn.execute("INSERT INTO residents (user_id, first_seen, last_seen) VALUES (31, 'x', 'x')")
-
-    with pytest.raises(sqlite3.IntegrityError):
-        await db.run(work, changes=[("residents", 31)])
-    assert await db.fetchone("SELECT user_id FROM residents WHERE user_id = 31") is None
-    assert not db.conn.in_transaction
-    assert reports == [31]  # reported however it ended: a cache must never keep a guess
-
-
-async def test_run_without_waiting_for_the_disk_leaves_every_other_commit_durable(
-    db: Database,
-) -> None:
-    seen: list[int] = []
-
-    def work(conn: sqlite3.Connection) -> None:
-        seen.append(conn.execute("PRAGMA synchronous").fetchone()[0])
-        conn.execute("INSERT INTO residents (user_id, first_seen, last_seen) VALUES (41, 'x', 'x')")
-
-    def failing(conn: sqlite3.Connection) -> None:
-        work(conn)  # the same user id again: refused
-
-    await db.run(work, durable=False)
-    with pytest.raises(sqlite3.IntegrityError):
-        await db.run(failing, durable=False)
-    assert seen == [1, 1]  # NORMAL inside
-    assert (await db.fetchone("PRAGMA synchronous"))[0] == 2  # type: ignore[index]  # FULL again
-    with sqlite3.connect(db.path) as other:
-        assert other.execute("SELECT count(*) FROM residents").fetchone() == (1,)
-
-
-@contextlib.asynccontextmanager
-async def traced(db: Database) -> AsyncIterator[list[str]]:
-    """Every statement SQLite runs on the bot's connection meanwhile (its trace callback)."""
-    statements: list[str] = []
-    conn = db.conn
-    await conn._execute(lambda: conn._conn.set_trace_callback(statements.append))  # type: ignore[no-untyped-call]
-    try:
-        yield statements
-    finally:
-        await conn._execute(lambda: conn._conn.set_trace_callback(None))  # type: ignore[no-untyped-call]
-
-
-async def test_draft_steps_do_not_wait_for_the_disk_but_the_submit_does(db: Database) -> None:
+async def test_every_commit_waits_for_the_disk_and_is_visible_at_once(db: Database) -> None:
     from storage.concerns import ConcernRepository
 
     concerns = ConcernRepository(db)
-    await ResidentRepository(db).set_quarter(51, "bahnhofsvorstadt")
-    async with traced(db) as steps:
-        await concerns.start_draft(51, "bahnhofsvorstadt")
-        await concerns.update_draft(51, topic_id="green", text="Broken bench", contact_allowed=1)
-        await concerns.consent_to_summary(51)
-    begins = [i for i, sql in enumerate(steps) if sql == "BEGIN IMMEDIATE"]
-    assert len(begins) == 3
-    assert all(steps[index - 1] == "PRAGMA synchronous=NORMAL" for index in begins)
-    assert steps[-1] == "PRAGMA synchronous=FULL"
-
-    async with traced(db) as submit:
-        await concerns.submit(51, "BV", "en")
-    # The submit, which the resident is told is saved, commits under synchronous=FULL; its
-    # fsync makes the earlier, unsynced draft steps in the same log durable as well.
-    assert "PRAGMA synchronous=NORMAL" not in submit
-    assert submit[0] == "BEGIN IMMEDIATE" and "COMMIT" in submit
+    residents = ResidentRepository(db)
+    await residents.set_quarter(51, "bahnhofsvorstadt")
+    await concerns.start_draft(51, "bahnhofsvorstadt")
+    await concerns.update_draft(51, topic_id="green", text="Broken bench", contact_allowed=1)
+    await residents.give_consent(51)
+    # synchronous=FULL for every transaction: nothing is confirmed before it is on disk.
     assert (await db.fetchone("PRAGMA synchronous"))[0] == 2  # type: ignore[index]
+    with sqlite3.connect(db.path) as other:
+        assert other.execute("SELECT text FROM concern_drafts").fetchall() == [("Broken bench",)]
+    concern = await concerns.submit(51, "BV", "en")
+    with sqlite3.connect(db.path) as other:
+        assert other.execute("SELECT reference FROM concerns").fetchall() == [(concern.reference,)]
+        assert other.execute("SELECT count(*) FROM concern_drafts").fetchone() == (0,)
+    assert not db.conn.in_transaction
+
+
+async def test_an_incomplete_submit_keeps_the_draft(db: Database) -> None:
+    from storage.concerns import ConcernRepository
+
+    concerns = ConcernRepository(db)
+    await ResidentRepository(db).set_quarter(45, "bahnhofsvorstadt")
+    started = await concerns.start_draft(45, "bahnhofsvorstadt")
+    with pytest.raises(ValueError, match="incomplete"):
+        await concerns.submit(45, "BV", "de")
+    assert await concerns.draft(45) == started
+
+
+async def test_what_an_operator_changes_with_sqlite3_is_seen_on_the_next_read(
+    db: Database,
+) -> None:
+    from storage.officers import OfficerRepository
+    from storage.subscriptions import SubscriptionRepository
+
+    residents = ResidentRepository(db)
+    await residents.set_language(61, "de")
+    await residents.set_quarter(61, "bahnhofsvorstadt")
+    assert (await residents.get(61)).language == "de"  # type: ignore[union-attr]
+    with sqlite3.connect(db.path) as other:
+        other.execute("UPDATE residents SET language = 'tr' WHERE user_id = 61")
+        other.execute(
+            "INSERT INTO subscriptions (user_id, quarter_id, created_at) "
+            "VALUES (61, 'huenertshagen', 'x')"
+        )
+        other.execute(
+            "INSERT INTO officers (user_id, quarter_id, added_by, added_at) "
+            "VALUES (62, 'huenertshagen', 1, 'x')"
+        )
+    # No copy in memory to go stale: the bot sees the operator's change without a restart.
+    assert (await residents.get(61)).language == "tr"  # type: ignore[union-attr]
+    assert await SubscriptionRepository(db).quarters_of(61) == {"huenertshagen"}
+    assert await OfficerRepository(db).quarters_of(62) == {"huenertshagen"}
+
+
+async def test_consent_keeps_the_first_agreement(db: Database) -> None:
+    residents = ResidentRepository(db)
+    await residents.set_quarter(71, "bahnhofsvorstadt")
+    await residents.give_consent(71)
+    first = (await residents.get(71)).consent_at  # type: ignore[union-attr]
+    assert first is not None
+    await db.execute("UPDATE residents SET consent_at = '2020-01-01T00:00:00Z' WHERE user_id = 71")
+    await residents.give_consent(71)  # a second tap on an old button
+    assert (await residents.get(71)).consent_at == datetime(2020, 1, 1, tzinfo=UTC)  # type: ignore[union-attr]
 
 
 async def test_resident_lifecycle(db: Database) -> None:
@@ -271,18 +239,25 @@ async def test_cancelled_writers_never_leave_the_connection_in_a_transaction(db:
     for attempt in range(30):
         user_id = 20_000 + attempt
 
-        def work(conn: sqlite3.Connection, user_id: int = user_id) -> None:
-            conn.execute(
-                "INSERT INTO residents (user_id, first_seen, last_seen) VALUES (?, 'x', 'x')",
-                (user_id,),
-            )
+        async def two_statements(user_id: int = user_id) -> None:
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO residents (user_id, first_seen, last_seen) VALUES (?, 'x', 'x')",
+                    (user_id,),
+                )
+                await conn.execute(
+                    "UPDATE residents SET language = 'de' WHERE user_id = ?", (user_id,)
+                )
 
-        task = asyncio.ensure_future(db.run(work))
+        task = asyncio.ensure_future(two_statements())
         for _ in range(attempt % 3):
             await asyncio.sleep(0)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    # All or nothing: a cancelled transaction never leaves half of its statements behind.
+    rows = await db.fetchall("SELECT language FROM residents WHERE user_id >= 20000")
+    assert all(row[0] == "de" for row in rows)
     # The shared connection is usable: a fresh transaction begins and commits.
     await residents.set_language(1, "en")
     assert (await residents.get(1)) is not None
