@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import load_config
-from bot.services import Services
+from bot.repositories import Repositories
 from bot.topics import DEFAULT_TOPICS
 from storage.concerns import STATUSES, format_reference
 from storage.db import to_db_time
@@ -108,9 +108,9 @@ def write_config(directory: Path) -> Path:
     return path
 
 
-def create_services(directory: Path) -> Services:
+def create_repositories(directory: Path) -> Repositories:
     """Services over the benchmark configuration in `directory`."""
-    return Services.create(load_config(write_config(directory)))
+    return Repositories.create(load_config(write_config(directory)))
 
 
 def _languages(offered: Sequence[str]) -> tuple[list[str], list[float]]:
@@ -122,10 +122,10 @@ def _languages(offered: Sequence[str]) -> tuple[list[str], list[float]]:
     return codes, weights
 
 
-def _people(services: Services, count: int, rng: random.Random) -> list[Person]:
+def _people(repos: Repositories, count: int, rng: random.Random) -> list[Person]:
     """`count` residents with mixed languages and quarters."""
-    codes, weights = _languages(services.catalogs.offered)
-    quarters = list(services.config.quarter_ids)
+    codes, weights = _languages(repos.catalogs.offered)
+    quarters = list(repos.config.quarter_ids)
     languages = rng.choices(codes, weights, k=count)
     return [Person(FIRST_RESIDENT_ID + i, languages[i], rng.choice(quarters)) for i in range(count)]
 
@@ -136,10 +136,10 @@ def _concern_owners(with_concerns: int, total: int, rng: random.Random) -> list[
 
 
 def _concern_rows(
-    services: Services, people: list[Person], owners: list[int], now: datetime, rng: random.Random
+    repos: Repositories, people: list[Person], owners: list[int], now: datetime, rng: random.Random
 ) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
     """Concern rows (ids 1..n in insertion order) and the last number per quarter."""
-    prefixes = {q.id: q.prefix for q in services.config.quarters}
+    prefixes = {q.id: q.prefix for q in repos.config.quarters}
     quarters = list(prefixes)
     span = timedelta(days=730)
     numbers: dict[str, int] = dict.fromkeys(quarters, 0)
@@ -190,14 +190,14 @@ def _thread_rows(concern_count: int, now: datetime, rng: random.Random) -> list[
     return rows
 
 
-async def _insert(services: Services, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+async def _insert(repos: Repositories, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """One executemany in one transaction."""
-    async with services.db.transaction() as conn:
+    async with repos.db.transaction() as conn:
         await conn.executemany(sql, rows)
 
 
 async def _seed_residents(
-    services: Services,
+    repos: Repositories,
     people: list[Person],
     consenting: set[int],
     now: datetime,
@@ -217,7 +217,7 @@ async def _seed_residents(
         for p in people
     ]
     await _insert(
-        services,
+        repos,
         "INSERT INTO residents (user_id, language, quarter_id, first_seen, last_seen, consent_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         rows,
@@ -225,7 +225,7 @@ async def _seed_residents(
 
 
 async def _seed_concerns(
-    services: Services,
+    repos: Repositories,
     people: list[Person],
     with_concerns: int,
     total: int,
@@ -234,9 +234,9 @@ async def _seed_concerns(
 ) -> tuple[set[int], int]:
     """Concerns, their threads, staff-group links and counters; returns owners and thread size."""
     owners = _concern_owners(with_concerns, total, rng)
-    rows, numbers = _concern_rows(services, people, owners, now, rng)
+    rows, numbers = _concern_rows(repos, people, owners, now, rng)
     await _insert(
-        services,
+        repos,
         "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, language, "
         "text, contact_allowed, status, created_at, status_changed_at, closed_at, anonymised_at, "
         "posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -244,19 +244,19 @@ async def _seed_concerns(
     )
     threads = _thread_rows(total, now, rng)
     await _insert(
-        services,
+        repos,
         "INSERT INTO concern_events (concern_id, kind, author_id, text, status, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         threads,
     )
     await _insert(
-        services,
+        repos,
         "INSERT INTO concern_links (chat_id, message_id, concern_id, kind) "
         "VALUES (?, ?, ?, 'text')",
         [(GROUP_ID, concern_id, concern_id) for concern_id in range(1, total + 1)],
     )
     await _insert(
-        services,
+        repos,
         "INSERT INTO concern_counters (quarter_id, last_number) VALUES (?, ?)",
         sorted(numbers.items()),
     )
@@ -264,7 +264,7 @@ async def _seed_concerns(
 
 
 async def _seed_subscriptions(
-    services: Services, people: list[Person], now: datetime, rng: random.Random
+    repos: Repositories, people: list[Person], now: datetime, rng: random.Random
 ) -> tuple[int, int]:
     """60 % follow their home quarter, 10 % all quarters; 10 % narrow topics."""
     stamp = to_db_time(now)
@@ -273,27 +273,27 @@ async def _seed_subscriptions(
     for p in people:
         draw = rng.random()
         if draw < 0.1:
-            subs += [(p.user_id, q, stamp) for q in services.config.quarter_ids]
+            subs += [(p.user_id, q, stamp) for q in repos.config.quarter_ids]
         elif draw < 0.7:
             subs.append((p.user_id, p.quarter_id, stamp))
         if rng.random() < 0.1:
             topics += [(p.user_id, t) for t in rng.sample(TOPIC_IDS, 2)]
     await _insert(
-        services,
+        repos,
         "INSERT INTO subscriptions (user_id, quarter_id, created_at) VALUES (?, ?, ?)",
         subs,
     )
-    await _insert(services, "INSERT INTO topic_filters (user_id, topic_id) VALUES (?, ?)", topics)
+    await _insert(repos, "INSERT INTO topic_filters (user_id, topic_id) VALUES (?, ?)", topics)
     return len(subs), len(topics)
 
 
 async def _seed_events(
-    services: Services, people: list[Person], now: datetime, rng: random.Random
+    repos: Repositories, people: list[Person], now: datetime, rng: random.Random
 ) -> tuple[list[int], int]:
     """Two upcoming events per quarter (one limited, one open), a past and a cancelled one."""
     stamp = to_db_time(now)
     rows: list[tuple[Any, ...]] = []
-    for index, quarter in enumerate(services.config.quarter_ids):
+    for index, quarter in enumerate(repos.config.quarter_ids):
         for offset, capacity in ((3 + index, 40), (10 + index, None)):
             starts = now + timedelta(days=offset, hours=2)
             rows.append(
@@ -346,13 +346,13 @@ async def _seed_events(
         )
     )
     await _insert(
-        services,
+        repos,
         "INSERT INTO events (quarter_id, title, starts_at, ends_at, place, description, capacity, "
         "topic_id, created_by, created_at, updated_at, cancelled_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    upcoming = list(range(1, 2 * len(services.config.quarter_ids) + 1))
+    upcoming = list(range(1, 2 * len(repos.config.quarter_ids) + 1))
     rsvps: list[tuple[int, int, str, str]] = []
     for event_id in upcoming:
         limited = event_id % 2 == 1
@@ -361,19 +361,19 @@ async def _seed_events(
             state = "waiting" if limited and position >= 40 else "going"
             rsvps.append((event_id, person.user_id, state, stamp))
     await _insert(
-        services,
+        repos,
         "INSERT INTO rsvps (event_id, user_id, state, created_at) VALUES (?, ?, ?, ?)",
         rsvps,
     )
     return upcoming, len(rsvps)
 
 
-async def _seed_staff(services: Services, now: datetime) -> int:
+async def _seed_staff(repos: Repositories, now: datetime) -> int:
     """Officers and office closures (one past, one for all offices, one per quarter)."""
     stamp = to_db_time(now)
-    quarters = list(services.config.quarter_ids)
+    quarters = list(repos.config.quarter_ids)
     await _insert(
-        services,
+        repos,
         "INSERT INTO officers (user_id, quarter_id, added_by, added_at) VALUES (?, ?, ?, ?)",
         [(uid, q, ADMIN_ID, stamp) for uid, q in zip(OFFICER_IDS, quarters, strict=True)],
     )
@@ -384,7 +384,7 @@ async def _seed_staff(services: Services, now: datetime) -> int:
         (quarters[0], today - timedelta(days=30), today - timedelta(days=28), "Urlaub"),
     ]
     await _insert(
-        services,
+        repos,
         "INSERT INTO closures (quarter_id, first_day, last_day, reason, created_by, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(q, a.isoformat(), b.isoformat(), r, ADMIN_ID, stamp) for q, a, b, r in closures],
@@ -393,18 +393,18 @@ async def _seed_staff(services: Services, now: datetime) -> int:
 
 
 async def seed(
-    services: Services, residents: int = 50_000, concerns: int = 100_000, fresh: int = 5_000
+    repos: Repositories, residents: int = 50_000, concerns: int = 100_000, fresh: int = 5_000
 ) -> Seed:
     """Fill the open database; the last `fresh` residents get no concerns and no consent."""
     rng = random.Random(20261123)
     now = datetime.now(UTC).replace(microsecond=0)
-    people = _people(services, residents, rng)
+    people = _people(repos, residents, rng)
     with_concerns = residents - fresh
-    owners, threads = await _seed_concerns(services, people, with_concerns, concerns, now, rng)
-    await _seed_residents(services, people, owners, now, rng)
-    subscriptions, topic_filters = await _seed_subscriptions(services, people, now, rng)
-    upcoming, rsvps = await _seed_events(services, people, now, rng)
-    closures = await _seed_staff(services, now)
+    owners, threads = await _seed_concerns(repos, people, with_concerns, concerns, now, rng)
+    await _seed_residents(repos, people, owners, now, rng)
+    subscriptions, topic_filters = await _seed_subscriptions(repos, people, now, rng)
+    upcoming, rsvps = await _seed_events(repos, people, now, rng)
+    closures = await _seed_staff(repos, now)
     return Seed(
         readers=[p for p in people[:with_concerns] if p.user_id in owners],
         fresh=people[with_concerns:],

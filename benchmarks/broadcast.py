@@ -42,7 +42,7 @@ import httpx
 from benchmarks.common import RESULTS_DIR, Report, percentile
 from benchmarks.limited_api import PAID_LIMIT, LimitedBotApi, Limits, Send
 from bot.config import load_config
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.fakebotapi import FakeUser
 
 RECIPIENTS = 10_000
@@ -169,22 +169,22 @@ def write_config(directory: Path, mode: Mode) -> Path:
 
 async def seed(config: Path, residents: int) -> None:
     """Recipients subscribed to the Bahnhofsvorstadt, other residents, and one due broadcast."""
-    services = Services.create(load_config(config))
-    await services.db.open()
+    repos = Repositories.create(load_config(config))
+    await repos.db.open()
     now = "2026-01-01T00:00:00Z"
     recipients = range(FIRST_RECIPIENT, FIRST_RECIPIENT + RECIPIENTS)
     others = range(FIRST_RESIDENT, FIRST_RESIDENT + residents)
-    await services.db.executemany(
+    await repos.db.executemany(
         "INSERT INTO residents (user_id, language, quarter_id, first_seen, last_seen) "
         "VALUES (?, ?, ?, ?, ?)",
         [(i, "de", "bahnhofsvorstadt", now, now) for i in recipients]
         + [(i, "en", "huenertshagen", now, now) for i in others],
     )
-    await services.db.executemany(
+    await repos.db.executemany(
         "INSERT INTO subscriptions (user_id, quarter_id, created_at) VALUES (?, ?, ?)",
         [(i, "bahnhofsvorstadt", now) for i in recipients],
     )
-    await services.broadcasts.create(
+    await repos.broadcasts.create(
         created_by=ADMIN_ID,
         quarters=["bahnhofsvorstadt"],
         topic_id=None,
@@ -193,7 +193,7 @@ async def seed(config: Path, residents: int) -> None:
         photo_file_id=None,
         scheduled_at=datetime.now(UTC),
     )
-    await services.db.close()
+    await repos.db.close()
 
 
 def start_bot(

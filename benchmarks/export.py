@@ -35,7 +35,7 @@ from typing import Any
 
 from benchmarks.common import Report, median
 from bot.config import load_config
-from bot.services import Services
+from bot.repositories import Repositories
 from bot.topics import DEFAULT_TOPICS
 from storage.concerns import format_reference
 from storage.db import to_db_time
@@ -206,18 +206,18 @@ def _event_rows(rng: random.Random, stats: SeedStats) -> Iterator[tuple[Any, ...
 async def seed(config_path: Path) -> SeedStats:
     """Create the database with the app's migrations and fill it with executemany."""
     config = load_config(config_path)
-    services = Services.create(config)
+    repos = Repositories.create(config)
     rng = random.Random(SEED)
     stats = SeedStats(concerns=CONCERNS)
     quarters = [(q.id, q.prefix) for q in config.quarters]
-    await services.db.open()
+    await repos.db.open()
     try:
-        await services.db.executemany(_CONCERN_INSERT, _concern_rows(rng, quarters, stats))
-        await services.db.executemany(_EVENT_INSERT, _event_rows(rng, stats))
+        await repos.db.executemany(_CONCERN_INSERT, _concern_rows(rng, quarters, stats))
+        await repos.db.executemany(_EVENT_INSERT, _event_rows(rng, stats))
         counters = stats.extra["numbers_per_quarter"].items()
-        await services.db.executemany(_COUNTER_INSERT, list(counters))
+        await repos.db.executemany(_COUNTER_INSERT, list(counters))
     finally:
-        await services.db.close()
+        await repos.db.close()
     return stats
 
 

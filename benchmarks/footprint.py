@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks._fixtures import Person, Seed, create_services, seed
+from benchmarks._fixtures import Person, Seed, create_repositories, seed
 from benchmarks.common import Report, median
 from benchmarks.export import REPO, run_child, vm_kib
 from bot.i18n import Catalogs
@@ -282,17 +282,17 @@ def log_started_at(log_path: Path, spawned_wall: float) -> float | None:
 
 async def seed_database(work: Path) -> tuple[Seed, Catalogs, Path]:
     """The updates benchmark's database, brought to a steady state by one retention run."""
-    services = create_services(work)
-    await services.db.open()
+    repos = create_repositories(work)
+    await repos.db.open()
     try:
-        data = await seed(services, residents=RESIDENTS)
+        data = await seed(repos, residents=RESIDENTS)
         # A bot that has run for a while anonymised old concerns on earlier days; without this its
         # retention-at-start job would anonymise ~47,000 at once while the load is measured.
-        cutoff = services.now() - timedelta(days=services.config.privacy.retention_days)
-        data.counts["anonymised_before_start"], _ = await services.privacy.anonymise_closed(cutoff)
+        cutoff = repos.now() - timedelta(days=repos.config.privacy.retention_days)
+        data.counts["anonymised_before_start"], _ = await repos.privacy.anonymise_closed(cutoff)
     finally:
-        await services.db.close()
-    return data, services.catalogs, services.config.database
+        await repos.db.close()
+    return data, repos.catalogs, repos.config.database
 
 
 def measure_starts(config: Path, work: Path, report: Report) -> Start:

@@ -41,14 +41,14 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackContext, MessageHandler, filters
 from telegram.request import RequestData
 
-from benchmarks._fixtures import Person, Seed, create_services, seed
+from benchmarks._fixtures import Person, Seed, create_repositories, seed
 from benchmarks.common import RESULTS_DIR, Report, median, percentile
 from bot.app import build_application
 from bot.broadcasting import BroadcastService
 from bot.context import QuartierApplication
 from bot.menu import MENU_EVENTS, MENU_HELP, MENU_HOURS, MENU_MY_CONCERNS
 from bot.offline import OfflineRequest
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.db import _configure
 
 BOT_ID = 5550001
@@ -192,15 +192,15 @@ def callback_raw(user_id: int, language: str, data: str) -> dict[str, Any]:
 
 # -- workloads ------------------------------------------------------------------------------
 
-ReadBuilder = Callable[[Person, Services, Seed, random.Random], dict[str, Any]]
+ReadBuilder = Callable[[Person, Repositories, Seed, random.Random], dict[str, Any]]
 
 
 def _menu(label: str) -> ReadBuilder:
     """A reply-keyboard button press in the resident's language."""
 
-    def build(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+    def build(p: Person, repos: Repositories, seed_: Seed, rng: random.Random) -> dict[str, Any]:
         """The translated label as typed text."""
-        text = services.catalogs.translator(p.language)._(label)
+        text = repos.catalogs.translator(p.language)._(label)
         return message_raw(p.user_id, p.language, text)
 
     return build
@@ -209,24 +209,26 @@ def _menu(label: str) -> ReadBuilder:
 def _command(text: str) -> ReadBuilder:
     """A fixed command."""
 
-    def build(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+    def build(p: Person, repos: Repositories, seed_: Seed, rng: random.Random) -> dict[str, Any]:
         """The command from this resident."""
         return message_raw(p.user_id, p.language, text)
 
     return build
 
 
-def _hours_other(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+def _hours_other(p: Person, repos: Repositories, seed_: Seed, rng: random.Random) -> dict[str, Any]:
     """/hours with a quarter id."""
-    return message_raw(p.user_id, p.language, f"/hours {rng.choice(services.config.quarter_ids)}")
+    return message_raw(p.user_id, p.language, f"/hours {rng.choice(repos.config.quarter_ids)}")
 
 
-def _hours_button(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+def _hours_button(
+    p: Person, repos: Repositories, seed_: Seed, rng: random.Random
+) -> dict[str, Any]:
     """The quarter button under /hours."""
-    return callback_raw(p.user_id, p.language, f"hours:{rng.choice(services.config.quarter_ids)}")
+    return callback_raw(p.user_id, p.language, f"hours:{rng.choice(repos.config.quarter_ids)}")
 
 
-def _ics_button(p: Person, services: Services, seed_: Seed, rng: random.Random) -> dict[str, Any]:
+def _ics_button(p: Person, repos: Repositories, seed_: Seed, rng: random.Random) -> dict[str, Any]:
     """'Add to calendar' under an event (sends an .ics document)."""
     return callback_raw(p.user_id, p.language, f"ev:ics:{rng.choice(seed_.upcoming_event_ids)}")
 
@@ -252,7 +254,7 @@ SESSION_UPDATES = 4
 
 
 def read_mix(
-    services: Services,
+    repos: Repositories,
     seed_: Seed,
     count: int,
     rng: random.Random,
@@ -267,7 +269,7 @@ def read_mix(
     while len(items) < count:
         person = rng.choice(seed_.readers)
         for name, build in itertools.islice(kinds, min(session, count - len(items))):
-            items.append((name, build(person, services, seed_, rng)))
+            items.append((name, build(person, repos, seed_, rng)))
     return items
 
 
@@ -286,11 +288,11 @@ def write_unit(p: Person, topic: str, quarter: str) -> list[RawItem]:
 
 
 def write_units(
-    services: Services, people: Sequence[Person], rng: random.Random
+    repos: Repositories, people: Sequence[Person], rng: random.Random
 ) -> list[list[RawItem]]:
     """One unit per fresh resident."""
-    topics = [topic.id for topic in services.config.topics]
-    quarters = services.config.quarter_ids
+    topics = [topic.id for topic in repos.config.topics]
+    quarters = repos.config.quarter_ids
     return [write_unit(p, rng.choice(topics), rng.choice(quarters)) for p in people]
 
 
@@ -394,28 +396,26 @@ async def warm_up(app: AnyApp, items: Sequence[Item]) -> None:
 # -- the applications -----------------------------------------------------------------------
 
 
-async def start_ours(services: Services) -> QuartierApplication:
+async def start_ours(repos: Repositories) -> QuartierApplication:
     """Our application as the running bot has it a second after start.
 
     What post_init does (minus the menus), and the start-up job that reads every resident into
     memory (bot/jobs.py); the measured loops begin after both, like traffic after a restart.
     """
-    app = build_application(
-        services, TOKEN, request=CannedRequest(), updates_request=CannedRequest()
-    )
-    await services.db.open()
+    app = build_application(repos, TOKEN, request=CannedRequest(), updates_request=CannedRequest())
+    await repos.db.open()
     await app.initialize()
-    app.broadcaster = BroadcastService(services, app.bot)
-    await services.residents.preload()
+    app.broadcaster = BroadcastService(repos, app.bot)
+    await repos.residents.preload()
     return app
 
 
-async def stop_ours(app: QuartierApplication, services: Services) -> None:
+async def stop_ours(app: QuartierApplication, repos: Repositories) -> None:
     """Shut down like tests/recording.py."""
     if app.broadcaster is not None:
         await app.broadcaster.shutdown()
     await app.shutdown()
-    await services.db.close()
+    await repos.db.close()
 
 
 HandlerCallback = Callable[[Update, Any], Coroutine[Any, Any, None]]
@@ -706,7 +706,7 @@ class Workloads:
     upsert_warm: list[RawItem]
 
 
-def make_workloads(services: Services, seed_: Seed, profiling: bool) -> Workloads:
+def make_workloads(repos: Repositories, seed_: Seed, profiling: bool) -> Workloads:
     """Read mix, writing units (one fresh resident each) and the baselines' plain texts."""
     rng = random.Random(7)
     measured_units = WRITE_UPDATES // UNIT_SIZE
@@ -714,20 +714,20 @@ def make_workloads(services: Services, seed_: Seed, profiling: bool) -> Workload
 
     def units(n: int) -> list[RawItem]:
         """`n` writing units for the next fresh residents."""
-        return flatten(write_units(services, list(itertools.islice(fresh, n)), rng))
+        return flatten(write_units(repos, list(itertools.islice(fresh, n)), rng))
 
-    probe_read = read_mix(services, seed_, PROBE_PER_KIND * len(READ_KINDS), rng)
+    probe_read = read_mix(repos, seed_, PROBE_PER_KIND * len(READ_KINDS), rng)
     people = seed_.readers + seed_.fresh
     return Workloads(
-        read=read_mix(services, seed_, READ_UPDATES, rng),
-        read_cold=read_mix(services, seed_, READ_UPDATES, rng, session=1),
-        read_warm=read_mix(services, seed_, WARMUP_READ, rng),
+        read=read_mix(repos, seed_, READ_UPDATES, rng),
+        read_cold=read_mix(repos, seed_, READ_UPDATES, rng, session=1),
+        read_warm=read_mix(repos, seed_, WARMUP_READ, rng),
         write=units(measured_units),
         write_warm=units(WARMUP_WRITE_UNITS),
         probe=probe_read + units(PROBE_PER_KIND),
         probe_echo=plain_texts(people, 5 * PROBE_PER_KIND, "echo text", rng),
         probe_upsert=plain_texts(people, 5 * PROBE_PER_KIND, "upsert text", rng),
-        profile_read=read_mix(services, seed_, PROFILE_READ, rng) if profiling else [],
+        profile_read=read_mix(repos, seed_, PROFILE_READ, rng) if profiling else [],
         profile_write=units(PROFILE_WRITE_UNITS) if profiling else [],
         echo=plain_texts(people, READ_UPDATES, "echo text", rng),
         echo_warm=plain_texts(people, WARMUP_READ, "echo text", rng),
@@ -782,12 +782,12 @@ async def measure_all(
         await run_items(ours, cold_part, results.read_cold)
         await run_items(write_app, upsert_part, results.upsert)
         await run_items(ours, write_parts[index], results.write)
-    mine = await probe(ours, ours.services.db.conn, to_updates(load.probe, ours))
+    mine = await probe(ours, ours.repos.db.conn, to_updates(load.probe, ours))
     bare = await probe(echo_app, None, to_updates(load.probe_echo, echo_app))
     upserting = await probe(write_app, write_conn, to_updates(load.probe_upsert, write_app))
     results.probe = {**mine.rows, **bare.rows, **upserting.rows}
     results.round_trips = {"ours": round_trips(mine), "write_bot": round_trips(upserting)}
-    results.plans = await query_plans(ours.services.db.conn, mine.sql)
+    results.plans = await query_plans(ours.repos.db.conn, mine.sql)
     return results
 
 
@@ -888,10 +888,10 @@ def build_report(results: Results, errors: int) -> Report:
     return report
 
 
-async def check_writes(services: Services, seed_: Seed, expected_units: int) -> dict[str, int]:
+async def check_writes(repos: Repositories, seed_: Seed, expected_units: int) -> dict[str, int]:
     """Concerns created by the writing mixes, and drafts left over (should be none)."""
-    concerns = await services.db.fetchone("SELECT count(*) FROM concerns")
-    drafts = await services.db.fetchone("SELECT count(*) FROM concern_drafts")
+    concerns = await repos.db.fetchone("SELECT count(*) FROM concerns")
+    drafts = await repos.db.fetchone("SELECT count(*) FROM concern_drafts")
     created = int(concerns[0]) - seed_.counts["concerns"] if concerns else -1
     return {
         "concerns_created": created,
@@ -904,13 +904,13 @@ async def run(directory: Path, profiling: bool) -> tuple[Results, int]:
     """Seed, build the three applications, measure, optionally profile; return the figures."""
     errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
-    services = create_services(directory)
+    repos = create_repositories(directory)
     began = time.perf_counter()
-    await services.db.open()
-    seed_ = await seed(services)
+    await repos.db.open()
+    seed_ = await seed(repos)
     seed_seconds = time.perf_counter() - began
-    ours = await start_ours(services)
-    load = make_workloads(services, seed_, profiling)
+    ours = await start_ours(repos)
+    load = make_workloads(repos, seed_, profiling)
     echo_app = await start_bare(echo)
     write_conn = await open_write_db(directory / "write-bot.sqlite3", seed_.readers + seed_.fresh)
     write_app = await start_bare(WriteBot(write_conn).handle)
@@ -922,9 +922,9 @@ async def run(directory: Path, profiling: bool) -> tuple[Results, int]:
         units = (len(load.write) + len(load.write_warm) + len(load.profile_write)) // UNIT_SIZE
         results.details = {
             "seed": {**seed_.counts, "seconds": round(seed_seconds, 1)},
-            "written": await check_writes(services, seed_, units + PROBE_PER_KIND),
+            "written": await check_writes(repos, seed_, units + PROBE_PER_KIND),
             "pragmas": {
-                "ours": await pragmas(services.db.conn),
+                "ours": await pragmas(repos.db.conn),
                 "write_bot": await pragmas(write_conn),
                 "write_bot_transaction": "aiosqlite execute(upsert) + commit() (implicit BEGIN)",
             },
@@ -934,7 +934,7 @@ async def run(directory: Path, profiling: bool) -> tuple[Results, int]:
         for app in (echo_app, write_app):
             await app.shutdown()
         await write_conn.close()
-        await stop_ours(ours, services)
+        await stop_ours(ours, repos)
         logging.getLogger().removeHandler(errors)
     return results, errors.count
 

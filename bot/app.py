@@ -12,7 +12,7 @@ from bot.broadcasting import BroadcastService
 from bot.commands import publish_command_menus
 from bot.context import BotContext, QuartierApplication
 from bot.ratelimit import RetryingLimiter
-from bot.services import Services
+from bot.repositories import Repositories
 from bot.transport import REPLY_CONNECTIONS, AiohttpRequest
 from handlers import (
     broadcasts,
@@ -42,7 +42,7 @@ DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 
 
 def build_application(
-    services: Services,
+    repos: Repositories,
     token: str,
     *,
     base_url: str = DEFAULT_BASE_URL,
@@ -50,10 +50,10 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
 ) -> QuartierApplication:
-    """Application with our context type, services, lifecycle hooks and every feature registered."""
+    """Application with our context type, repositories, lifecycle hooks and every feature."""
     builder = (
         ApplicationBuilder()
-        .application_class(QuartierApplication, kwargs={"services": services})
+        .application_class(QuartierApplication, kwargs={"repos": repos})
         .context_types(ContextTypes(context=BotContext))
         .token(token)
         .base_url(base_url)
@@ -63,10 +63,10 @@ def build_application(
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
-    if request is None and services.config.broadcast.allow_paid_broadcast:
+    if request is None and repos.config.broadcast.allow_paid_broadcast:
         # Up to 1,000 sends per second: aiohttp needs a fraction of httpx's CPU (bot/transport.py).
         # The extra connections keep answers to residents from queueing behind the broadcast.
-        request = AiohttpRequest(services.config.broadcast.in_flight + REPLY_CONNECTIONS)
+        request = AiohttpRequest(repos.config.broadcast.in_flight + REPLY_CONNECTIONS)
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:
@@ -104,11 +104,11 @@ def register_features(app: QuartierApplication) -> None:
 
 async def _post_init(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
     """Open the database in the running loop, then publish the command menus."""
-    services = _services(app)
-    await services.db.open()
-    await publish_command_menus(app.bot, services)
+    repos = _repositories(app)
+    await repos.db.open()
+    await publish_command_menus(app.bot, repos)
     if isinstance(app, QuartierApplication):
-        app.broadcaster = BroadcastService(services, app.bot)
+        app.broadcaster = BroadcastService(repos, app.bot)
         jobs.schedule(app)
 
 
@@ -120,11 +120,11 @@ async def _post_stop(app: Application[..., ..., ..., ..., ..., ...]) -> None:  #
 
 async def _post_shutdown(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
     """Close the database; every write was committed before the bot answered."""
-    await _services(app).db.close()
+    await _repositories(app).db.close()
 
 
-def _services(app: object) -> Services:
-    """The services of our application type."""
+def _repositories(app: object) -> Repositories:
+    """The repositories of our application type."""
     if not isinstance(app, QuartierApplication):
         raise TypeError("expected a QuartierApplication")
-    return app.services
+    return app.repos

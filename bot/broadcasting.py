@@ -20,7 +20,7 @@ from bot.concerns import quarter_name, topic_label
 from bot.events import render_event
 from bot.i18n import Translator
 from bot.ratelimit import RateLimitArgs, retry_seconds
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.broadcasts import Broadcast
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,10 @@ def classify(error: Exception) -> SendResult:
 class BroadcastService:
     """Starts, resumes and cancels broadcast tasks; one per running broadcast."""
 
-    def __init__(self, services: Services, bot: ExtBot[RateLimitArgs]) -> None:
-        self.services = services
+    def __init__(self, repos: Repositories, bot: ExtBot[RateLimitArgs]) -> None:
+        self.repos = repos
         self.bot = bot
-        settings = services.config.broadcast
+        settings = repos.config.broadcast
         self.clock = SystemClock()
         # One pacer for the bot: Telegram's limit counts every broadcast together.
         self.pacer = Pacer(settings.rate_per_second, self.clock)
@@ -90,13 +90,13 @@ class BroadcastService:
 
     async def _send_event(self, chat_id: int, event_id: int, paid: bool | None) -> Message | None:
         """An event announcement: the event card in the recipient's own language, with buttons."""
-        event = await self.services.events.get(event_id)
+        event = await self.repos.events.get(event_id)
         if event is None:
             return None
-        resident = await self.services.residents.get(chat_id)
-        t = self.services.catalogs.translator(resident.language if resident else None)
-        config = self.services.config
-        counts = await self.services.events.counts(event.id)
+        resident = await self.repos.residents.get(chat_id)
+        t = self.repos.catalogs.translator(resident.language if resident else None)
+        config = self.repos.config
+        counts = await self.repos.events.counts(event.id)
         topic = topic_label(event.topic_id, config, t) if event.topic_id else None
         card = render_event(
             event, t, quarter_name(event.quarter_id, config), topic, counts, event.capacity
@@ -124,11 +124,11 @@ class BroadcastService:
         if broadcast_id in self._tasks and not self._tasks[broadcast_id].done():
             return
         engine = BroadcastEngine(
-            self.services.broadcasts,
+            self.repos.broadcasts,
             self.send,
             self.clock,
             rate_per_second=self.pacer.rate,
-            max_in_flight=self.services.config.broadcast.in_flight,
+            max_in_flight=self.repos.config.broadcast.in_flight,
             on_progress=self.report,
             pacer=self.pacer,
         )
@@ -151,10 +151,10 @@ class BroadcastService:
 
     async def resume_and_start_due(self) -> None:
         """Resume broadcasts interrupted by a stop or crash, and start scheduled ones now due."""
-        repository = self.services.broadcasts
+        repository = self.repos.broadcasts
         for broadcast in await repository.in_progress():
             self.start(broadcast.id)
-        for broadcast in await repository.due_scheduled(self.services.now()):
+        for broadcast in await repository.due_scheduled(self.repos.now()):
             self.start(broadcast.id)
 
     def running(self) -> list[int]:
@@ -170,7 +170,7 @@ class BroadcastService:
 
     async def report(self, progress: Progress) -> None:
         """Edit the staff member's progress message (or send the final report)."""
-        broadcast = await self.services.broadcasts.get(progress.broadcast_id)
+        broadcast = await self.repos.broadcasts.get(progress.broadcast_id)
         if broadcast is None or broadcast.report_chat_id is None:
             return
         t = await self._staff_translator(broadcast.created_by)
@@ -182,7 +182,7 @@ class BroadcastService:
                 )
             else:
                 message = await self.bot.send_message(broadcast.report_chat_id, text)
-                await self.services.broadcasts.set_progress_message(
+                await self.repos.broadcasts.set_progress_message(
                     broadcast.id, broadcast.report_chat_id, message.message_id
                 )
             if progress.finished:
@@ -193,8 +193,8 @@ class BroadcastService:
 
     async def _staff_translator(self, user_id: int) -> Translator:
         """The staff member's language."""
-        resident = await self.services.residents.get(user_id)
-        return self.services.catalogs.translator(resident.language if resident else None)
+        resident = await self.repos.residents.get(user_id)
+        return self.repos.catalogs.translator(resident.language if resident else None)
 
 
 def progress_text(progress: Progress, t: Translator) -> str:

@@ -25,6 +25,7 @@ from bot.concerns import STAFF_LANGUAGE
 from bot.config import Config, ConfigError, default_config_path, load_config
 from bot.context import QuartierApplication
 from bot.i18n import Catalogs, Translator
+from bot.repositories import Repositories
 from bot.runner import (
     WebhookSettings,
     heartbeat_path,
@@ -32,7 +33,6 @@ from bot.runner import (
     serve_webhook,
     webhook_secret,
 )
-from bot.services import Services
 
 if TYPE_CHECKING:
     from bot.reports import ExportRequest
@@ -262,9 +262,9 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
     except StorageError as exc:
         print(f"quartierbot: database problem: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    services = Services.create(config)
+    repos = Repositories.create(config)
     app = build_application(
-        services,
+        repos,
         token,
         base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
         base_file_url=os.environ.get(BASE_FILE_URL_ENV) or DEFAULT_BASE_FILE_URL,
@@ -273,7 +273,7 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
         "quartierbot %s starting: quarters %s; languages %s; database %s; %s",
         __version__,
         ", ".join(config.quarter_ids),
-        ", ".join(services.catalogs.offered),
+        ", ".join(repos.catalogs.offered),
         config.database,
         f"webhook {webhook.url} on {webhook.listen}:{webhook.port}" if webhook else "long polling",
     )

@@ -10,7 +10,7 @@ from telegram.ext import ExtBot
 
 from bot.i18n import N_, Translator
 from bot.ratelimit import RateLimitArgs
-from bot.services import Services
+from bot.repositories import Repositories
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,9 @@ def command_list(t: Translator, role: str = "resident") -> tuple[BotCommand, ...
     return tuple(BotCommand(name, t._(description)) for name, description in entries)
 
 
-async def publish_command_menus(bot: ExtBot[RateLimitArgs], services: Services) -> None:
+async def publish_command_menus(bot: ExtBot[RateLimitArgs], repos: Repositories) -> None:
     """setMyCommands for every offered language, the default, and each admin's chat."""
-    catalogs = services.catalogs
+    catalogs = repos.catalogs
     try:
         default = catalogs.translator(catalogs.default_language)
         await bot.set_my_commands(command_list(default))
@@ -85,23 +85,23 @@ async def publish_command_menus(bot: ExtBot[RateLimitArgs], services: Services) 
         # A missing menu is cosmetic; the bot still answers every command.
         log.warning("could not publish the command menu: %s", type(exc).__name__)
         return
-    staff = set(services.config.staff.admins) | set(await services.staff.officers_by_user())
+    staff = set(repos.config.staff.admins) | set(await repos.staff.officers_by_user())
     for user_id in sorted(staff):
-        await publish_staff_menu(bot, services, user_id)
+        await publish_staff_menu(bot, repos, user_id)
 
 
-async def role_of(services: Services, user_id: int) -> str:
+async def role_of(repos: Repositories, user_id: int) -> str:
     """'admin', 'officer' or 'resident'."""
-    if services.config.is_admin(user_id):
+    if repos.config.is_admin(user_id):
         return "admin"
-    return "officer" if await services.staff.is_staff(user_id) else "resident"
+    return "officer" if await repos.staff.is_staff(user_id) else "resident"
 
 
-async def publish_staff_menu(bot: ExtBot[RateLimitArgs], services: Services, user_id: int) -> None:
+async def publish_staff_menu(bot: ExtBot[RateLimitArgs], repos: Repositories, user_id: int) -> None:
     """The menu for one user's private chat, by role and in their language."""
-    resident = await services.residents.get(user_id)
-    t = services.catalogs.translator(resident.language if resident else None)
-    role = await role_of(services, user_id)
+    resident = await repos.residents.get(user_id)
+    t = repos.catalogs.translator(resident.language if resident else None)
+    role = await role_of(repos, user_id)
     scope = BotCommandScopeChat(chat_id=user_id)
     try:
         if role == "resident":

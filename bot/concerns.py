@@ -14,7 +14,7 @@ from telegram.ext import ExtBot
 from bot.config import Config
 from bot.i18n import N_, Translator
 from bot.ratelimit import RateLimitArgs
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.concerns import Concern, Link
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ def quarter_name(quarter_id: str, config: Config) -> str:
     return quarter.name if quarter else quarter_id
 
 
-def staff_translator(services: Services) -> Translator:
+def staff_translator(repos: Repositories) -> Translator:
     """Translator for the staff group."""
-    return services.catalogs.translator(STAFF_LANGUAGE)
+    return repos.catalogs.translator(STAFF_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,10 @@ def status_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
 
 
 def staff_post(
-    concern: Concern, services: Services, t: Translator, stamp: StatusStamp | None = None
+    concern: Concern, repos: Repositories, t: Translator, stamp: StatusStamp | None = None
 ) -> str:
     """The HTML post about a concern for staff; never names or identifies the resident."""
-    config = services.config
+    config = repos.config
     created = t.fmt_datetime(concern.created_at)
     lines = [
         "📝 <b>" + html.escape(t._("Concern {reference}", reference=concern.reference)) + "</b>",
@@ -121,18 +121,18 @@ def staff_post(
     return "\n".join(lines)
 
 
-async def announce(bot: ExtBot[RateLimitArgs], services: Services, concern: Concern) -> bool:
+async def announce(bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern) -> bool:
     """Post a new concern to the staff group (with photo/location); False if that failed."""
-    group = services.config.staff.group_chat_id
+    group = repos.config.staff.group_chat_id
     if group is None:
-        await services.concerns.mark_posted(concern.id)  # staff use /concerns instead
+        await repos.concerns.mark_posted(concern.id)  # staff use /concerns instead
         return True
-    t = staff_translator(services)
+    t = staff_translator(repos)
     posted: list[tuple[int, str]] = []  # (message id, kind) in the staff group
     try:
         post = await bot.send_message(
             group,
-            staff_post(concern, services, t),
+            staff_post(concern, repos, t),
             parse_mode=ParseMode.HTML,
             reply_markup=status_keyboard(concern, t),
         )
@@ -159,26 +159,26 @@ async def announce(bot: ExtBot[RateLimitArgs], services: Services, concern: Conc
         log.warning(
             "posting %s to the staff group failed: %s", concern.reference, type(exc).__name__
         )
-        await services.concerns.record_post(concern.id, group, posted, complete=False)
+        await repos.concerns.record_post(concern.id, group, posted, complete=False)
         return False
-    await services.concerns.record_post(concern.id, group, posted, complete=True)
+    await repos.concerns.record_post(concern.id, group, posted, complete=True)
     return True
 
 
 async def refresh_staff_post(
-    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, stamp: StatusStamp | None
+    bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, stamp: StatusStamp | None
 ) -> None:
     """Show the new status (and who set it) in the staff group post."""
-    group = services.config.staff.group_chat_id
+    group = repos.config.staff.group_chat_id
     if group is None:
         return
-    t = staff_translator(services)
-    for link in await services.concerns.links(concern.id, group):
+    t = staff_translator(repos)
+    for link in await repos.concerns.links(concern.id, group):
         if link.kind != "text":
             continue
         try:
             await bot.edit_message_text(
-                staff_post(concern, services, t, stamp),
+                staff_post(concern, repos, t, stamp),
                 chat_id=group,
                 message_id=link.message_id,
                 parse_mode=ParseMode.HTML,
@@ -189,39 +189,39 @@ async def refresh_staff_post(
         return
 
 
-async def resident_translator(services: Services, concern: Concern) -> Translator | None:
+async def resident_translator(repos: Repositories, concern: Concern) -> Translator | None:
     """The resident's current language, or None when the concern no longer has a resident."""
     if concern.resident_id is None:
         return None
-    resident = await services.residents.get(concern.resident_id)
+    resident = await repos.residents.get(concern.resident_id)
     language = resident.language if resident and resident.language else concern.language
-    return services.catalogs.translator(language)
+    return repos.catalogs.translator(language)
 
 
 async def notify_status(
-    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, note: str
+    bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, note: str
 ) -> bool:
     """Tell the resident, in their language, that the status changed (with the note if allowed)."""
-    t = await resident_translator(services, concern)
+    t = await resident_translator(repos, concern)
     if t is None or concern.resident_id is None:
         return False
     text = t._(
         "Update on your concern {reference} ({topic}): the status is now “{status}”.",
         reference=concern.reference,
-        topic=topic_label(concern.topic_id, services.config, t),
+        topic=topic_label(concern.topic_id, repos.config, t),
         status=status_label(concern.status, t),
     )
     # For anonymous concerns staff cannot write to the resident, so a note stays internal.
     if note and not concern.anonymous:
         text += "\n\n" + t._("Message from the quarter office: {note}", note=note)
-    return await _send_linked(bot, services, concern, concern.resident_id, text)
+    return await _send_linked(bot, repos, concern, concern.resident_id, text)
 
 
 async def relay_reply(
-    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, text: str
+    bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, text: str
 ) -> bool:
     """Forward a staff reply to the resident in their language; False if it could not be sent."""
-    t = await resident_translator(services, concern)
+    t = await resident_translator(repos, concern)
     if t is None or concern.resident_id is None or concern.anonymous:
         return False
     message = t._(
@@ -230,11 +230,11 @@ async def relay_reply(
         reference=concern.reference,
         text=text,
     )
-    return await _send_linked(bot, services, concern, concern.resident_id, message)
+    return await _send_linked(bot, repos, concern, concern.resident_id, message)
 
 
 async def _send_linked(
-    bot: ExtBot[RateLimitArgs], services: Services, concern: Concern, chat_id: int, text: str
+    bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, chat_id: int, text: str
 ) -> bool:
     """Send to the resident and remember the message, so their Telegram reply finds the concern."""
     try:
@@ -245,21 +245,21 @@ async def _send_linked(
     except TelegramError as exc:
         log.warning("message about %s not delivered: %s", concern.reference, type(exc).__name__)
         return False
-    await services.concerns.link(chat_id, sent.message_id, concern.id)
+    await repos.concerns.link(chat_id, sent.message_id, concern.id)
     return True
 
 
 async def redact_staff_posts(
-    bot: ExtBot[RateLimitArgs], services: Services, posts: list[Link]
+    bot: ExtBot[RateLimitArgs], repos: Repositories, posts: list[Link]
 ) -> None:
     """Remove erased content from staff-group posts (best effort: Telegram may refuse)."""
-    t = staff_translator(services)
+    t = staff_translator(repos)
     for post in posts:
-        concern = await services.concerns.get(post.concern_id)
+        concern = await repos.concerns.get(post.concern_id)
         try:
             if post.kind == "text" and concern is not None:
                 await bot.edit_message_text(
-                    staff_post(concern, services, t),
+                    staff_post(concern, repos, t),
                     chat_id=post.chat_id,
                     message_id=post.message_id,
                     parse_mode=ParseMode.HTML,

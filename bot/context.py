@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.broadcasting import BroadcastService
 from bot.i18n import Translator
 from bot.ratelimit import RateLimitArgs
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.residents import Resident
 
 AnyDict = dict[Any, Any]
@@ -18,17 +18,17 @@ AnyDict = dict[Any, Any]
 class QuartierApplication(
     Application[ExtBot[RateLimitArgs], "BotContext", AnyDict, AnyDict, AnyDict, Any]
 ):
-    """python-telegram-bot's Application, carrying our services instead of an untyped bot_data."""
+    """python-telegram-bot's Application, carrying our repositories, not an untyped bot_data."""
 
-    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+    def __init__(self, *, repos: Repositories, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.services = services
+        self.repos = repos
         #: Delivers broadcasts in the background; created at start-up, when the bot exists.
         self.broadcaster: BroadcastService | None = None
 
 
 class BotContext(CallbackContext[ExtBot[RateLimitArgs], AnyDict, AnyDict, AnyDict]):
-    """CallbackContext with the services, the resident and their translator."""
+    """CallbackContext with the repositories, the resident and their translator."""
 
     def __init__(
         self,
@@ -42,12 +42,12 @@ class BotContext(CallbackContext[ExtBot[RateLimitArgs], AnyDict, AnyDict, AnyDic
         self.resident: Resident | None = None
 
     @property
-    def services(self) -> Services:
-        """The running bot's services."""
+    def repos(self) -> Repositories:
+        """The running bot's repositories and configuration."""
         application = self.application
         if not isinstance(application, QuartierApplication):
             raise TypeError("BotContext needs a QuartierApplication")
-        return application.services
+        return application.repos
 
     @property
     def broadcaster(self) -> BroadcastService:
@@ -61,13 +61,13 @@ class BotContext(CallbackContext[ExtBot[RateLimitArgs], AnyDict, AnyDict, AnyDic
     def t(self) -> Translator:
         """The translator for this update's user (the default language before identification)."""
         if self._translator is None:
-            catalogs = self.services.catalogs
+            catalogs = self.repos.catalogs
             self._translator = catalogs.translator(catalogs.default_language)
         return self._translator
 
     def use_language(self, language: str) -> None:
         """Answer this update in `language` from now on (e.g. right after the user picked it)."""
-        self._translator = self.services.catalogs.translator(language)
+        self._translator = self.repos.catalogs.translator(language)
 
 
 BotJobQueue = JobQueue[BotContext]

@@ -18,7 +18,7 @@ from bot.events import reminder_text
 from bot.i18n import Translator
 from bot.notify import send_to_resident
 from bot.ratelimit import RateLimitArgs
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.events import Event
 
 log = logging.getLogger(__name__)
@@ -32,38 +32,38 @@ REPOST_INTERVAL = timedelta(minutes=5)
 SCAN_INTERVAL = timedelta(seconds=30)
 
 
-async def run_retention(bot: ExtBot[RateLimitArgs], services: Services) -> int:
+async def run_retention(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
     """Anonymise concerns closed longer than `[privacy] retention_days`; purge stale drafts."""
-    now = services.now()
-    cutoff = now - timedelta(days=services.config.privacy.retention_days)
-    anonymised, posts = await services.privacy.anonymise_closed(cutoff)
-    purged = await services.concerns.purge_drafts(now - DRAFT_LIFETIME)
-    purged += await services.staff_drafts.purge(now - DRAFT_LIFETIME)
+    now = repos.now()
+    cutoff = now - timedelta(days=repos.config.privacy.retention_days)
+    anonymised, posts = await repos.privacy.anonymise_closed(cutoff)
+    purged = await repos.concerns.purge_drafts(now - DRAFT_LIFETIME)
+    purged += await repos.staff_drafts.purge(now - DRAFT_LIFETIME)
     log.info("retention: %d concerns anonymised, %d stale drafts removed", anonymised, purged)
-    await redact_staff_posts(bot, services, posts)
+    await redact_staff_posts(bot, repos, posts)
     return anonymised
 
 
-async def repost_unannounced(bot: ExtBot[RateLimitArgs], services: Services) -> int:
+async def repost_unannounced(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
     """Announce concerns whose staff-group post failed earlier (Telegram down, bot restarted)."""
     posted = 0
-    for concern in await services.concerns.unposted():
-        if not await announce(bot, services, concern):
+    for concern in await repos.concerns.unposted():
+        if not await announce(bot, repos, concern):
             break  # still failing: try again next round
         posted += 1
     return posted
 
 
-async def send_due_reminders(bot: ExtBot[RateLimitArgs], services: Services) -> int:
+async def send_due_reminders(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
     """Remind residents who said they come; each reminder is recorded before it is sent."""
-    offsets = services.config.events.reminder_offsets_minutes
+    offsets = repos.config.events.reminder_offsets_minutes
     sent = 0
-    for event, user_id, offset in await services.events.due_reminders(services.now(), offsets):
+    for event, user_id, offset in await repos.events.due_reminders(repos.now(), offsets):
         # Marked first: after a crash a reminder may be missing, but it is never sent twice.
-        if not await services.events.mark_reminded(event.id, user_id, offset, services.now()):
+        if not await repos.events.mark_reminded(event.id, user_id, offset, repos.now()):
             continue
-        place = quarter_name(event.quarter_id, services.config)
-        message = await send_to_resident(bot, services, user_id, _reminder(event, offset, place))
+        place = quarter_name(event.quarter_id, repos.config)
+        message = await send_to_resident(bot, repos, user_id, _reminder(event, offset, place))
         sent += message is not None
     return sent
 
@@ -75,7 +75,7 @@ def _reminder(event: Event, offset: int, place: str) -> Callable[[Translator], s
 
 async def _reminder_job(context: BotContext) -> None:
     """JobQueue callback: due reminders."""
-    await send_due_reminders(context.bot, context.services)
+    await send_due_reminders(context.bot, context.repos)
 
 
 async def _broadcast_job(context: BotContext) -> None:
@@ -85,12 +85,12 @@ async def _broadcast_job(context: BotContext) -> None:
 
 async def _retention_job(context: BotContext) -> None:
     """JobQueue callback for the daily retention run."""
-    await run_retention(context.bot, context.services)
+    await run_retention(context.bot, context.repos)
 
 
 async def _repost_job(context: BotContext) -> None:
     """JobQueue callback for re-posting."""
-    await repost_unannounced(context.bot, context.services)
+    await repost_unannounced(context.bot, context.repos)
 
 
 def schedule(app: QuartierApplication) -> None:
@@ -98,7 +98,7 @@ def schedule(app: QuartierApplication) -> None:
     queue = app.job_queue
     if queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-    tz = app.services.config.timezone
+    tz = app.repos.config.timezone
     queue.run_daily(_retention_job, RETENTION_TIME.replace(tzinfo=tz), name="retention")
     # Also once shortly after start: a bot that is restarted daily may never be up at 03:30.
     queue.run_once(_retention_job, timedelta(seconds=30), name="retention-at-start")

@@ -12,34 +12,34 @@ from telegram.ext import ExtBot
 
 from bot.i18n import Translator
 from bot.ratelimit import RateLimitArgs
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.events import Event
 
 log = logging.getLogger(__name__)
 
 
-async def translator_for_user(services: Services, user_id: int) -> Translator:
+async def translator_for_user(repos: Repositories, user_id: int) -> Translator:
     """The resident's chosen language (the default language if unknown)."""
-    resident = await services.residents.get(user_id)
-    return services.catalogs.translator(resident.language if resident else None)
+    resident = await repos.residents.get(user_id)
+    return repos.catalogs.translator(resident.language if resident else None)
 
 
 async def send_to_resident(
     bot: ExtBot[RateLimitArgs],
-    services: Services,
+    repos: Repositories,
     user_id: int,
     build: Callable[[Translator], str],
     **kwargs: Any,
 ) -> Message | None:
     """Send `build(t)` in the resident's language; None if refused (blocked: marked inactive)."""
-    t = await translator_for_user(services, user_id)
+    t = await translator_for_user(repos, user_id)
     try:
         return await bot.send_message(user_id, build(t), **kwargs)
     except Forbidden:
-        await services.residents.mark_inactive(user_id)
+        await repos.residents.mark_inactive(user_id)
     except BadRequest as exc:
         if "chat not found" in exc.message.lower():
-            await services.residents.mark_inactive(user_id)
+            await repos.residents.mark_inactive(user_id)
         else:
             log.warning("message to a resident refused: %s", exc.message)
     except TelegramError as exc:
@@ -48,7 +48,7 @@ async def send_to_resident(
 
 
 async def tell_promoted(
-    bot: ExtBot[RateLimitArgs], services: Services, event: Event, user_id: int
+    bot: ExtBot[RateLimitArgs], repos: Repositories, event: Event, user_id: int
 ) -> None:
     """A place became free (or more places were added) and went to this waiting resident."""
     start = event.starts_at
@@ -63,4 +63,4 @@ async def tell_promoted(
             time=t.fmt_time(start),
         )
 
-    await send_to_resident(bot, services, user_id, build)
+    await send_to_resident(bot, repos, user_id, build)

@@ -28,7 +28,7 @@ from storage.db import from_db_time
 
 if TYPE_CHECKING:
     from bot.config import Config
-    from bot.services import Services
+    from bot.repositories import Repositories
     from storage.concerns import ConcernRepository
 
 EXPORT_HEADERS: tuple[str, ...] = (
@@ -208,16 +208,14 @@ def _start_of(day: date, tz: object) -> datetime:
 
 
 async def write_report(
-    services: Services,
+    repos: Repositories,
     t: Translator,
     quarter_ids: Collection[str],
     request: ExportRequest,
     out: Path,
 ) -> int:
     """Write the export file; returns the number of rows."""
-    return await write_concerns_report(
-        services.config, services.concerns, t, quarter_ids, request, out
-    )
+    return await write_concerns_report(repos.config, repos.concerns, t, quarter_ids, request, out)
 
 
 async def write_concerns_report(

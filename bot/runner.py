@@ -45,10 +45,10 @@ class DurablePoller:
 
     def __init__(self, app: QuartierApplication, poll_timeout: int = POLL_TIMEOUT) -> None:
         self.app = app
-        self.inbox = InboxRepository(app.services.db)
+        self.inbox = InboxRepository(app.repos.db)
         self.poll_timeout = poll_timeout
         self._stored = asyncio.Event()
-        self.heartbeat = heartbeat_path(app.services.config.database)
+        self.heartbeat = heartbeat_path(app.repos.config.database)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll and handle until `stop` is set; updates not yet handled stay in the inbox."""
@@ -112,7 +112,7 @@ class DurablePoller:
 
     async def _consume(self, stop: asyncio.Event) -> None:
         """Handle stored updates in order; mark each handled only after the handlers ran."""
-        await self.inbox.purge(self.app.services.now() - INBOX_MEMORY)
+        await self.inbox.purge(self.app.repos.now() - INBOX_MEMORY)
         while not stop.is_set():
             self._stored.clear()
             pending = await self.inbox.pending()
@@ -230,7 +230,7 @@ async def serve_webhook(
             secret_token=settings.secret,
             allowed_updates=Update.ALL_TYPES,
         )
-        beating = asyncio.create_task(_beat(heartbeat_path(app.services.config.database), stop))
+        beating = asyncio.create_task(_beat(heartbeat_path(app.repos.config.database), stop))
         try:
             await stop.wait()
         finally:

@@ -27,8 +27,8 @@ from bot.app import build_application
 from bot.config import Config
 from bot.context import QuartierApplication
 from bot.offline import Files, OfflineRequest
+from bot.repositories import Repositories
 from bot.runner import running
-from bot.services import Services
 
 BOT_ID = 1
 TOKEN = "1:terminal-chat-no-network"
@@ -305,10 +305,10 @@ async def run_chat(
     workdir = Path(tempfile.mkdtemp(prefix="quartierbot-chat-"))
     config = _with_database(config, database or workdir / "chat.sqlite3")
     chat = TerminalChat(config, out, files or workdir / "files", persona)
-    services = Services.create(config)
+    repos = Repositories.create(config)
     request = TerminalRequest(chat.files, chat.show)
     app: QuartierApplication = build_application(
-        services, TOKEN, request=request, updates_request=TerminalRequest(chat.files, chat.show)
+        repos, TOKEN, request=request, updates_request=TerminalRequest(chat.files, chat.show)
     )
     async with running(app):
         chat.print(f"quartierbot chat — database {config.database}, files in {chat.files}\n{HELP}")

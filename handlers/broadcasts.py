@@ -32,8 +32,8 @@ async def broadcast_command(update: Update, context: BotContext) -> None:
     """/broadcast [quarter id|all]."""
     user = user_of(update)
     t = context.t
-    services = context.services
-    allowed = await services.staff.quarters_of(user.id)
+    repos = context.repos
+    allowed = await repos.staff.quarters_of(user.id)
     if not allowed:
         await audit_denied(context, user.id, "broadcast")
         await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
@@ -52,18 +52,18 @@ async def broadcast_command(update: Update, context: BotContext) -> None:
     else:
         quarters = []
     step = "topic" if quarters else "quarters"
-    draft = await services.staff_drafts.save(user.id, "broadcast", step, {"quarters": quarters})
+    draft = await repos.staff_drafts.save(user.id, "broadcast", step, {"quarters": quarters})
     await ask(message_of(update), context, draft)
 
 
 async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
     """Ask the draft's current question."""
     t = context.t
-    services = context.services
+    repos = context.repos
     data = draft.data
     rows: list[list[InlineKeyboardButton]] = []
     if draft.step == "quarters":
-        allowed = await services.staff.quarters_of(draft.user_id)
+        allowed = await repos.staff.quarters_of(draft.user_id)
         chosen = set(data.get("quarters", []))
         rows = [
             [
@@ -71,7 +71,7 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
                     ("✅ " if q.id in chosen else "▫️ ") + q.name, callback_data=f"bcq:{q.id}"
                 )
             ]
-            for q in services.config.quarters
+            for q in repos.config.quarters
             if q.id in allowed
         ]
         rows.append([InlineKeyboardButton(t._("All my quarters"), callback_data="bcq:*")])
@@ -80,7 +80,7 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
         )
         text = t._("To which quarters? Their subscribers get the message.")
     elif draft.step == "topic":
-        config = services.config
+        config = repos.config
         buttons = [
             InlineKeyboardButton(
                 topic.label(t, config.default_language), callback_data=f"bct:{topic.id}"
@@ -95,7 +95,7 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
     elif draft.step == "language":
         buttons = [
             InlineKeyboardButton(native_name(code), callback_data=f"bcl:{code}")
-            for code in services.catalogs.offered
+            for code in repos.catalogs.offered
         ]
         rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
         rows.append(
@@ -122,7 +122,7 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
 
 async def recipients(context: BotContext, data: dict[str, Any]) -> int:
     """How many residents the draft would reach right now."""
-    return await context.services.broadcasts.count_recipients(
+    return await context.repos.broadcasts.count_recipients(
         list(data.get("quarters", [])), data.get("topic_id"), data.get("language")
     )
 
@@ -162,7 +162,7 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
     """Typed content or schedule time."""
     message = message_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     data = dict(draft.data)
     if draft.step == "content":
         if message.photo:
@@ -176,12 +176,12 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
         else:
             await message.reply_text(t._("Please send text or a photo."))
             return
-        draft = await services.staff_drafts.save(draft.user_id, "broadcast", "preview", data)
+        draft = await repos.staff_drafts.save(draft.user_id, "broadcast", "preview", data)
         await show_preview(message, context, draft)
         return
     if draft.step == "schedule":
         try:
-            when = parse_when(message.text or "", t, services.config.timezone, services.now())
+            when = parse_when(message.text or "", t, repos.config.timezone, repos.now())
         except EventInputError as exc:
             await message.reply_text(str(exc))
             return
@@ -200,9 +200,9 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
 
 async def create(context: BotContext, draft: StaffDraft, scheduled: str | None) -> Broadcast:
     """Store the broadcast (audited) and forget the draft."""
-    services = context.services
+    repos = context.repos
     data = draft.data
-    broadcast = await services.broadcasts.create(
+    broadcast = await repos.broadcasts.create(
         created_by=draft.user_id,
         quarters=list(data["quarters"]),
         topic_id=data.get("topic_id"),
@@ -211,14 +211,14 @@ async def create(context: BotContext, draft: StaffDraft, scheduled: str | None) 
         photo_file_id=data.get("photo"),
         scheduled_at=datetime.fromisoformat(scheduled) if scheduled else None,
     )
-    await services.broadcasts.set_progress_message(broadcast.id, draft.user_id, None)
-    await services.audit.record(
+    await repos.broadcasts.set_progress_message(broadcast.id, draft.user_id, None)
+    await repos.audit.record(
         draft.user_id,
         "broadcast.create",
         f"broadcast:{broadcast.id}",
         {"quarters": list(data["quarters"]), "scheduled": scheduled},
     )
-    await services.staff_drafts.discard(draft.user_id)
+    await repos.staff_drafts.discard(draft.user_id)
     return broadcast
 
 
@@ -228,9 +228,9 @@ async def flow_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     t = context.t
-    services = context.services
-    allowed = await services.staff.quarters_of(user.id)
-    draft = await services.staff_drafts.get(user.id)
+    repos = context.repos
+    allowed = await repos.staff.quarters_of(user.id)
+    draft = await repos.staff_drafts.get(user.id)
     if not allowed:
         await audit_denied(context, user.id, "broadcast")
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
@@ -244,7 +244,7 @@ async def flow_button(update: Update, context: BotContext) -> None:
     data = dict(draft.data)
     step = draft.step
     if query.data == "bcf:cancel":
-        await services.staff_drafts.discard(user.id)
+        await repos.staff_drafts.discard(user.id)
         await edit_text(query, t._("Cancelled. Nothing was sent."))
         return
     if kind == "bcq" and step == "quarters":
@@ -254,18 +254,18 @@ async def flow_button(update: Update, context: BotContext) -> None:
         elif value in allowed:
             chosen ^= {value}
         data["quarters"] = sorted(chosen)
-        draft = await services.staff_drafts.save(user.id, "broadcast", step, data)
+        draft = await repos.staff_drafts.save(user.id, "broadcast", step, data)
         await edit_text(query, t._("To which quarters? Their subscribers get the message."))
     elif query.data == "bcf:next" and step == "quarters" and data.get("quarters"):
-        draft = await services.staff_drafts.save(user.id, "broadcast", "topic", data)
+        draft = await repos.staff_drafts.save(user.id, "broadcast", "topic", data)
     elif kind == "bct" and step == "topic":
         data["topic_id"] = None if value == "*" else value
-        draft = await services.staff_drafts.save(user.id, "broadcast", "language", data)
+        draft = await repos.staff_drafts.save(user.id, "broadcast", "language", data)
     elif kind == "bcl" and step == "language":
         data["language"] = None if value == "*" else value
-        draft = await services.staff_drafts.save(user.id, "broadcast", "content", data)
+        draft = await repos.staff_drafts.save(user.id, "broadcast", "content", data)
     elif query.data == "bcf:schedule" and step == "preview":
-        draft = await services.staff_drafts.save(user.id, "broadcast", "schedule", data)
+        draft = await repos.staff_drafts.save(user.id, "broadcast", "schedule", data)
     elif query.data == "bcf:now" and step == "preview":
         if not set(data.get("quarters", [])) <= allowed:
             await audit_denied(context, user.id, "broadcast", ",".join(data.get("quarters", [])))
@@ -289,15 +289,15 @@ async def announce_event(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     raw = query.data.removeprefix("evann:")
-    event = await services.events.get(int(raw)) if raw.isdigit() else None
-    if event is None or event.quarter_id not in await services.staff.quarters_of(user.id):
+    event = await repos.events.get(int(raw)) if raw.isdigit() else None
+    if event is None or event.quarter_id not in await repos.staff.quarters_of(user.id):
         await audit_denied(context, user.id, "broadcast", f"event:{raw[:12]}")
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
         return
     await query.answer()
-    broadcast = await services.broadcasts.create(
+    broadcast = await repos.broadcasts.create(
         created_by=user.id,
         quarters=[event.quarter_id],
         topic_id=event.topic_id,
@@ -306,8 +306,8 @@ async def announce_event(update: Update, context: BotContext) -> None:
         photo_file_id=None,
         event_id=event.id,
     )
-    await services.broadcasts.set_progress_message(broadcast.id, user.id, None)
-    await services.audit.record(
+    await repos.broadcasts.set_progress_message(broadcast.id, user.id, None)
+    await repos.audit.record(
         user.id, "broadcast.create", f"broadcast:{broadcast.id}", {"event": event.id}
     )
     context.broadcaster.start(broadcast.id)
@@ -320,13 +320,13 @@ async def broadcasts_command(update: Update, context: BotContext) -> None:
     """/broadcasts: pending and recent broadcasts, with cancel buttons for pending ones."""
     user = user_of(update)
     t = context.t
-    services = context.services
-    if not await services.staff.is_staff(user.id):
+    repos = context.repos
+    if not await repos.staff.is_staff(user.id):
         await audit_denied(context, user.id, "broadcast.list")
         await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
         return
-    mine = None if services.config.is_admin(user.id) else user.id
-    recent = await services.broadcasts.list_recent(mine, 10)
+    mine = None if repos.config.is_admin(user.id) else user.id
+    recent = await repos.broadcasts.list_recent(mine, 10)
     if not recent:
         await message_of(update).reply_text(t._("There are no broadcasts yet."))
         return
@@ -375,22 +375,22 @@ async def cancel_broadcast_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     raw = query.data.removeprefix("bcx:")
-    broadcast = await services.broadcasts.get(int(raw)) if raw.isdigit() else None
+    broadcast = await repos.broadcasts.get(int(raw)) if raw.isdigit() else None
     # Still staff now (an officer may have been removed since), and its author or an admin.
     allowed = (
         broadcast is not None
-        and await services.staff.is_staff(user.id)
-        and (broadcast.created_by == user.id or services.config.is_admin(user.id))
+        and await repos.staff.is_staff(user.id)
+        and (broadcast.created_by == user.id or repos.config.is_admin(user.id))
     )
     if broadcast is None or not allowed:
         await audit_denied(context, user.id, "broadcast.cancel", f"broadcast:{raw[:12]}")
         await query.answer(t._("Sorry, you may not cancel this broadcast."), show_alert=True)
         return
-    cancelled = await services.broadcasts.cancel(broadcast.id)
+    cancelled = await repos.broadcasts.cancel(broadcast.id)
     if cancelled:
-        await services.audit.record(user.id, "broadcast.cancel", f"broadcast:{broadcast.id}")
+        await repos.audit.record(user.id, "broadcast.cancel", f"broadcast:{broadcast.id}")
     await query.answer(t._("Cancelled.") if cancelled else t._("It was already finished."))
     await edit_text(
         query,

@@ -88,24 +88,24 @@ async def closed_command(update: Update, context: BotContext) -> None:
     """/closed: list (no arguments) or add a closure. Admins only."""
     message = message_of(update)
     user = user_of(update)
-    services = context.services
+    repos = context.repos
     t = context.t
     argument = command_argument(update)
     if not is_admin(context, user.id):
         await audit_denied(context, user.id, "closure.add")
         await message.reply_text(t._("Sorry, this command is only for staff."))
         return
-    today = services.now().astimezone(services.config.timezone).date()
+    today = repos.now().astimezone(repos.config.timezone).date()
     if not argument:
         await send_closure_list(message, context, today)
         return
     try:
-        request = parse_request(argument, t, set(services.config.quarter_ids), today)
+        request = parse_request(argument, t, set(repos.config.quarter_ids), today)
     except ClosureInputError as exc:
         await message.reply_text(str(exc) + "\n\n" + usage(t, today))
         return
     added = [
-        await services.closures.add(
+        await repos.closures.add(
             user.id, request.first_day, request.last_day, request.reason, quarter_id
         )
         for quarter_id in request.quarter_ids
@@ -131,7 +131,7 @@ def usage(t: Translator, today: date) -> str:
 def describe(closure: Closure, context: BotContext) -> str:
     """'24.12.2026 – 26.12.2026, Bahnhofsvorstadt: Christmas break'."""
     t = context.t
-    quarter = context.services.config.quarter(closure.quarter_id)
+    quarter = context.repos.config.quarter(closure.quarter_id)
     where = quarter.name if quarter else t._("all offices")
     if closure.first_day == closure.last_day:
         when = t.fmt_short_date(closure.first_day)
@@ -145,7 +145,7 @@ def describe(closure: Closure, context: BotContext) -> str:
 async def closure_list(context: BotContext, today: date) -> tuple[str, InlineKeyboardMarkup | None]:
     """Text and delete buttons for the upcoming closures."""
     t = context.t
-    closures = await context.services.closures.upcoming(today)
+    closures = await context.repos.closures.upcoming(today)
     if not closures:
         return t._("No office closures are planned."), None
     lines = [t._("Planned office closures:")]
@@ -174,7 +174,7 @@ async def closure_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     user = user_of(update)
-    services = context.services
+    repos = context.repos
     t = context.t
     # Authorised here, on the server: a button press can be forged or forwarded.
     if not is_admin(context, user.id):
@@ -182,13 +182,13 @@ async def closure_button(update: Update, context: BotContext) -> None:
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
         return
     _, action, raw_id = ([*query.data.split(":"), "", ""])[:3]
-    today = services.now().astimezone(services.config.timezone).date()
+    today = repos.now().astimezone(repos.config.timezone).date()
     if action == "del" and raw_id.isdigit():
-        removed = await services.closures.delete(user.id, int(raw_id))
+        removed = await repos.closures.delete(user.id, int(raw_id))
         await query.answer(t._("Deleted.") if removed else t._("This closure was already deleted."))
     elif action == "ask" and raw_id.isdigit():
         closure = next(
-            (c for c in await services.closures.upcoming(today) if c.id == int(raw_id)), None
+            (c for c in await repos.closures.upcoming(today) if c.id == int(raw_id)), None
         )
         if closure is None:
             await query.answer(t._("This closure was already deleted."))

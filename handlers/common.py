@@ -41,7 +41,7 @@ def command_argument(update: Update) -> str:
 
 def is_admin(context: BotContext, user_id: int) -> bool:
     """Server-side check of full staff rights (never trust what a button claims)."""
-    return context.services.config.is_admin(user_id)
+    return context.repos.config.is_admin(user_id)
 
 
 def fits_one_message(text: str) -> bool:
@@ -72,7 +72,7 @@ async def quarter_from_button(update: Update, context: BotContext, prefix: str) 
     query = update.callback_query
     if query is None or query.data is None:
         return None
-    quarter = context.services.config.quarter(query.data.removeprefix(f"{prefix}:"))
+    quarter = context.repos.config.quarter(query.data.removeprefix(f"{prefix}:"))
     if quarter is None:
         await query.answer(context.t._("This choice is not available any more."), show_alert=True)
         return None
@@ -98,5 +98,5 @@ async def answer_unrecognised(update: Update, context: BotContext) -> None:
 
 async def audit_denied(context: BotContext, user_id: int, action: str, subject: str = "") -> None:
     """Audit a refused staff action; only staff are named, so a resident's id stays erasable."""
-    actor = user_id if await context.services.staff.is_staff(user_id) else 0
-    await context.services.audit.record(actor, f"{action}.denied", subject)
+    actor = user_id if await context.repos.staff.is_staff(user_id) else 0
+    await context.repos.audit.record(actor, f"{action}.denied", subject)

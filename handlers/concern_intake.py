@@ -42,11 +42,11 @@ async def start_concern(update: Update, context: BotContext) -> None:
     message = message_of(update)
     t = context.t
     resident = context.resident
-    quarter = context.services.config.quarter(resident.quarter_id if resident else None)
+    quarter = context.repos.config.quarter(resident.quarter_id if resident else None)
     if resident is None or resident.language is None or quarter is None:
         await message.reply_text(t._("Please send /start first and choose your quarter."))
         return
-    await context.services.concerns.start_draft(resident.user_id, quarter.id)
+    await context.repos.concerns.start_draft(resident.user_id, quarter.id)
     await ask_topic(message, context)
 
 
@@ -119,7 +119,7 @@ Question = tuple[str, InlineKeyboardMarkup]
 def topic_question(context: BotContext) -> Question:
     """Topic buttons, two per row."""
     t = context.t
-    config = context.services.config
+    config = context.repos.config
     return (
         t._("What is your concern about? Choose a topic."),
         topic_keyboard(t, config.topics, config.default_language),
@@ -153,7 +153,7 @@ def contact_question(context: BotContext) -> Question:
 def consent_question(context: BotContext) -> Question:
     """The short privacy notice before the first concern."""
     t = context.t
-    days = context.services.config.privacy.retention_days
+    days = context.repos.config.privacy.retention_days
     return (
         t._n(
             "Before you send your first concern, please read this: we store what you send (text, "
@@ -205,7 +205,7 @@ def summary_text(draft: Draft, context: BotContext) -> str:
 def summary_details(draft: Draft, context: BotContext) -> str:
     """Quarter, topic, description, attachments and contact choice, one per line."""
     t = context.t
-    config = context.services.config
+    config = context.repos.config
     lines = [
         t._("Quarter: {quarter}", quarter=quarter_name(draft.quarter_id, config)),
         t._("Topic: {topic}", topic=topic_label(draft.topic_id or "", config, t)),
@@ -242,9 +242,7 @@ async def ask_what_to_change(message: Message, context: BotContext) -> None:
 async def next_question(context: BotContext, draft: Draft) -> Question:
     """The next open question; after changing one answer, back to the summary."""
     if draft.editing:
-        draft = await context.services.concerns.update_draft(
-            draft.user_id, step="summary", editing=0
-        )
+        draft = await context.repos.concerns.update_draft(draft.user_id, step="summary", editing=0)
     if draft.step == "summary":
         return summary_question(context, draft)
     questions = {"text": text_question, "contact": contact_question, "consent": consent_question}
@@ -289,7 +287,7 @@ async def draft_gone(update: Update, context: BotContext) -> None:
     if query.data == "cflow:submit" and isinstance(query.message, Message):
         # Submitted, but the answer may have been lost (a crash right after the commit, an
         # outage): repeat the reference of a concern sent in the last minutes.
-        concerns = await context.services.concerns.for_resident(user_of(update).id)
+        concerns = await context.repos.concerns.for_resident(user_of(update).id)
         # Compared with the storage clock, which stamped created_at.
         recent = utc_now() - RESEND_WINDOW
         if concerns and concerns[0].created_at >= recent:
@@ -302,11 +300,11 @@ async def on_topic(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     topic_id = query.data.removeprefix("ctopic:")
-    config = context.services.config
+    config = context.repos.config
     if topic_id not in {topic.id for topic in config.topics}:
         await query.answer(context.t._("This choice is not available any more."), show_alert=True)
         return
-    repository = context.services.concerns
+    repository = context.repos.concerns
     draft = await repository.draft(user.id)
     if draft is None:
         await draft_gone(update, context)
@@ -325,7 +323,7 @@ async def on_contact(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     allowed = query.data == "ccontact:yes"
-    repository = context.services.concerns
+    repository = context.repos.concerns
     draft = await repository.draft(user.id)
     if draft is None:
         await draft_gone(update, context)
@@ -344,9 +342,9 @@ async def on_consent(update: Update, context: BotContext) -> None:
     assert query is not None
     user = user_of(update)
     # Consent first: if the draft is gone meanwhile, the resident did agree all the same.
-    await context.services.residents.give_consent(user.id)
+    await context.repos.residents.give_consent(user.id)
     try:
-        draft = await context.services.concerns.update_draft(user.id, step="summary")
+        draft = await context.repos.concerns.update_draft(user.id, step="summary")
     except DraftGone:
         await draft_gone(update, context)
         return
@@ -361,7 +359,7 @@ async def on_flow(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     action = query.data.removeprefix("cflow:")
     user = user_of(update)
-    repository = context.services.concerns
+    repository = context.repos.concerns
     draft = await repository.draft(user.id)
     if draft is None:
         await draft_gone(update, context)
@@ -397,7 +395,7 @@ async def on_change(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     part = query.data.removeprefix("cchange:")
     user = user_of(update)
-    repository = context.services.concerns
+    repository = context.repos.concerns
     draft = await repository.draft(user.id)
     if draft is None or part not in ("topic", "text", "contact"):
         await draft_gone(update, context)
@@ -419,15 +417,15 @@ async def submit(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     user = user_of(update)
-    services = context.services
+    repos = context.repos
     t = context.t
-    draft = await services.concerns.draft(user.id)
-    quarter = services.config.quarter(draft.quarter_id if draft else None)
+    draft = await repos.concerns.draft(user.id)
+    quarter = repos.config.quarter(draft.quarter_id if draft else None)
     if draft is None or quarter is None:
         await draft_gone(update, context)
         return
     try:
-        concern = await services.concerns.submit(user.id, quarter.prefix, t.language)
+        concern = await repos.concerns.submit(user.id, quarter.prefix, t.language)
     except DraftGone:
         await draft_gone(update, context)
         return
@@ -441,7 +439,7 @@ async def submit(update: Update, context: BotContext) -> None:
         await edit_text(query, summary_text(draft, context))
         if isinstance(query.message, Message):
             await query.message.reply_text(confirmation(concern, context))
-    await announce(context.bot, services, concern)
+    await announce(context.bot, repos, concern)
 
 
 def confirmation(concern: Concern, context: BotContext) -> str:
@@ -465,7 +463,7 @@ async def cancel_draft(update: Update, context: BotContext, edit: bool = False) 
     """Throw the draft away and say so."""
     t = context.t
     user = user_of(update)
-    had = await context.services.concerns.discard_draft(user.id)
+    had = await context.repos.concerns.discard_draft(user.id)
     text = t._("Cancelled. Nothing was sent.") if had else t._("There is nothing to cancel.")
     query = update.callback_query
     if edit and query is not None:
@@ -487,14 +485,14 @@ async def on_input(update: Update, context: BotContext) -> None:
     """A resident's typed input: a reply to a concern message, a draft step, or unexpected."""
     message = message_of(update)
     user = user_of(update)
-    services = context.services
+    repos = context.repos
     reply_to = message.reply_to_message
     if reply_to is not None and message.text:
-        concern = await services.concerns.linked(message.chat_id, reply_to.message_id)
+        concern = await repos.concerns.linked(message.chat_id, reply_to.message_id)
         if concern is not None and concern.resident_id == user.id:
             await resident_follow_up(update, context, concern)
             return
-    draft = await services.concerns.draft(user.id)
+    draft = await repos.concerns.draft(user.id)
     if draft is None:
         await answer_unrecognised(update, context)
         return
@@ -525,7 +523,7 @@ async def take_description(update: Update, context: BotContext, draft: Draft) ->
     """Text, a photo (with or without caption) or a location; anything else is asked again."""
     message = message_of(update)
     t = context.t
-    repository = context.services.concerns
+    repository = context.repos.concerns
     if message.text is not None:
         text = message.text.strip()
         if not text:
@@ -575,14 +573,14 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
     """A resident's Telegram reply to a message about their concern joins its thread."""
     message = message_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     text = (message.text or "").strip()
     if not text:
         return
     if len(text) > MAX_DESCRIPTION:
         await message.reply_text(too_long(text, t))
         return
-    await services.concerns.add_resident_message(concern.id, user_of(update).id, text)
+    await repos.concerns.add_resident_message(concern.id, user_of(update).id, text)
     await message.reply_text(
         t._("Thank you. Your message was added to {reference}.", reference=concern.reference)
     )
@@ -591,12 +589,12 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
 
 async def forward_follow_up(context: BotContext, concern: Concern, text: str) -> None:
     """Show the follow-up in the staff group, as a reply to the concern's post."""
-    services = context.services
-    group = services.config.staff.group_chat_id
+    repos = context.repos
+    group = repos.config.staff.group_chat_id
     if group is None:
         return
-    staff_t = staff_translator(services)
-    posts = await services.concerns.links(concern.id, group)
+    staff_t = staff_translator(repos)
+    posts = await repos.concerns.links(concern.id, group)
     try:
         sent = await context.bot.send_message(
             group,
@@ -608,12 +606,12 @@ async def forward_follow_up(context: BotContext, concern: Concern, text: str) ->
         )
     except TelegramError:
         return  # it is in the thread; staff see it in /concerns
-    await services.concerns.link(group, sent.message_id, concern.id, "followup")
+    await repos.concerns.link(group, sent.message_id, concern.id, "followup")
 
 
 def register(app: QuartierApplication) -> None:
     """Install the intake conversation (typed input reaches `on_input` via handlers.text_input)."""
-    catalogs = app.services.catalogs
+    catalogs = app.repos.catalogs
     app.add_handler(CommandHandler("concern", start_concern, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", cancel_command, filters=PRIVATE))
     app.add_handler(

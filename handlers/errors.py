@@ -43,12 +43,12 @@ async def apologise(update: Update, context: BotContext) -> None:
 
 async def translator_for(update: Update, context: BotContext) -> Translator:
     """The user's language even though this is a fresh context (the failure may be the database)."""
-    catalogs = context.services.catalogs
+    catalogs = context.repos.catalogs
     user = update.effective_user
     stored = None
     if user is not None:
         try:
-            resident = await context.services.residents.get(user.id)
+            resident = await context.repos.residents.get(user.id)
             stored = resident.language if resident else None
         except Exception:  # noqa: BLE001 - an apology must not fail because storage did
             log.warning("language of the user unknown while apologising")

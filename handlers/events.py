@@ -28,15 +28,15 @@ async def event_card(
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The event in the reader's language, with the buttons that fit their RSVP."""
     t = context.t
-    services = context.services
+    repos = context.repos
     if known is None:
         known = (
-            await services.events.counts(event.id),
-            await services.events.rsvp_state(event.id, user_id),
+            await repos.events.counts(event.id),
+            await repos.events.rsvp_state(event.id, user_id),
         )
     counts, state = known
-    topic = topic_label(event.topic_id, services.config, t) if event.topic_id else None
-    quarter = quarter_name(event.quarter_id, services.config)
+    topic = topic_label(event.topic_id, repos.config, t) if event.topic_id else None
+    quarter = quarter_name(event.quarter_id, repos.config)
     return render_card(event, counts, state, quarter, topic, t, back_to_list)
 
 
@@ -119,10 +119,10 @@ async def resident_quarters(context: BotContext) -> set[str]:
     resident = context.resident
     if resident is None:
         return set()
-    quarters = set(await context.services.subscriptions.quarters_of(resident.user_id))
+    quarters = set(await context.repos.subscriptions.quarters_of(resident.user_id))
     if resident.quarter_id:
         quarters.add(resident.quarter_id)
-    return quarters & set(context.services.config.quarter_ids)
+    return quarters & set(context.repos.config.quarter_ids)
 
 
 async def events_command(update: Update, context: BotContext) -> None:
@@ -130,12 +130,12 @@ async def events_command(update: Update, context: BotContext) -> None:
     message = message_of(update)
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     quarters = await resident_quarters(context)
     if not quarters:
         await message.reply_text(t._("Please send /start first and choose your quarter."))
         return
-    events = await services.events.upcoming_for(user.id, quarters, services.now(), EVENTS_SHOWN)
+    events = await repos.events.upcoming_for(user.id, quarters, repos.now(), EVENTS_SHOWN)
     if not events:
         await message.reply_text(no_events_text(t))
         return
@@ -160,9 +160,9 @@ async def show_list(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     user = user_of(update)
-    services = context.services
-    events = await services.events.upcoming_for(
-        user.id, await resident_quarters(context), services.now(), EVENTS_SHOWN
+    repos = context.repos
+    events = await repos.events.upcoming_for(
+        user.id, await resident_quarters(context), repos.now(), EVENTS_SHOWN
     )
     await query.answer()
     if not events:
@@ -176,7 +176,7 @@ async def show_list(update: Update, context: BotContext) -> None:
 
 async def show_event(message: Message, context: BotContext, event_id: int, user_id: int) -> None:
     """One event (from a deep link)."""
-    event = await context.services.events.get(event_id)
+    event = await context.repos.events.get(event_id)
     if event is None:
         await message.reply_text(context.t._("This event does not exist any more."))
         return
@@ -190,12 +190,12 @@ async def event_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     _, action, raw_id = [*query.data.split(":"), "", ""][:3]
     if action == "list":
         await show_list(update, context)
         return
-    event = await services.events.get(int(raw_id)) if raw_id.isdigit() else None
+    event = await repos.events.get(int(raw_id)) if raw_id.isdigit() else None
     if event is None or action not in ("go", "no", "ics", "show"):
         await query.answer(t._("This event does not exist any more."), show_alert=True)
         return
@@ -214,7 +214,7 @@ async def event_button(update: Update, context: BotContext) -> None:
             )
             return
         try:
-            outcome = await services.events.rsvp(event.id, user.id, services.now())
+            outcome = await repos.events.rsvp(event.id, user.id, repos.now())
         except EventError:
             await query.answer(t._("Registration for this event is closed."), show_alert=True)
             return
@@ -229,22 +229,22 @@ async def event_button(update: Update, context: BotContext) -> None:
         else:
             await query.answer(t._("You are registered. See you there!"))
     else:
-        result = await services.events.cancel_rsvp(event.id, user.id, services.now())
+        result = await repos.events.cancel_rsvp(event.id, user.id, repos.now())
         await query.answer(t._("Thank you for telling us."))
         if result.promoted_user_id is not None:
-            await tell_promoted(context.bot, services, event, result.promoted_user_id)
+            await tell_promoted(context.bot, repos, event, result.promoted_user_id)
     text, keyboard = await event_card(context, event, user.id, back_to_list=opened_from_list(query))
     await edit_text(query, text, reply_markup=keyboard)
 
 
 async def send_calendar_file(update: Update, context: BotContext, event: Event) -> None:
     """The event as an .ics file for the phone's calendar."""
-    services = context.services
+    repos = context.repos
     data = build_ics(
         event,
-        quarter_name(event.quarter_id, services.config),
+        quarter_name(event.quarter_id, repos.config),
         context.bot.username,
-        services.config.timezone,
+        repos.config.timezone,
     )
     chat = update.effective_chat
     if chat is None:
@@ -259,7 +259,7 @@ async def send_calendar_file(update: Update, context: BotContext, event: Event) 
 
 def register(app: QuartierApplication) -> None:
     """Install /events, its menu button and the event buttons."""
-    catalogs = app.services.catalogs
+    catalogs = app.repos.catalogs
     app.add_handler(CommandHandler("events", events_command, filters=PRIVATE))
     app.add_handler(
         MessageHandler(

@@ -73,14 +73,14 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
         return
     rows: list[list[InlineKeyboardButton]] = []
     if step == "quarter":
-        allowed = await context.services.staff.quarters_of(draft.user_id)
+        allowed = await context.repos.staff.quarters_of(draft.user_id)
         rows += [
             [InlineKeyboardButton(q.name, callback_data=f"evq:{q.id}")]
-            for q in context.services.config.quarters
+            for q in context.repos.config.quarters
             if q.id in allowed
         ]
     if step == "topic":
-        config = context.services.config
+        config = context.repos.config
         buttons = [
             InlineKeyboardButton(
                 topic.label(t, config.default_language), callback_data=f"evt:{topic.id}"
@@ -137,12 +137,12 @@ def preview_event(data: dict[str, Any], now: datetime) -> Event:
 async def show_preview(message: Message, context: BotContext, draft: StaffDraft) -> None:
     """The event card as residents will see it, with Save / Change / Cancel."""
     t = context.t
-    services = context.services
-    event = preview_event(draft.data, services.now())
-    counts = await services.events.counts(event.id) if event.id else EventCounts(going=0, waiting=0)
-    topic = topic_label(event.topic_id, services.config, t) if event.topic_id else None
+    repos = context.repos
+    event = preview_event(draft.data, repos.now())
+    counts = await repos.events.counts(event.id) if event.id else EventCounts(going=0, waiting=0)
+    topic = topic_label(event.topic_id, repos.config, t) if event.topic_id else None
     card = render_event(
-        event, t, quarter_name(event.quarter_id, services.config), topic, counts, event.capacity
+        event, t, quarter_name(event.quarter_id, repos.config), topic, counts, event.capacity
     )
     keyboard = InlineKeyboardMarkup(
         [
@@ -161,7 +161,7 @@ async def staff_quarters_or_refuse(
 ) -> frozenset[str]:
     """The user's quarters; refuses (audited) and returns nothing for non-staff."""
     user = user_of(update)
-    quarters = await context.services.staff.quarters_of(user.id)
+    quarters = await context.repos.staff.quarters_of(user.id)
     if not quarters:
         await audit_denied(context, user.id, action)
         await message_of(update).reply_text(context.t._("Sorry, this command is only for staff."))
@@ -179,7 +179,7 @@ async def event_new(update: Update, context: BotContext) -> None:
     if len(quarters) == 1:
         data["quarter_id"] = next(iter(quarters))
         step = "title"
-    draft = await context.services.staff_drafts.save(user.id, "event", step, data)
+    draft = await context.repos.staff_drafts.save(user.id, "event", step, data)
     await ask(message_of(update), context, draft)
 
 
@@ -190,7 +190,7 @@ async def editable_event(update: Update, context: BotContext, action: str) -> Ev
     if not quarters:
         return None
     raw = (context.args[0] if context.args else "").lstrip("#")
-    event = await context.services.events.get(int(raw)) if raw.isdigit() else None
+    event = await context.repos.events.get(int(raw)) if raw.isdigit() else None
     if event is None:
         await message_of(update).reply_text(
             t._("There is no event with the number “{number}”.", number=raw[:12])
@@ -222,9 +222,7 @@ async def event_edit(update: Update, context: BotContext) -> None:
         "capacity": event.capacity,
         "topic_id": event.topic_id,
     }
-    draft = await context.services.staff_drafts.save(
-        user_of(update).id, "event_edit", "preview", data
-    )
+    draft = await context.repos.staff_drafts.save(user_of(update).id, "event_edit", "preview", data)
     await ask_what_to_change(message_of(update), context, draft)
 
 
@@ -252,7 +250,7 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
     """A typed answer to the current question."""
     message = message_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     text = (message.text or "").strip()
     if draft.step not in ("title", "start", "end", "place", "description", "capacity"):
         await message.reply_text(t._("Please choose one of the buttons above."))
@@ -262,12 +260,12 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
         await message.reply_text(t._("Please answer with text."))
         return
     data = dict(draft.data)
-    tz = services.config.timezone
+    tz = repos.config.timezone
     try:
         if draft.step == "title":
             data["title"] = validate_title(text, t)
         elif draft.step == "start":
-            start = parse_when(text, t, tz, services.now())
+            start = parse_when(text, t, tz, repos.now())
             data["starts_at"] = start.isoformat()
             end = data.get("ends_at")
             if end and datetime.fromisoformat(str(end)) <= start:
@@ -284,7 +282,7 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
     except EventInputError as exc:
         await message.reply_text(str(exc))
         return
-    draft = await services.staff_drafts.save(draft.user_id, draft.kind, next_step(draft), data)
+    draft = await repos.staff_drafts.save(draft.user_id, draft.kind, next_step(draft), data)
     await ask(message, context, draft)
 
 
@@ -294,12 +292,12 @@ async def flow_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     t = context.t
-    services = context.services
-    draft = await services.staff_drafts.get(user.id)
+    repos = context.repos
+    draft = await repos.staff_drafts.get(user.id)
     if draft is None or draft.kind not in ("event", "event_edit"):
         await query.answer(t._("This button is no longer active."), show_alert=True)
         return
-    allowed = await services.staff.quarters_of(user.id)
+    allowed = await repos.staff.quarters_of(user.id)
     if not allowed:
         await audit_denied(context, user.id, "event.create")
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
@@ -309,7 +307,7 @@ async def flow_button(update: Update, context: BotContext) -> None:
     kind, _, value = query.data.partition(":")
     data = dict(draft.data)
     if query.data == "evf:cancel":
-        await services.staff_drafts.discard(user.id)
+        await repos.staff_drafts.discard(user.id)
         await edit_text(query, t._("Cancelled. Nothing was saved."))
         return
     if query.data == "evf:save":
@@ -317,26 +315,24 @@ async def flow_button(update: Update, context: BotContext) -> None:
         return
     if query.data == "evf:change":
         data["editing"] = True
-        await services.staff_drafts.save(user.id, draft.kind, "preview", data)
+        await repos.staff_drafts.save(user.id, draft.kind, "preview", data)
         if message:
             await ask_what_to_change(message, context, draft)
         return
     if query.data == "evf:preview":
-        draft = await services.staff_drafts.save(user.id, draft.kind, "preview", data)
+        draft = await repos.staff_drafts.save(user.id, draft.kind, "preview", data)
     elif query.data == "evf:skip" and draft.step in OPTIONAL:
         data[{"end": "ends_at", "topic": "topic_id"}.get(draft.step, draft.step)] = None
-        draft = await services.staff_drafts.save(user.id, draft.kind, next_step(draft), data)
+        draft = await repos.staff_drafts.save(user.id, draft.kind, next_step(draft), data)
     elif kind == "evq" and draft.step == "quarter" and value in allowed:
         data["quarter_id"] = value
-        draft = await services.staff_drafts.save(user.id, draft.kind, next_step(draft), data)
-    elif (
-        kind == "evt" and draft.step == "topic" and value in {x.id for x in services.config.topics}
-    ):
+        draft = await repos.staff_drafts.save(user.id, draft.kind, next_step(draft), data)
+    elif kind == "evt" and draft.step == "topic" and value in {x.id for x in repos.config.topics}:
         data["topic_id"] = value
-        draft = await services.staff_drafts.save(user.id, draft.kind, next_step(draft), data)
+        draft = await repos.staff_drafts.save(user.id, draft.kind, next_step(draft), data)
     elif kind == "evc" and value in EDITABLE:
         data["editing"] = True
-        draft = await services.staff_drafts.save(user.id, draft.kind, value, data)
+        draft = await repos.staff_drafts.save(user.id, draft.kind, value, data)
     else:
         return
     if message:
@@ -348,25 +344,25 @@ async def save(update: Update, context: BotContext, draft: StaffDraft) -> None:
     query = update.callback_query
     assert query is not None
     t = context.t
-    services = context.services
+    repos = context.repos
     user = user_of(update)
     data = draft.data
-    if str(data.get("quarter_id")) not in await services.staff.quarters_of(user.id):
+    if str(data.get("quarter_id")) not in await repos.staff.quarters_of(user.id):
         await audit_denied(context, user.id, "event.create", str(data.get("quarter_id")))
         await edit_text(query, t._("You are not responsible for this quarter."))
         return
     entered = event_input(data)
-    if entered.starts_at <= services.now():
+    if entered.starts_at <= repos.now():
         await edit_text(query, t._("The start is in the past now. Please change it."))
         return
     try:
         if draft.kind == "event_edit":
-            event, promoted = await services.events.update(user.id, int(data["event_id"]), entered)
+            event, promoted = await repos.events.update(user.id, int(data["event_id"]), entered)
         else:
-            event, promoted = await services.events.create(user.id, entered), []
+            event, promoted = await repos.events.create(user.id, entered), []
     except EventError as exc:
         if exc.code == "capacity_below_rsvps":
-            counts = await services.events.counts(int(data["event_id"]))
+            counts = await repos.events.counts(int(data["event_id"]))
             await edit_text(
                 query,
                 t._n(
@@ -379,9 +375,9 @@ async def save(update: Update, context: BotContext, draft: StaffDraft) -> None:
         else:
             await edit_text(query, t._("This event cannot be changed any more."))
         return
-    await services.staff_drafts.discard(user.id)
+    await repos.staff_drafts.discard(user.id)
     for user_id in promoted:
-        await tell_promoted(context.bot, services, event, user_id)
+        await tell_promoted(context.bot, repos, event, user_id)
     keyboard = None
     if draft.kind == "event":
         keyboard = InlineKeyboardMarkup(
@@ -404,7 +400,7 @@ async def event_cancel(update: Update, context: BotContext) -> None:
     if event is None:
         return
     t = context.t
-    counts = await context.services.events.counts(event.id)
+    counts = await context.repos.events.counts(event.id)
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(t._("Yes, cancel the event"), callback_data=f"evx:{event.id}")],
@@ -429,23 +425,23 @@ async def cancel_confirmed(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     raw = query.data.removeprefix("evx:")
     if raw == "keep":
         await query.answer()
         await edit_text(query, t._("The event stays."))
         return
-    event = await services.events.get(int(raw)) if raw.isdigit() else None
-    if event is None or event.quarter_id not in await services.staff.quarters_of(user.id):
+    event = await repos.events.get(int(raw)) if raw.isdigit() else None
+    if event is None or event.quarter_id not in await repos.staff.quarters_of(user.id):
         await audit_denied(context, user.id, "event.cancel", f"event:{raw[:12]}")
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
         return
     await query.answer()
-    to_tell = await services.events.cancel(user.id, event.id)
+    to_tell = await repos.events.cancel(user.id, event.id)
     for resident_id in to_tell:
         await send_to_resident(
             context.bot,
-            services,
+            repos,
             resident_id,
             lambda rt: rt._(
                 "Sorry: “{title}” on {date} at {time} has been cancelled.",

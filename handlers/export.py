@@ -17,15 +17,15 @@ async def export_command(update: Update, context: BotContext) -> None:
     """Export the concerns of the staff member's quarters as a document."""
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     message = message_of(update)
-    allowed = await services.staff.quarters_of(user.id)
+    allowed = await repos.staff.quarters_of(user.id)
     if not allowed:
         await audit_denied(context, user.id, "export")
         await message.reply_text(t._("Sorry, this command is only for staff."))
         return
     try:
-        request = parse_export_arguments(context.args or [], services.config.quarter_ids, t)
+        request = parse_export_arguments(context.args or [], repos.config.quarter_ids, t)
     except ExportRequestError as exc:
         await message.reply_text(str(exc))
         return
@@ -34,12 +34,12 @@ async def export_command(update: Update, context: BotContext) -> None:
         await message.reply_text(t._("You are not responsible for this quarter."))
         return
     quarters = {request.quarter_id} if request.quarter_id else set(allowed)
-    today = services.now().astimezone(services.config.timezone).date()
+    today = repos.now().astimezone(repos.config.timezone).date()
     filename = f"quartierbot-export-{today.isoformat()}.{request.fmt}"
     with tempfile.TemporaryDirectory(prefix="quartierbot-export-") as directory:
         path = Path(directory) / filename
-        count = await write_report(services, t, quarters, request, path)
-        await services.audit.record(
+        count = await write_report(repos, t, quarters, request, path)
+        await repos.audit.record(
             user.id,
             "export",
             ",".join(sorted(quarters)),

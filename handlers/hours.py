@@ -16,17 +16,17 @@ from handlers.onboarding import unknown_quarter_text
 
 async def office_text(context: BotContext, quarter: Quarter) -> str:
     """The rendered office status for `quarter` at the current moment."""
-    services = context.services
-    now = services.now()
-    today = now.astimezone(services.config.timezone).date()
-    closures = await services.closures.upcoming(today, quarter.id)
-    return status_text(quarter, now, closures, services.holidays, context.t)
+    repos = context.repos
+    now = repos.now()
+    today = now.astimezone(repos.config.timezone).date()
+    closures = await repos.closures.upcoming(today, quarter.id)
+    return status_text(quarter, now, closures, repos.holidays, context.t)
 
 
 async def hours_command(update: Update, context: BotContext) -> None:
     """/hours [quarter id], default the resident's quarter; ask when there is none."""
     message = message_of(update)
-    config = context.services.config
+    config = context.repos.config
     quarter_id = (context.args[0] if context.args else "").strip().lower()
     if quarter_id:
         quarter = config.quarter(quarter_id)
@@ -68,7 +68,7 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CommandHandler("hours", hours_command, filters=PRIVATE))
     app.add_handler(
         MessageHandler(
-            PRIVATE & filters.Text(app.services.catalogs.all_translations(MENU_HOURS)),
+            PRIVATE & filters.Text(app.repos.catalogs.all_translations(MENU_HOURS)),
             hours_command,
         )
     )

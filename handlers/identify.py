@@ -25,14 +25,14 @@ async def identify(update: Update, context: BotContext) -> None:
             # Telegram never sends this; a forged one has nobody to answer and nothing to do.
             raise ApplicationHandlerStop
         return
-    services = context.services
+    repos = context.repos
     try:
-        resident = await services.residents.get(user.id)
+        resident = await repos.residents.get(user.id)
         if resident is not None:
-            await services.residents.touch(resident, services.now())
+            await repos.residents.touch(resident, repos.now())
             if resident.inactive_since is not None:
                 # Writing again means they unblocked the bot: include them in news again.
-                await services.residents.reactivate(resident.user_id)
+                await repos.residents.reactivate(resident.user_id)
     except Exception as exc:
         # Without knowing the resident every later handler would answer wrongly (e.g. ask for
         # a quarter they chose long ago): stop this update here, with an apology.
@@ -46,7 +46,7 @@ async def identify(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop from exc
     context.resident = resident
     context.use_language(
-        services.catalogs.negotiate(resident.language if resident else None, user.language_code)
+        repos.catalogs.negotiate(resident.language if resident else None, user.language_code)
     )
 
 

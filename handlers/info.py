@@ -19,7 +19,7 @@ from handlers.common import PRIVATE, message_of, user_of
 async def help_command(update: Update, context: BotContext) -> None:
     """List the commands in the reader's language (staff see theirs too)."""
     t = context.t
-    role = await role_of(context.services, user_of(update).id)
+    role = await role_of(context.repos, user_of(update).id)
     await message_of(update).reply_text(
         help_text(t, role), parse_mode=ParseMode.HTML, reply_markup=main_menu(t)
     )
@@ -39,7 +39,7 @@ def help_text(t: Translator, role: str) -> str:
 async def privacy_command(update: Update, context: BotContext) -> None:
     """Who is responsible, what is stored, for how long, and the resident's rights."""
     t = context.t
-    privacy = context.services.config.privacy
+    privacy = context.repos.config.privacy
     controller = privacy.controller or t._("the organisation that runs this bot")
     contact = privacy.contact or controller
     days = privacy.retention_days
@@ -100,7 +100,7 @@ async def privacy_command(update: Update, context: BotContext) -> None:
 
 def register(app: QuartierApplication) -> None:
     """Install /help and /privacy with their menu buttons."""
-    catalogs = app.services.catalogs
+    catalogs = app.repos.catalogs
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
     app.add_handler(CommandHandler("privacy", privacy_command, filters=PRIVATE))
     app.add_handler(

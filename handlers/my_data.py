@@ -26,8 +26,8 @@ LISTED_CONCERNS = 20
 async def my_concerns(update: Update, context: BotContext) -> None:
     """List the resident's concerns with reference, topic, date and status."""
     t = context.t
-    services = context.services
-    concerns, total = await services.concerns.summaries(user_of(update).id, LISTED_CONCERNS)
+    repos = context.repos
+    concerns, total = await repos.concerns.summaries(user_of(update).id, LISTED_CONCERNS)
     if not concerns:
         await message_of(update).reply_text(
             t._("You have not sent any concerns yet. Send /concern to report one.")
@@ -39,7 +39,7 @@ async def my_concerns(update: Update, context: BotContext) -> None:
             t._(
                 "{reference} · {topic} · {date} · {status}",
                 reference=concern.reference,
-                topic=topic_label(concern.topic_id, services.config, t),
+                topic=topic_label(concern.topic_id, repos.config, t),
                 date=t.fmt_short_date(concern.created_at.astimezone(t.tz).date()),
                 status=status_label(concern.status, t),
             )
@@ -72,8 +72,8 @@ async def my_data(update: Update, context: BotContext) -> None:
 
 async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, Any]:
     """Profile, subscriptions, drafts and concerns with their threads."""
-    services = context.services
-    resident = await services.residents.get(user_id)
+    repos = context.repos
+    resident = await repos.residents.get(user_id)
     profile: dict[str, Any] | None = None
     if resident is not None:
         profile = {
@@ -85,10 +85,10 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
             "last_seen": to_db_time(resident.last_seen),
             "privacy_consent": to_db_time(resident.consent_at) if resident.consent_at else None,
         }
-    draft = await services.concerns.draft(user_id)
+    draft = await repos.concerns.draft(user_id)
     concerns = []
-    for concern in await services.concerns.for_resident(user_id):
-        events = await services.concerns.events(concern.id)
+    for concern in await repos.concerns.for_resident(user_id):
+        events = await repos.concerns.events(concern.id)
         concerns.append(
             {
                 "reference": concern.reference,
@@ -119,8 +119,8 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
             }
         )
     rsvps = []
-    for event_id, state in await services.events.rsvps_of(user_id):
-        event = await services.events.get(event_id)
+    for event_id, state in await repos.events.rsvps_of(user_id):
+        event = await repos.events.get(event_id)
         rsvps.append(
             {
                 "event": event.title if event else event_id,
@@ -131,8 +131,8 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
     return {
         "about": context.t._("This is everything the bot stores about you."),
         "profile": profile,
-        "subscriptions": sorted(await services.subscriptions.quarters_of(user_id)),
-        "topics": sorted(await services.subscriptions.topics_of(user_id)) or "all",
+        "subscriptions": sorted(await repos.subscriptions.quarters_of(user_id)),
+        "topics": sorted(await repos.subscriptions.topics_of(user_id)) or "all",
         "event_registrations": rsvps,
         "concern_draft": (
             {
@@ -183,15 +183,15 @@ async def delete_me_button(update: Update, context: BotContext) -> None:
     if query.data != "delme:yes":
         await edit_text(query, t._("Nothing was deleted."))
         return
-    services = context.services
+    repos = context.repos
     user_id = user_of(update).id
     # Give up event places first, so that the waiting list moves up as with any cancellation.
-    for event_id, _ in await services.events.rsvps_of(user_id):
-        outcome = await services.events.cancel_rsvp(event_id, user_id, services.now())
-        event = await services.events.get(event_id)
+    for event_id, _ in await repos.events.rsvps_of(user_id):
+        outcome = await repos.events.cancel_rsvp(event_id, user_id, repos.now())
+        event = await repos.events.get(event_id)
         if outcome.promoted_user_id is not None and event is not None:
-            await tell_promoted(context.bot, services, event, outcome.promoted_user_id)
-    posts = await services.privacy.erase_resident(user_id)
+            await tell_promoted(context.bot, repos, event, outcome.promoted_user_id)
+    posts = await repos.privacy.erase_resident(user_id)
     # Erased and committed; the translator stays valid for this last answer.
     await edit_text(
         query,
@@ -200,12 +200,12 @@ async def delete_me_button(update: Update, context: BotContext) -> None:
             "new user."
         ),
     )
-    await redact_staff_posts(context.bot, services, posts)
+    await redact_staff_posts(context.bot, repos, posts)
 
 
 def register(app: QuartierApplication) -> None:
     """Install /myconcerns, /mydata and /deleteme."""
-    catalogs = app.services.catalogs
+    catalogs = app.repos.catalogs
     app.add_handler(CommandHandler("myconcerns", my_concerns, filters=PRIVATE))
     app.add_handler(
         MessageHandler(

@@ -26,23 +26,23 @@ def quarter_from_payload(context: BotContext, payload: str | None) -> Quarter | 
     """The quarter of a poster deep link `q-<id>`; anything else is ignored."""
     if not payload or not payload.startswith(DEEP_LINK_PREFIX):
         return None
-    return context.services.config.quarter(payload[len(DEEP_LINK_PREFIX) :])
+    return context.repos.config.quarter(payload[len(DEEP_LINK_PREFIX) :])
 
 
 async def start(update: Update, context: BotContext) -> None:
     """First contact or return: ask what is missing, else welcome back with the menu."""
     message = message_of(update)
     user = user_of(update)
-    services = context.services
+    repos = context.repos
     quarter = quarter_from_payload(context, context.args[0] if context.args else None)
     before = context.resident
-    resident = await services.residents.register(user.id, quarter.id if quarter else None)
+    resident = await repos.residents.register(user.id, quarter.id if quarter else None)
     context.resident = resident
     t = context.t
     if resident.language is None:
         await ask_language(message, context, t._("Hello! Please choose your language."))
         return
-    home = services.config.quarter(resident.quarter_id)
+    home = repos.config.quarter(resident.quarter_id)
     if home is None:
         await ask_quarter(message, context)
         return
@@ -74,7 +74,7 @@ def event_from_payload(payload: str | None) -> int | None:
 
 async def ask_language(message: Message, context: BotContext, prompt: str) -> None:
     """The language picker: each language written in its own name."""
-    offered = context.services.catalogs.offered
+    offered = context.repos.catalogs.offered
     current = context.resident.language if context.resident else None
     await message.reply_text(prompt, reply_markup=language_keyboard(offered, current))
 
@@ -85,7 +85,7 @@ async def ask_quarter(message: Message, context: BotContext) -> None:
     current = context.resident.quarter_id if context.resident else None
     await message.reply_text(
         t._("Which quarter do you live in?"),
-        reply_markup=quarter_keyboard(context.services.config.quarters, "quarter", current),
+        reply_markup=quarter_keyboard(context.repos.config.quarters, "quarter", current),
     )
 
 
@@ -119,7 +119,7 @@ async def language_command(update: Update, context: BotContext) -> None:
     if not code:
         await ask_language(message, context, t._("Please choose your language."))
         return
-    offered = context.services.catalogs.offered
+    offered = context.repos.catalogs.offered
     if code not in offered:
         choices = t.fmt_list([f"{c} ({native_name(c)})" for c in offered])
         await message.reply_text(
@@ -139,7 +139,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     code = query.data.removeprefix("lang:")
-    if code not in context.services.catalogs.offered:
+    if code not in context.repos.catalogs.offered:
         await query.answer(context.t._("This choice is not available any more."), show_alert=True)
         return
     await query.answer()
@@ -151,15 +151,15 @@ async def language_chosen(update: Update, context: BotContext) -> None:
 
 async def apply_language(update: Update, context: BotContext, code: str, message: Message) -> None:
     """Store the language, then continue onboarding or confirm with a refreshed menu."""
-    services = context.services
+    repos = context.repos
     user = user_of(update)
-    await services.residents.set_language(user.id, code)
+    await repos.residents.set_language(user.id, code)
     context.use_language(code)
     t = context.t
     before = context.resident
-    home = services.config.quarter(before.quarter_id if before else None)
-    if await services.staff.is_staff(user.id):
-        await publish_staff_menu(context.bot, services, user.id)
+    home = repos.config.quarter(before.quarter_id if before else None)
+    if await repos.staff.is_staff(user.id):
+        await publish_staff_menu(context.bot, repos, user.id)
     if home is None:
         await ask_quarter(message, context)
         return
@@ -179,7 +179,7 @@ async def quarter_command(update: Update, context: BotContext) -> None:
     if not quarter_id:
         await ask_quarter(message, context)
         return
-    config = context.services.config
+    config = context.repos.config
     quarter = config.quarter(quarter_id)
     if quarter is None:
         await message.reply_text(
@@ -193,7 +193,7 @@ async def quarter_command(update: Update, context: BotContext) -> None:
 def unknown_quarter_text(context: BotContext, quarter_id: str) -> str:
     """Explains an unknown quarter id and lists the valid ones."""
     t = context.t
-    choices = t.fmt_list([f"{q.id} ({q.name})" for q in context.services.config.quarters])
+    choices = t.fmt_list([f"{q.id} ({q.name})" for q in context.repos.config.quarters])
     return t._(
         "I don't know the quarter “{quarter}”. Available: {choices}.",
         quarter=quarter_id[:40],
@@ -214,14 +214,14 @@ async def apply_quarter(
     update: Update, context: BotContext, quarter: Quarter, message: Message
 ) -> None:
     """Store the home quarter, then continue onboarding or confirm."""
-    services = context.services
+    repos = context.repos
     user = user_of(update)
-    await services.residents.set_quarter(user.id, quarter.id)
+    await repos.residents.set_quarter(user.id, quarter.id)
     before = context.resident
     t = context.t
     if before is None or before.language is None:
         # Someone used /quarter before /start: the language question is still open.
-        context.resident = await services.residents.get(user.id)
+        context.resident = await repos.residents.get(user.id)
         await ask_language(message, context, t._("Please choose your language."))
         return
     if not before.onboarded:
@@ -234,7 +234,7 @@ async def apply_quarter(
 
 def register(app: QuartierApplication) -> None:
     """Install /start, /language, /quarter, their buttons and menu entries."""
-    catalogs = app.services.catalogs
+    catalogs = app.repos.catalogs
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("language", language_command, filters=PRIVATE))
     app.add_handler(CommandHandler("quarter", quarter_command, filters=PRIVATE))

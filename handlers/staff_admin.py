@@ -14,7 +14,7 @@ async def staff_command(update: Update, context: BotContext) -> None:
     """List, add or remove officers. Admins only."""
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     message = message_of(update)
     args = context.args or []
     if not is_admin(context, user.id):
@@ -31,8 +31,8 @@ async def staff_command(update: Update, context: BotContext) -> None:
         return
     officer_id = int(args[1])
     if action == "remove":
-        removed = await services.officers.remove(user.id, officer_id)
-        await publish_staff_menu(context.bot, services, officer_id)
+        removed = await repos.officers.remove(user.id, officer_id)
+        await publish_staff_menu(context.bot, repos, officer_id)
         await message.reply_text(
             t._("{user} is no longer an officer.", user=officer_id)
             if removed
@@ -40,15 +40,15 @@ async def staff_command(update: Update, context: BotContext) -> None:
         )
         return
     quarters = [q for q in (args[2] if len(args) > 2 else "").lower().split(",") if q]
-    unknown = [q for q in quarters if services.config.quarter(q) is None]
+    unknown = [q for q in quarters if repos.config.quarter(q) is None]
     if not quarters or unknown:
-        valid = t.fmt_list(list(services.config.quarter_ids))
+        valid = t.fmt_list(list(repos.config.quarter_ids))
         await message.reply_text(
             t._("Please name known quarters: {valid}.", valid=valid) + "\n" + usage
         )
         return
-    await services.officers.assign(user.id, officer_id, quarters)
-    await publish_staff_menu(context.bot, services, officer_id)
+    await repos.officers.assign(user.id, officer_id, quarters)
+    await publish_staff_menu(context.bot, repos, officer_id)
     await message.reply_text(
         t._("{user} now serves: {quarters}.", user=officer_id, quarters=t.fmt_list(quarters))
     )
@@ -57,9 +57,9 @@ async def staff_command(update: Update, context: BotContext) -> None:
 async def staff_listing(context: BotContext) -> str:
     """Admins and officers with their quarters."""
     t = context.t
-    config = context.services.config
+    config = context.repos.config
     lines = [t._("Admins: {ids}", ids=", ".join(str(i) for i in sorted(config.staff.admins)))]
-    officers = await context.services.staff.officers_by_user()
+    officers = await context.repos.staff.officers_by_user()
     if not officers:
         lines.append(t._("No quarter officers yet."))
     for officer_id, quarters in officers.items():

@@ -44,19 +44,19 @@ async def concern_for(
     """The concern behind a reference typed by staff, if this user may handle it; else explain."""
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     message = message_of(update)
-    if not await services.staff.is_staff(user.id):
+    if not await repos.staff.is_staff(user.id):
         await audit_denied(context, user.id, action, reference[:20])
         await message.reply_text(t._("Sorry, this command is only for staff."))
         return None
-    concern = await services.concerns.by_reference(reference)
+    concern = await repos.concerns.by_reference(reference)
     if concern is None:
         await message.reply_text(
             t._("There is no concern with the number “{reference}”.", reference=reference[:20])
         )
         return None
-    if not await services.staff.can_handle(user.id, concern):
+    if not await repos.staff.can_handle(user.id, concern):
         await audit_denied(context, user.id, action, concern.reference)
         await message.reply_text(
             t._(
@@ -72,11 +72,11 @@ async def apply_status(
     context: BotContext, actor: User, concern: Concern, status: str, note: str
 ) -> Concern:
     """Store the new status, tell the resident, and update the staff-group post."""
-    services = context.services
-    updated = await services.concerns.set_status(concern, status, actor.id, note)
-    await notify_status(context.bot, services, updated, note)
+    repos = context.repos
+    updated = await repos.concerns.set_status(concern, status, actor.id, note)
+    await notify_status(context.bot, repos, updated, note)
     await refresh_staff_post(
-        context.bot, services, updated, StatusStamp(by=actor.first_name, status=status)
+        context.bot, repos, updated, StatusStamp(by=actor.first_name, status=status)
     )
     return updated
 
@@ -85,16 +85,16 @@ async def apply_reply(
     context: BotContext, actor: User, concern: Concern, text: str, t: Translator
 ) -> str:
     """Store and relay a reply (kept as a note for anonymous concerns); returns the outcome."""
-    services = context.services
+    repos = context.repos
     if concern.anonymous or concern.resident_id is None:
-        await services.concerns.add_staff_entry(concern, "note", actor.id, text)
+        await repos.concerns.add_staff_entry(concern, "note", actor.id, text)
         return t._(
             "{reference} is anonymous, so nobody can be answered: your text was kept as an "
             "internal note.",
             reference=concern.reference,
         )
-    await services.concerns.add_staff_entry(concern, "reply", actor.id, text)
-    if await relay_reply(context.bot, services, concern, text):
+    await repos.concerns.add_staff_entry(concern, "reply", actor.id, text)
+    if await relay_reply(context.bot, repos, concern, text):
         return t._("Sent to the resident of {reference}.", reference=concern.reference)
     return t._(
         "Saved in {reference}, but it could not be delivered (the resident may have blocked "
@@ -139,7 +139,7 @@ async def note_command(update: Update, context: BotContext) -> None:
     if concern is None:
         return
     text = args[1].strip()[:MAX_DESCRIPTION]
-    await context.services.concerns.add_staff_entry(concern, "note", user_of(update).id, text)
+    await context.repos.concerns.add_staff_entry(concern, "note", user_of(update).id, text)
     await message_of(update).reply_text(
         t._("Internal note added to {reference}.", reference=concern.reference)
     )
@@ -177,8 +177,8 @@ async def concerns_command(update: Update, context: BotContext) -> None:
     """/concerns [open|all] [quarter id]: the newest concerns of the staff member's quarters."""
     user = user_of(update)
     t = context.t
-    services = context.services
-    allowed = await services.staff.quarters_of(user.id)
+    repos = context.repos
+    allowed = await repos.staff.quarters_of(user.id)
     if not allowed:
         await audit_denied(context, user.id, "concern.list", "")
         await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
@@ -189,7 +189,7 @@ async def concerns_command(update: Update, context: BotContext) -> None:
         word = token.lower()
         if word in ("open", "all"):
             open_only = word == "open"
-        elif services.config.quarter(word) is None:
+        elif repos.config.quarter(word) is None:
             await message_of(update).reply_text(
                 t._("Usage: /concerns [open|all] [quarter]")
                 + "\n"
@@ -202,8 +202,8 @@ async def concerns_command(update: Update, context: BotContext) -> None:
             return
         else:
             quarters = {word}
-    concerns, total = await services.concerns.listing(sorted(quarters), open_only, LIST_LIMIT)
-    await services.audit.record(user.id, "concern.list", ",".join(sorted(quarters)))
+    concerns, total = await repos.concerns.listing(sorted(quarters), open_only, LIST_LIMIT)
+    await repos.audit.record(user.id, "concern.list", ",".join(sorted(quarters)))
     if not concerns:
         await message_of(update).reply_text(
             t._("There are no open concerns.") if open_only else t._("There are no concerns.")
@@ -232,7 +232,7 @@ def concern_line(concern: Concern, context: BotContext, t: Translator) -> str:
     return t._(
         "{reference} · {topic} · {date} · {status}",
         reference=concern.reference,
-        topic=topic_label(concern.topic_id, context.services.config, t),
+        topic=topic_label(concern.topic_id, context.repos.config, t),
         date=t.fmt_short_date(concern.created_at.astimezone(t.tz).date()),
         status=status_label(concern.status, t),
     )
@@ -241,8 +241,8 @@ def concern_line(concern: Concern, context: BotContext, t: Translator) -> str:
 async def concern_detail(concern: Concern, context: BotContext) -> str:
     """The post plus the thread, for a staff member's private chat (HTML)."""
     t = context.t
-    lines = [staff_post(concern, context.services, t)]
-    events = await context.services.concerns.events(concern.id)
+    lines = [staff_post(concern, context.repos, t)]
+    events = await context.repos.concerns.events(concern.id)
     kinds = {
         "resident": t._("Resident"),
         "reply": t._("Reply"),
@@ -269,7 +269,7 @@ async def show_button(update: Update, context: BotContext) -> None:
     if concern is None:
         return
     await query.answer()
-    await context.services.audit.record(user_of(update).id, "concern.view", concern.reference)
+    await context.repos.audit.record(user_of(update).id, "concern.view", concern.reference)
     if isinstance(query.message, Message):
         await query.message.reply_text(
             await concern_detail(concern, context),
@@ -286,12 +286,12 @@ async def button_concern(
     assert query is not None
     user = user_of(update)
     t = context.t
-    concern = await context.services.concerns.get(int(raw_id)) if raw_id.isdigit() else None
+    concern = await context.repos.concerns.get(int(raw_id)) if raw_id.isdigit() else None
     if concern is None:
         await audit_denied(context, user.id, action, raw_id[:20])
         await query.answer(t._("This button is no longer active."), show_alert=True)
         return None
-    if not await context.services.staff.can_handle(user.id, concern):
+    if not await context.repos.staff.can_handle(user.id, concern):
         await audit_denied(context, user.id, action, concern.reference)
         await query.answer(t._("Sorry, you may not change this concern."), show_alert=True)
         return None
@@ -314,7 +314,7 @@ async def status_button(update: Update, context: BotContext) -> None:
         return
     updated = await apply_status(context, user_of(update), concern, status, "")
     await query.answer(context.t._("Status: {status}", status=status_label(status, context.t)))
-    group = context.services.config.staff.group_chat_id
+    group = context.repos.config.staff.group_chat_id
     chat = query.message.chat.id if query.message else None
     if chat is not None and chat != group:
         await edit_text(
@@ -332,12 +332,12 @@ async def group_reply(update: Update, context: BotContext) -> None:
     reply_to = message.reply_to_message
     if reply_to is None or not message.text:
         return
-    services = context.services
-    concern = await services.concerns.linked(message.chat_id, reply_to.message_id)
+    repos = context.repos
+    concern = await repos.concerns.linked(message.chat_id, reply_to.message_id)
     if concern is None:
         return  # an ordinary conversation among staff
     t = context.t
-    if not await services.staff.can_handle(user.id, concern):
+    if not await repos.staff.can_handle(user.id, concern):
         await audit_denied(context, user.id, "concern.reply", concern.reference)
         await message.reply_text(t._("Sorry, you may not answer this concern."))
         return
@@ -353,7 +353,7 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CommandHandler("note", note_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(status_button, pattern=r"^cst:"))
     app.add_handler(CallbackQueryHandler(show_button, pattern=r"^cshow:"))
-    group = app.services.config.staff.group_chat_id
+    group = app.repos.config.staff.group_chat_id
     if group is not None:
         app.add_handler(
             MessageHandler(

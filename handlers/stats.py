@@ -27,16 +27,16 @@ async def stats_command(update: Update, context: BotContext) -> None:
     """Figures for the staff member's quarters."""
     user = user_of(update)
     t = context.t
-    services = context.services
-    quarters = sorted(await services.staff.quarters_of(user.id))
+    repos = context.repos
+    quarters = sorted(await repos.staff.quarters_of(user.id))
     if not quarters:
         await audit_denied(context, user.id, "stats")
         await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
         return
-    now = services.now().astimezone(services.config.timezone)
+    now = repos.now().astimezone(repos.config.timezone)
     month_start = datetime.combine(now.date().replace(day=1), time(0, 0), tzinfo=now.tzinfo)
-    figures = await services.stats.figures(quarters, month_start)
-    config = services.config
+    figures = await repos.stats.figures(quarters, month_start)
+    config = repos.config
     quarter_labels = {q: quarter_name(q, config) for q in quarters}
     languages = {code: native_name(code) for code in figures.residents_by_language if code != "?"}
     topics = {topic.id: topic_label(topic.id, config, t) for topic in config.topics}
@@ -79,7 +79,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
             rate=rate,
         ),
     ]
-    await services.audit.record(user.id, "stats", ",".join(quarters))
+    await repos.audit.record(user.id, "stats", ",".join(quarters))
     await message_of(update).reply_text("\n".join(lines))
 
 

@@ -32,10 +32,10 @@ def mark(selected: bool, label: str) -> str:
 async def subscription_keyboard(context: BotContext, user_id: int) -> InlineKeyboardMarkup:
     """One toggle per quarter, then 'all', topics and done."""
     t = context.t
-    followed = await context.services.subscriptions.quarters_of(user_id)
+    followed = await context.repos.subscriptions.quarters_of(user_id)
     rows = [
         [InlineKeyboardButton(mark(q.id in followed, q.name), callback_data=f"sub:t:{q.id}")]
-        for q in context.services.config.quarters
+        for q in context.repos.config.quarters
     ]
     rows.append([InlineKeyboardButton(t._("All quarters"), callback_data="sub:all")])
     rows.append(
@@ -50,8 +50,8 @@ async def subscription_keyboard(context: BotContext, user_id: int) -> InlineKeyb
 async def topic_keyboard(context: BotContext, user_id: int) -> InlineKeyboardMarkup:
     """One toggle per topic (none selected: all topics), then 'all' and done."""
     t = context.t
-    config = context.services.config
-    chosen = await context.services.subscriptions.topics_of(user_id)
+    config = context.repos.config
+    chosen = await context.repos.subscriptions.topics_of(user_id)
     buttons = [
         InlineKeyboardButton(
             mark(topic.id in chosen, topic.label(t, config.default_language)),
@@ -72,15 +72,15 @@ async def topic_keyboard(context: BotContext, user_id: int) -> InlineKeyboardMar
 async def subscription_summary(context: BotContext, user_id: int) -> str:
     """'You get news from: …; topics: …' in the reader's language."""
     t = context.t
-    services = context.services
-    quarters = await services.subscriptions.quarters_of(user_id)
-    topics = await services.subscriptions.topics_of(user_id)
+    repos = context.repos
+    quarters = await repos.subscriptions.quarters_of(user_id)
+    topics = await repos.subscriptions.topics_of(user_id)
     if not quarters:
         return t._("You do not get news from any quarter. /subscribe to change that.")
-    names = [q.name for q in services.config.quarters if q.id in quarters]
+    names = [q.name for q in repos.config.quarters if q.id in quarters]
     topic_names = [
-        topic.label(t, services.config.default_language)
-        for topic in services.config.topics
+        topic.label(t, repos.config.default_language)
+        for topic in repos.config.topics
         if topic.id in topics
     ]
     return t._(
@@ -92,7 +92,7 @@ async def subscription_summary(context: BotContext, user_id: int) -> str:
 
 def resolve_quarters(context: BotContext, argument: str) -> list[str] | None:
     """'all' or one quarter id → quarter ids; None if unknown."""
-    config = context.services.config
+    config = context.repos.config
     if argument == "all":
         return list(config.quarter_ids)
     return [argument] if config.quarter(argument) else None
@@ -124,7 +124,7 @@ async def change_subscription(update: Update, context: BotContext, subscribe: bo
     if quarter_ids is None:
         await message.reply_text(unknown_quarter_text(context, argument))
         return
-    repository = context.services.subscriptions
+    repository = context.repos.subscriptions
     if subscribe:
         await ensure_resident(context, user.id)
         await repository.subscribe(user.id, quarter_ids)
@@ -139,15 +139,15 @@ async def change_subscription(update: Update, context: BotContext, subscribe: bo
 async def ensure_resident(context: BotContext, user_id: int) -> None:
     """Subscribing needs a resident row (language for the news); create it if missing."""
     if context.resident is None:
-        context.resident = await context.services.residents.register(user_id)
-        await context.services.residents.set_language(user_id, context.t.language)
+        context.resident = await context.repos.residents.register(user_id)
+        await context.repos.residents.set_language(user_id, context.t.language)
 
 
 async def stop_command(update: Update, context: BotContext) -> None:
     """/stop: no news at all, in one step."""
     user = user_of(update)
     t = context.t
-    await context.services.subscriptions.stop(user.id)
+    await context.repos.subscriptions.stop(user.id)
     await message_of(update).reply_text(
         t._("Done. You will not get any news any more. Send /subscribe to start again.")
     )
@@ -159,16 +159,16 @@ async def subscription_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = user_of(update)
     t = context.t
-    services = context.services
+    repos = context.repos
     parts = query.data.split(":")
     action = parts[1] if len(parts) > 1 else ""
-    if action == "t" and len(parts) == 3 and services.config.quarter(parts[2]):
+    if action == "t" and len(parts) == 3 and repos.config.quarter(parts[2]):
         await ensure_resident(context, user.id)
-        followed = await services.subscriptions.quarters_of(user.id)
+        followed = await repos.subscriptions.quarters_of(user.id)
         if parts[2] in followed:
-            await services.subscriptions.unsubscribe(user.id, [parts[2]])
+            await repos.subscriptions.unsubscribe(user.id, [parts[2]])
         else:
-            await services.subscriptions.subscribe(user.id, [parts[2]])
+            await repos.subscriptions.subscribe(user.id, [parts[2]])
         await query.answer()
         await edit_text(
             query,
@@ -177,7 +177,7 @@ async def subscription_button(update: Update, context: BotContext) -> None:
         )
     elif action == "all":
         await ensure_resident(context, user.id)
-        await services.subscriptions.subscribe(user.id, services.config.quarter_ids)
+        await repos.subscriptions.subscribe(user.id, repos.config.quarter_ids)
         await query.answer()
         await edit_text(
             query,
@@ -197,9 +197,9 @@ async def subscription_button(update: Update, context: BotContext) -> None:
     elif action == "done":
         await query.answer()
         await edit_text(query, await subscription_summary(context, user.id))
-    elif action == "add" and len(parts) == 3 and services.config.quarter(parts[2]):
+    elif action == "add" and len(parts) == 3 and repos.config.quarter(parts[2]):
         await ensure_resident(context, user.id)
-        await services.subscriptions.subscribe(user.id, [parts[2]])
+        await repos.subscriptions.subscribe(user.id, [parts[2]])
         await query.answer()
         await edit_text(query, await subscription_summary(context, user.id))
     else:
@@ -216,17 +216,17 @@ async def topic_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     user = user_of(update)
-    services = context.services
+    repos = context.repos
     topic_id = query.data.removeprefix("subtopic:")
-    chosen = set(await services.subscriptions.topics_of(user.id))
+    chosen = set(await repos.subscriptions.topics_of(user.id))
     if topic_id == "*":
         chosen = set()
-    elif topic_id in {topic.id for topic in services.config.topics}:
+    elif topic_id in {topic.id for topic in repos.config.topics}:
         chosen ^= {topic_id}
     else:
         await query.answer(context.t._("This button is no longer active."), show_alert=True)
         return
-    await services.subscriptions.set_topics(user.id, chosen)
+    await repos.subscriptions.set_topics(user.id, chosen)
     await query.answer()
     await edit_text(
         query, topic_prompt(context.t), reply_markup=await topic_keyboard(context, user.id)
@@ -242,7 +242,7 @@ async def send_settings(message: Message, context: BotContext, user_id: int) -> 
     """Language, home quarter, news and topics at a glance."""
     t = context.t
     resident = context.resident
-    quarter = context.services.config.quarter(resident.quarter_id if resident else None)
+    quarter = context.repos.config.quarter(resident.quarter_id if resident else None)
     lines = [
         t._("Your settings"),
         "",
@@ -280,14 +280,14 @@ async def settings_button(update: Update, context: BotContext) -> None:
         await message.reply_text(
             t._("Please choose your language."),
             reply_markup=language_keyboard(
-                context.services.catalogs.offered, current.language if current else None
+                context.repos.catalogs.offered, current.language if current else None
             ),
         )
     elif query.data == "set:quarter":
         await message.reply_text(
             t._("Which quarter do you live in?"),
             reply_markup=quarter_keyboard(
-                context.services.config.quarters, "quarter", current.quarter_id if current else None
+                context.repos.config.quarters, "quarter", current.quarter_id if current else None
             ),
         )
     elif query.data == "set:privacy":
@@ -296,7 +296,7 @@ async def settings_button(update: Update, context: BotContext) -> None:
 
 def register(app: QuartierApplication) -> None:
     """Install subscriptions and settings."""
-    catalogs = app.services.catalogs
+    catalogs = app.repos.catalogs
     app.add_handler(CommandHandler("subscribe", subscribe_command, filters=PRIVATE))
     app.add_handler(CommandHandler("unsubscribe", unsubscribe_command, filters=PRIVATE))
     app.add_handler(CommandHandler("stop", stop_command, filters=PRIVATE))

@@ -16,12 +16,10 @@ from handlers.common import PRIVATE, user_of
 
 async def on_input(update: Update, context: BotContext) -> None:
     """Dispatch typed input to the conversation it belongs to."""
-    services = context.services
+    repos = context.repos
     user = user_of(update)
     # Staff first (kept in memory): residents' messages never need the staff-draft lookup.
-    draft = (
-        await services.staff_drafts.get(user.id) if await services.staff.is_staff(user.id) else None
-    )
+    draft = await repos.staff_drafts.get(user.id) if await repos.staff.is_staff(user.id) else None
     if draft is not None:
         if draft.kind in ("event", "event_edit"):
             await events_staff.take_input(update, context, draft)

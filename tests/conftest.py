@@ -1,4 +1,4 @@
-"""Shared fixtures: a test configuration, services with a pinned clock, the offline app."""
+"""Shared fixtures: a test configuration, repositories with a pinned clock, the offline app."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Config, load_config
 from bot.context import QuartierApplication
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.recording import Person, RecordingRequest, running_app
 
 # As `quartierbot` does at start-up (bot/cli.py): durations from Telegram come as timedelta.
@@ -74,17 +74,17 @@ def config(config_path: Path) -> Config:
 
 
 @pytest.fixture
-def services(config: Config) -> Services:
+def repos(config: Config) -> Repositories:
     """Services over a fresh database, with the clock pinned to Monday 11:00."""
-    services = Services.create(config)
-    services.clock = lambda: MONDAY_11
-    return services
+    repos = Repositories.create(config)
+    repos.clock = lambda: MONDAY_11
+    return repos
 
 
 @pytest.fixture
-async def app(services: Services) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest]]:
+async def app(repos: Repositories) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest]]:
     """The real application with the recording request, over an open database."""
-    async with running_app(services) as pair:
+    async with running_app(repos) as pair:
         yield pair
 
 

@@ -19,7 +19,7 @@ from bot.app import build_application
 from bot.broadcasting import BroadcastService
 from bot.context import QuartierApplication
 from bot.offline import Files, OfflineRequest
-from bot.services import Services
+from bot.repositories import Repositories
 
 BOT_ID = 5550001
 BOT_USERNAME = "quartier_test_bot"
@@ -282,18 +282,18 @@ def reply_keyboard(calls: list[Call]) -> list[str]:
 
 @asynccontextmanager
 async def running_app(
-    services: Services,
+    repos: Repositories,
 ) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest]]:
     """An initialised application over an open database, shut down afterwards."""
     request = RecordingRequest()
-    app = build_application(services, TOKEN, request=request, updates_request=RecordingRequest())
-    await services.db.open()
+    app = build_application(repos, TOKEN, request=request, updates_request=RecordingRequest())
+    await repos.db.open()
     await app.initialize()
     # What post_init does in production (tests do not run the polling loop that calls it).
-    app.broadcaster = BroadcastService(services, app.bot)
+    app.broadcaster = BroadcastService(repos, app.bot)
     try:
         yield app, request
     finally:
         await app.broadcaster.shutdown()
         await app.shutdown()
-        await services.db.close()
+        await repos.db.close()

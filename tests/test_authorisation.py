@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from bot.context import QuartierApplication
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.concerns import Concern
 from tests.conftest import ADMIN_ID
 from tests.recording import Call, Person, RecordingRequest
@@ -31,7 +31,7 @@ ROLES = {
 class World:
     """A concern in the Bahnhofsvorstadt, a closure, and the people."""
 
-    services: Services
+    repos: Repositories
     app: QuartierApplication
     request: RecordingRequest
     concern: Concern
@@ -43,32 +43,28 @@ class World:
 
     async def state(self) -> tuple[object, ...]:
         """Everything a staff action could change."""
-        concern = await self.services.concerns.get(self.concern.id)
+        concern = await self.repos.concerns.get(self.concern.id)
         assert concern is not None
-        events = await self.services.concerns.events(self.concern.id)
-        closures = await self.services.closures.upcoming(date(2026, 1, 1))
-        officers = await self.services.staff.officers_by_user()
+        events = await self.repos.concerns.events(self.concern.id)
+        closures = await self.repos.closures.upcoming(date(2026, 1, 1))
+        officers = await self.repos.staff.officers_by_user()
         return concern.status, len(events), len(closures), tuple(sorted(officers))
 
 
 @pytest.fixture
-async def world(app: tuple[QuartierApplication, RecordingRequest], services: Services) -> World:
+async def world(app: tuple[QuartierApplication, RecordingRequest], repos: Repositories) -> World:
     """Staff, a resident, a concern with contact allowed, and a closure."""
     application, request = app
-    await services.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
-    await services.officers.assign(ADMIN_ID, OTHER_OFFICER, ["huenertshagen"])
+    await repos.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
+    await repos.officers.assign(ADMIN_ID, OTHER_OFFICER, ["huenertshagen"])
     for user_id in (RESIDENT, AUTHOR):
-        await services.residents.set_language(user_id, "en")
-        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
-    await services.concerns.start_draft(AUTHOR, "bahnhofsvorstadt")
-    await services.concerns.update_draft(
-        AUTHOR, topic_id="housing", text="Mould", contact_allowed=1
-    )
-    concern = await services.concerns.submit(AUTHOR, "BV", "en")
-    closure = await services.closures.add(
-        ADMIN_ID, date(2026, 12, 24), date(2026, 12, 26), "", None
-    )
-    return World(services, application, request, concern, closure.id)
+        await repos.residents.set_language(user_id, "en")
+        await repos.residents.set_quarter(user_id, "bahnhofsvorstadt")
+    await repos.concerns.start_draft(AUTHOR, "bahnhofsvorstadt")
+    await repos.concerns.update_draft(AUTHOR, topic_id="housing", text="Mould", contact_allowed=1)
+    concern = await repos.concerns.submit(AUTHOR, "BV", "en")
+    closure = await repos.closures.add(ADMIN_ID, date(2026, 12, 24), date(2026, 12, 26), "", None)
+    return World(repos, application, request, concern, closure.id)
 
 
 Action = Callable[[World, Person], Awaitable[list[Call]]]
@@ -136,10 +132,10 @@ async def test_authorisation_matrix(
 ) -> None:
     person = world.person(ROLES[role])
     before = await world.state()
-    audit_before = len(await world.services.audit.recent(1000))
+    audit_before = len(await world.repos.audit.recent(1000))
     calls = await action(world, person)
     after = await world.state()
-    entries = (await world.services.audit.recent(1000))[: -audit_before or None]
+    entries = (await world.repos.audit.recent(1000))[: -audit_before or None]
     shown = " ".join(
         str(c.params.get("text", "")) + str(c.params.get("caption", "")) for c in calls
     )
@@ -173,7 +169,7 @@ async def test_officer_of_another_quarter_sees_only_their_own(world: World) -> N
     assert "BV-0001" not in str([c.params for c in calls])
     calls = await person.send("/concerns bahnhofsvorstadt")
     assert "BV-0001" not in str([c.params for c in calls])
-    denied = await world.services.audit.recent(1)
+    denied = await world.repos.audit.recent(1)
     assert denied[0].action == "concern.list.denied" and denied[0].actor_id == OTHER_OFFICER
 
 

@@ -11,18 +11,18 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.broadcast import SendOutcome
 from bot.broadcasting import classify
 from bot.context import QuartierApplication
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.conftest import ADMIN_ID
 from tests.recording import Person, RecordingRequest, texts, toasts
 
 
-async def subscribe_residents(services: Services, count: int, first: int = 720000) -> list[int]:
+async def subscribe_residents(repos: Repositories, count: int, first: int = 720000) -> list[int]:
     """Residents following the Bahnhofsvorstadt, half in German, half in Turkish."""
     ids = list(range(first, first + count))
     for index, user_id in enumerate(ids):
-        await services.residents.set_language(user_id, "de" if index % 2 else "tr")
-        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
-        await services.subscriptions.subscribe(user_id, ["bahnhofsvorstadt"])
+        await repos.residents.set_language(user_id, "de" if index % 2 else "tr")
+        await repos.residents.set_quarter(user_id, "bahnhofsvorstadt")
+        await repos.subscriptions.subscribe(user_id, ["bahnhofsvorstadt"])
     return ids
 
 
@@ -37,11 +37,11 @@ async def wait_until_idle(app: QuartierApplication, seconds: float = 10.0) -> No
 
 
 async def test_broadcast_preview_send_and_report(
-    app: tuple[QuartierApplication, RecordingRequest], services: Services
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     application, request = app
-    recipients = await subscribe_residents(services, 6)
-    await services.residents.set_language(ADMIN_ID, "en")
+    recipients = await subscribe_residents(repos, 6)
+    await repos.residents.set_language(ADMIN_ID, "en")
     admin = Person(application, request, ADMIN_ID, "en")
     calls = await admin.send("/broadcast bahnhofsvorstadt")
     assert texts(calls)[0].startswith("Which topic is it about?")
@@ -64,16 +64,16 @@ async def test_broadcast_preview_send_and_report(
     assert all(c.params["text"] == "<b>Street festival</b> on Saturday!" for c in delivered)
     report = texts(request.to_chat(ADMIN_ID))[-1]
     assert report.startswith("✅ Broadcast #1 finished: 6 delivered, 0 blocked the bot, 0 failed")
-    counts = await services.broadcasts.counts(1)
+    counts = await repos.broadcasts.counts(1)
     assert (counts.total, counts.sent) == (6, 6)
 
 
 async def test_language_and_topic_targeting_counts(
-    app: tuple[QuartierApplication, RecordingRequest], services: Services
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     application, request = app
-    ids = await subscribe_residents(services, 4)
-    await services.subscriptions.set_topics(ids[1], ["health"])
+    ids = await subscribe_residents(repos, 4)
+    await repos.subscriptions.set_topics(ids[1], ["health"])
     admin = Person(application, request, ADMIN_ID, "en")
     await admin.send("/broadcast bahnhofsvorstadt")
     await admin.press("Housing")
@@ -84,10 +84,10 @@ async def test_language_and_topic_targeting_counts(
 
 
 async def test_schedule_list_and_cancel(
-    app: tuple[QuartierApplication, RecordingRequest], services: Services
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     application, request = app
-    await subscribe_residents(services, 2)
+    await subscribe_residents(repos, 2)
     admin = Person(application, request, ADMIN_ID, "en")
     await admin.send("/broadcast all")
     await admin.press("All topics")
@@ -102,16 +102,16 @@ async def test_schedule_list_and_cancel(
     assert "#1 · scheduled for 27 Nov 2026, 09:00 · Office closed on Friday." in texts(calls)[0]
     calls = await admin.press("Cancel #1")
     assert toasts(calls) == ["Cancelled."]
-    broadcast = await services.broadcasts.get(1)
+    broadcast = await repos.broadcasts.get(1)
     assert broadcast is not None and broadcast.status == "cancelled"
     assert request.of("sendMessage")[-1].params["chat_id"] == ADMIN_ID  # nobody else got it
 
 
 async def test_residents_are_answered_while_a_broadcast_runs(
-    app: tuple[QuartierApplication, RecordingRequest], services: Services
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     application, request = app
-    await subscribe_residents(services, 120)  # about five seconds at 25 messages per second
+    await subscribe_residents(repos, 120)  # about five seconds at 25 messages per second
     admin = Person(application, request, ADMIN_ID, "en")
     await admin.send("/broadcast bahnhofsvorstadt")
     await admin.press("All topics")
@@ -120,7 +120,7 @@ async def test_residents_are_answered_while_a_broadcast_runs(
     await admin.press("Send now")
     assert application.broadcaster is not None
     for _ in range(100):  # results are recorded per batch (about a second of sends)
-        if (await services.broadcasts.counts(1)).sent:
+        if (await repos.broadcasts.counts(1)).sent:
             break
         await asyncio.sleep(0.05)
     assert application.broadcaster.running() == [1]
@@ -128,25 +128,25 @@ async def test_residents_are_answered_while_a_broadcast_runs(
     calls = await resident.send("/start q-bahnhofsvorstadt")
     assert texts(calls) == ["Hello! Please choose your language."]
     assert application.broadcaster.running() == [1]  # answered in the middle of the broadcast
-    counts = await services.broadcasts.counts(1)
+    counts = await repos.broadcasts.counts(1)
     assert 0 < counts.sent < 120
 
 
 async def test_broadcast_is_refused_to_residents_and_other_quarters(
-    app: tuple[QuartierApplication, RecordingRequest], services: Services
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     application, request = app
     resident = Person(application, request, 730001, "en")
     assert texts(await resident.send("/broadcast all")) == [
         "Sorry, this command is only for staff."
     ]
-    await services.officers.assign(ADMIN_ID, 800009, ["huenertshagen"])
+    await repos.officers.assign(ADMIN_ID, 800009, ["huenertshagen"])
     other = Person(application, request, 800009, "en")
     calls = await other.send("/broadcast bahnhofsvorstadt")
     assert texts(calls) == ["You are not responsible for this quarter."]
     calls = await resident.press_data(resident.old_bot_message(), "bcf:now")
     assert toasts(calls) == ["Sorry, this is only for staff."]
-    assert await services.broadcasts.list_recent(None, 10) == []
+    assert await repos.broadcasts.list_recent(None, 10) == []
 
 
 @pytest.mark.parametrize(
@@ -177,11 +177,11 @@ def test_telegram_errors_are_classified(error: Exception, outcome: SendOutcome) 
         assert result.retry_after == 7
 
 
-async def test_scheduled_broadcast_survives_a_restart(services: Services) -> None:
+async def test_scheduled_broadcast_survives_a_restart(repos: Repositories) -> None:
     from tests.recording import running_app
 
-    async with running_app(services) as (application, request):
-        await subscribe_residents(services, 2)
+    async with running_app(repos) as (application, request):
+        await subscribe_residents(repos, 2)
         admin = Person(application, request, ADMIN_ID, "en")
         await admin.send("/broadcast all")
         await admin.press("All topics")
@@ -189,7 +189,7 @@ async def test_scheduled_broadcast_survives_a_restart(services: Services) -> Non
         await admin.send("Tomorrow: repair café")
         await admin.press("Schedule")
         await admin.send("2026-11-24 09:00")
-    fresh = Services.create(services.config)
+    fresh = Repositories.create(repos.config)
     fresh.clock = lambda: datetime(2026, 11, 24, 8, 0, 30, tzinfo=UTC)  # 09:00:30 in Bremen
     async with running_app(fresh) as (application, request):
         assert application.broadcaster is not None
@@ -200,13 +200,13 @@ async def test_scheduled_broadcast_survives_a_restart(services: Services) -> Non
 
 
 async def test_stats_for_staff(
-    app: tuple[QuartierApplication, RecordingRequest], services: Services
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     application, request = app
-    await subscribe_residents(services, 3)
-    await services.concerns.start_draft(720000, "bahnhofsvorstadt")
-    await services.concerns.update_draft(720000, topic_id="health", text="x", contact_allowed=0)
-    await services.concerns.submit(720000, "BV", "tr")
+    await subscribe_residents(repos, 3)
+    await repos.concerns.start_draft(720000, "bahnhofsvorstadt")
+    await repos.concerns.update_draft(720000, topic_id="health", text="x", contact_allowed=0)
+    await repos.concerns.submit(720000, "BV", "tr")
     admin = Person(application, request, ADMIN_ID, "en")
     (text,) = texts(await admin.send("/stats"))
     assert "Residents by quarter: Bahnhofsvorstadt 3" in text

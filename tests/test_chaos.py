@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.conftest import ADMIN_ID, TEST_CONFIG
 from tests.e2e import BotProcess, Chat
 from tests.fakebotapi import FakeBotApi, FakeUser
@@ -172,20 +172,20 @@ def seed_broadcast(bot: BotProcess, recipients: int) -> list[int]:
     """Residents subscribed to the Bahnhofsvorstadt and one due broadcast, before the bot starts."""
 
     async def seed() -> list[int]:
-        services = Services.create(load_config(bot.config))
-        await services.db.open()
+        repos = Repositories.create(load_config(bot.config))
+        await repos.db.open()
         ids = list(range(5_000_000, 5_000_000 + recipients))
         now = "2026-01-01T00:00:00Z"
-        await services.db.executemany(
+        await repos.db.executemany(
             "INSERT INTO residents (user_id, language, quarter_id, first_seen, last_seen) "
             "VALUES (?, 'de', 'bahnhofsvorstadt', ?, ?)",
             [(i, now, now) for i in ids],
         )
-        await services.db.executemany(
+        await repos.db.executemany(
             "INSERT INTO subscriptions (user_id, quarter_id, created_at) VALUES (?, ?, ?)",
             [(i, "bahnhofsvorstadt", now) for i in ids],
         )
-        await services.broadcasts.create(
+        await repos.broadcasts.create(
             created_by=ADMIN_ID,
             quarters=["bahnhofsvorstadt"],
             topic_id=None,
@@ -194,7 +194,7 @@ def seed_broadcast(bot: BotProcess, recipients: int) -> list[int]:
             photo_file_id=None,
             scheduled_at=datetime.now(UTC),
         )
-        await services.db.close()
+        await repos.db.close()
         return ids
 
     return asyncio.run(seed())

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.context import QuartierApplication
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.concerns import format_reference
 from tests.conftest import ADMIN_ID, GROUP_ID
 from tests.recording import Call, Person, RecordingRequest, texts, toasts
@@ -60,21 +60,21 @@ def group_calls(person: Person) -> list[Call]:
 
 
 @pytest.fixture
-async def officer(admin: Person, services: Services) -> Person:
+async def officer(admin: Person, repos: Repositories) -> Person:
     """An officer of the Bahnhofsvorstadt, added by the admin."""
-    await services.officers.assign(ADMIN_ID, 800001, ["bahnhofsvorstadt"])
+    await repos.officers.assign(ADMIN_ID, 800001, ["bahnhofsvorstadt"])
     return Person(admin.app, admin.request, 800001, "de", first_name="Iris")
 
 
 @pytest.fixture
-async def other_officer(admin: Person, services: Services) -> Person:
+async def other_officer(admin: Person, repos: Repositories) -> Person:
     """An officer of Hünertshagen only."""
-    await services.officers.assign(ADMIN_ID, 800002, ["huenertshagen"])
+    await repos.officers.assign(ADMIN_ID, 800002, ["huenertshagen"])
     return Person(admin.app, admin.request, 800002, "de", first_name="Olaf")
 
 
 async def test_full_conversation_commits_then_confirms_reference(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
     calls = await resident.send("/concern")
@@ -110,11 +110,11 @@ async def test_full_conversation_commits_then_confirms_reference(
     assert "Topic: Safety" in receipt and "Description: The street lamp" in receipt
     assert "reply_markup" not in calls[1].params  # no Submit button left to press twice
     assert str(calls[2].params["chat_id"]) == str(GROUP_ID)
-    (concern,) = await services.concerns.for_resident(resident.user_id)
+    (concern,) = await repos.concerns.for_resident(resident.user_id)
     assert (concern.reference, concern.topic_id, concern.status) == ("BV-0001", "safety", "new")
     assert concern.contact_allowed and concern.language == "en"
-    assert await services.concerns.draft(resident.user_id) is None
-    stored = await services.residents.get(resident.user_id)
+    assert await repos.concerns.draft(resident.user_id) is None
+    stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.consent_at is not None
     # Saved before the answer: the confirmation is the first sendMessage after the INSERT.
     assert concern.posted_at is not None
@@ -159,20 +159,20 @@ async def test_second_concern_does_not_ask_for_consent_again(resident: Person) -
     ids=["empty", "too long", "sticker", "voice"],
 )
 async def test_invalid_description_is_asked_again_and_changes_nothing(
-    resident: Person, services: Services, extra: dict[str, Any] | None, text: str, hint: str
+    resident: Person, repos: Repositories, extra: dict[str, Any] | None, text: str, hint: str
 ) -> None:
     await onboard(resident)
     await resident.send("/concern")
     await resident.press("Health")
     calls = await (resident.send_extra(extra, text) if extra else resident.send(text))
     assert texts(calls)[0].startswith(hint)
-    draft = await services.concerns.draft(resident.user_id)
+    draft = await repos.concerns.draft(resident.user_id)
     assert draft is not None and draft.step == "text" and draft.text is None
     calls = await resident.send("Now properly described.")
     assert texts(calls)[0].startswith("May the quarter office answer you")
 
 
-async def test_photo_and_location_are_accepted(resident: Person, services: Services) -> None:
+async def test_photo_and_location_are_accepted(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
     await resident.send("/concern")
     await resident.press("Green")
@@ -181,13 +181,13 @@ async def test_photo_and_location_are_accepted(resident: Person, services: Servi
     await resident.send_extra(LOCATION)
     calls = await resident.press("Continue without text")
     assert texts(calls)[0].startswith("May the quarter office answer you")
-    draft = await services.concerns.draft(resident.user_id)
+    draft = await repos.concerns.draft(resident.user_id)
     assert draft is not None
     assert (draft.photo_file_id, draft.latitude, draft.text) == ("ph-big", 53.0833, None)
 
 
 async def test_a_photo_that_fails_to_post_leaves_the_concern_for_the_repost_job(
-    resident: Person, services: Services, monkeypatch: pytest.MonkeyPatch
+    resident: Person, repos: Repositories, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from telegram.error import NetworkError
 
@@ -211,14 +211,14 @@ async def test_a_photo_that_fails_to_post_leaves_the_concern_for_the_repost_job(
     calls = await resident.press("Submit")
     assert texts(calls)[0].startswith("Thank you! Your concern has the number BV-0001.")
     (post,) = [c for c in group_calls(resident) if c.method == "sendMessage"]
-    (concern,) = await services.concerns.unposted()
+    (concern,) = await repos.concerns.unposted()
     # The post that did reach the group is linked: replies to it find the concern.
-    linked = await services.concerns.linked(GROUP_ID, _message_id(resident, post))
+    linked = await repos.concerns.linked(GROUP_ID, _message_id(resident, post))
     assert linked is not None and linked.id == concern.id
 
     monkeypatch.setattr(resident.request, "result_for", answer)
-    assert await repost_unannounced(resident.app.bot, services) == 1
-    assert await services.concerns.unposted() == []
+    assert await repost_unannounced(resident.app.bot, repos) == 1
+    assert await repos.concerns.unposted() == []
     posts = [c for c in group_calls(resident) if c.method == "sendMessage"]
     assert len(posts) == 2  # the first try, and the repost with its photo
 
@@ -231,13 +231,13 @@ def _message_id(person: Person, call: Call) -> int:
     raise AssertionError("message not found")
 
 
-async def test_photo_with_caption_moves_on(resident: Person, services: Services) -> None:
+async def test_photo_with_caption_moves_on(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
     await resident.send("/concern")
     await resident.press("Green")
     calls = await resident.send_extra(PHOTO | {"caption": "Rubbish in the park"})
     assert texts(calls)[0].startswith("May the quarter office answer you")
-    draft = await services.concerns.draft(resident.user_id)
+    draft = await repos.concerns.draft(resident.user_id)
     assert draft is not None and draft.text == "Rubbish in the park"
 
 
@@ -257,7 +257,7 @@ async def test_text_where_a_button_is_expected_repeats_the_question(resident: Pe
 
 
 @pytest.mark.parametrize("step", ["topic", "text", "contact", "consent", "summary"])
-async def test_cancel_works_at_every_step(resident: Person, services: Services, step: str) -> None:
+async def test_cancel_works_at_every_step(resident: Person, repos: Repositories, step: str) -> None:
     await onboard(resident)
     await resident.send("/concern")
     steps = ["topic", "text", "contact", "consent", "summary"]
@@ -269,16 +269,16 @@ async def test_cancel_works_at_every_step(resident: Person, services: Services, 
     ]
     for action in actions[: steps.index(step)]:
         await action()
-    draft = await services.concerns.draft(resident.user_id)
+    draft = await repos.concerns.draft(resident.user_id)
     assert draft is not None and draft.step == step
     calls = await resident.send("/cancel")
     assert texts(calls) == ["Cancelled. Nothing was sent."]
-    assert await services.concerns.draft(resident.user_id) is None
-    assert await services.concerns.for_resident(resident.user_id) == []
+    assert await repos.concerns.draft(resident.user_id) is None
+    assert await repos.concerns.for_resident(resident.user_id) == []
     assert texts(await resident.send("/cancel")) == ["There is nothing to cancel."]
 
 
-async def test_cancel_button_and_stale_buttons(resident: Person, services: Services) -> None:
+async def test_cancel_button_and_stale_buttons(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
     await resident.send("/concern")
     topic_message, housing = resident.last_keyboard_message("Housing")
@@ -286,10 +286,10 @@ async def test_cancel_button_and_stale_buttons(resident: Person, services: Servi
     assert texts(calls)[0] == "Cancelled. Nothing was sent."
     calls = await resident.press_data(topic_message, housing)  # an old button, pressed again
     assert toasts(calls) == ["This concern was already sent or cancelled."]
-    assert await services.concerns.draft(resident.user_id) is None
+    assert await repos.concerns.draft(resident.user_id) is None
 
 
-async def test_change_description_from_the_summary(resident: Person, services: Services) -> None:
+async def test_change_description_from_the_summary(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
     await write_concern(resident, "First wording")
     await resident.press("Change")
@@ -301,11 +301,11 @@ async def test_change_description_from_the_summary(resident: Person, services: S
     calls = await resident.press("Mobility")
     assert "Topic: Mobility" in texts(calls)[-1]
     await resident.press("Submit")
-    (concern,) = await services.concerns.for_resident(resident.user_id)
+    (concern,) = await repos.concerns.for_resident(resident.user_id)
     assert (concern.text, concern.topic_id) == ("Better wording", "mobility")
 
 
-async def test_double_submit_stores_one_concern(resident: Person, services: Services) -> None:
+async def test_double_submit_stores_one_concern(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
     await write_concern(resident)
     message, data = resident.last_keyboard_message("Submit")
@@ -314,19 +314,19 @@ async def test_double_submit_stores_one_concern(resident: Person, services: Serv
     assert toasts(calls) == ["This concern was already sent or cancelled."]
     # The answer to the first tap may have been lost: the reference is repeated.
     assert texts(calls)[0].startswith("Thank you! Your concern has the number BV-0001.")
-    assert len(await services.concerns.for_resident(resident.user_id)) == 1
+    assert len(await repos.concerns.for_resident(resident.user_id)) == 1
 
 
-async def test_conversation_survives_a_restart(services: Services, config: Any) -> None:
+async def test_conversation_survives_a_restart(repos: Repositories, config: Any) -> None:
     from tests.recording import running_app
 
-    async with running_app(services) as (app, request):
+    async with running_app(repos) as (app, request):
         person = Person(app, request, 700111, "en")
         await onboard(person)
         await person.send("/concern")
         await person.press("Housing")
-    # A new process: new services over the same database file.
-    fresh = Services.create(config)
+    # A new process: new repositories over the same database file.
+    fresh = Repositories.create(config)
     async with running_app(fresh) as (app, request):
         person = Person(app, request, 700111, "en")
         calls = await person.send("Heating broken since Monday")
@@ -338,28 +338,28 @@ async def test_conversation_survives_a_restart(services: Services, config: Any) 
 
 
 async def test_reference_numbers_are_unique_under_concurrent_submits(
-    services: Services, app: Any
+    repos: Repositories, app: Any
 ) -> None:
     users = range(710000, 710040)
     for user_id in users:
-        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
-        await services.concerns.start_draft(user_id, "bahnhofsvorstadt")
-        await services.concerns.update_draft(
+        await repos.residents.set_quarter(user_id, "bahnhofsvorstadt")
+        await repos.concerns.start_draft(user_id, "bahnhofsvorstadt")
+        await repos.concerns.update_draft(
             user_id, topic_id="housing", text=f"t{user_id}", contact_allowed=1, step="summary"
         )
     concerns = await asyncio.gather(
-        *(services.concerns.submit(user_id, "BV", "de") for user_id in users)
+        *(repos.concerns.submit(user_id, "BV", "de") for user_id in users)
     )
     references = sorted(c.reference for c in concerns)
     assert references == [format_reference("BV", n) for n in range(1, 41)]
     # Another quarter counts on its own.
-    await services.concerns.start_draft(1, "huenertshagen")
-    await services.concerns.update_draft(1, topic_id="work", text="x", contact_allowed=0)
-    assert (await services.concerns.submit(1, "HU", "de")).reference == "HU-0001"
+    await repos.concerns.start_draft(1, "huenertshagen")
+    await repos.concerns.update_draft(1, topic_id="work", text="x", contact_allowed=0)
+    assert (await repos.concerns.submit(1, "HU", "de")).reference == "HU-0001"
 
 
 async def test_new_concern_is_posted_to_the_staff_group_in_german(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
     await write_concern(resident, "Licht kaputt <b>&</b>")
@@ -376,7 +376,7 @@ async def test_new_concern_is_posted_to_the_staff_group_in_german(
 
 
 async def test_status_button_in_group_notifies_resident_in_their_language(
-    resident: Person, officer: Person, services: Services
+    resident: Person, officer: Person, repos: Repositories
 ) -> None:
     await onboard(resident, "Deutsch")
     await resident.send("/concern")
@@ -391,14 +391,14 @@ async def test_status_button_in_group_notifies_resident_in_their_language(
     assert "BV-0001" in notice.params["text"] and "„in Bearbeitung“" in notice.params["text"]
     (edit,) = [c for c in calls if c.method == "editMessageText"]
     assert "(gesetzt von Iris)" in edit.params["text"]
-    concern = await services.concerns.by_reference("BV-0001")
+    concern = await repos.concerns.by_reference("BV-0001")
     assert concern is not None and concern.status == "in_progress"
-    (entry, *_) = await services.audit.recent()
+    (entry, *_) = await repos.audit.recent()
     assert (entry.actor_id, entry.action, entry.subject) == (800001, "concern.status", "BV-0001")
 
 
 async def test_group_reply_reaches_resident_and_resident_reply_joins_thread(
-    resident: Person, officer: Person, services: Services
+    resident: Person, officer: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
     await write_concern(resident)
@@ -418,9 +418,9 @@ async def test_group_reply_reaches_resident_and_resident_reply_joins_thread(
     assert texts(calls)[0] == "Thank you. Your message was added to BV-0001."
     forwarded = [c for c in calls if c.params.get("chat_id") == GROUP_ID]
     assert "The lamp is at Teststraße 4." in forwarded[0].params["text"]
-    concern = await services.concerns.by_reference("BV-0001")
+    concern = await repos.concerns.by_reference("BV-0001")
     assert concern is not None
-    kinds = [(e.kind, e.text) for e in await services.concerns.events(concern.id)]
+    kinds = [(e.kind, e.text) for e in await repos.concerns.events(concern.id)]
     assert kinds == [
         ("reply", "Danke, wir kümmern uns."),
         ("resident", "The lamp is at Teststraße 4."),
@@ -428,7 +428,7 @@ async def test_group_reply_reaches_resident_and_resident_reply_joins_thread(
 
 
 async def test_anonymous_concern_never_reveals_the_resident(
-    resident: Person, officer: Person, services: Services
+    resident: Person, officer: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
     await write_concern(resident, "Anonymous report", contact="No, stay anonymous")
@@ -440,9 +440,9 @@ async def test_anonymous_concern_never_reveals_the_resident(
     assert [c for c in calls if str(c.params.get("chat_id")) == str(resident.user_id)] == []
     (answer,) = texts(calls)
     assert "anonym" in answer and "interne Notiz" in answer
-    concern = await services.concerns.by_reference("BV-0001")
+    concern = await repos.concerns.by_reference("BV-0001")
     assert concern is not None
-    assert [e.kind for e in await services.concerns.events(concern.id)] == ["note"]
+    assert [e.kind for e in await repos.concerns.events(concern.id)] == ["note"]
     # Nothing the bot ever showed staff carries the resident's id.
     for call in group_calls(resident) + resident.request.to_chat(officer.user_id):
         assert str(resident.user_id) not in str(call.params)
@@ -452,7 +452,7 @@ async def test_anonymous_concern_never_reveals_the_resident(
 
 
 async def test_staff_commands_in_private_chat(
-    resident: Person, officer: Person, services: Services
+    resident: Person, officer: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
     await write_concern(resident)
@@ -480,18 +480,18 @@ async def test_staff_commands_in_private_chat(
 
 
 async def test_my_concerns_lists_the_newest_and_counts_the_older_ones(
-    resident: Person, app: tuple[QuartierApplication, RecordingRequest], services: Services
+    resident: Person, app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     async def submit_many(person: Person, count: int) -> None:
         for number in range(1, count + 1):
-            await services.concerns.start_draft(person.user_id, "bahnhofsvorstadt")
-            await services.concerns.update_draft(
+            await repos.concerns.start_draft(person.user_id, "bahnhofsvorstadt")
+            await repos.concerns.update_draft(
                 person.user_id,
                 topic_id="housing" if number % 2 else "safety",
                 text=f"Concern {number}",
                 contact_allowed=0,
             )
-            await services.concerns.submit(person.user_id, "BV", "en")
+            await repos.concerns.submit(person.user_id, "BV", "en")
 
     await onboard(resident)
     await submit_many(resident, 25)

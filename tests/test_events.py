@@ -9,7 +9,7 @@ import icalendar
 import pytest
 
 from bot.jobs import send_due_reminders
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.events import EventInput
 from tests.conftest import ADMIN_ID
 from tests.recording import Call, Person, running_app, texts, toasts
@@ -18,9 +18,9 @@ OFFICER = 800001
 
 
 @pytest.fixture
-async def officer(admin: Person, services: Services) -> Person:
+async def officer(admin: Person, repos: Repositories) -> Person:
     """An English-speaking officer of the Bahnhofsvorstadt."""
-    await services.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
+    await repos.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
     return Person(admin.app, admin.request, OFFICER, "en", first_name="Iris")
 
 
@@ -51,7 +51,7 @@ async def create_event(officer: Person, capacity: str | None = "2") -> list[Call
     return await officer.press("Save")
 
 
-async def test_staff_creates_an_event_with_preview(officer: Person, services: Services) -> None:
+async def test_staff_creates_an_event_with_preview(officer: Person, repos: Repositories) -> None:
     calls = await officer.send("/event_new")
     assert texts(calls) == ["What is the event called?"]  # one quarter: no quarter question
     await officer.send("Street festival")
@@ -74,15 +74,15 @@ async def test_staff_creates_an_event_with_preview(officer: Person, services: Se
     assert texts(calls) == [
         "Saved as event #1. Change it with /event_edit 1, cancel it with /event_cancel 1."
     ]
-    event = await services.events.get(1)
+    event = await repos.events.get(1)
     assert event is not None and event.capacity == 2 and event.topic_id == "leisure"
     assert event.starts_at == datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
-    assert await services.staff_drafts.get(OFFICER) is None
-    (entry, *_) = await services.audit.recent()
+    assert await repos.staff_drafts.get(OFFICER) is None
+    (entry, *_) = await repos.audit.recent()
     assert (entry.actor_id, entry.action) == (OFFICER, "event.create")
 
 
-async def test_rsvp_waiting_list_and_promotion(officer: Person, services: Services) -> None:
+async def test_rsvp_waiting_list_and_promotion(officer: Person, repos: Repositories) -> None:
     await create_event(officer, capacity="2")
     people = [resident_named(officer, 700100 + n) for n in range(3)]
     for person in people:
@@ -99,8 +99,8 @@ async def test_rsvp_waiting_list_and_promotion(officer: Person, services: Servic
     calls = await people[0].press("I can't come any more")
     promoted = [c for c in calls if str(c.params.get("chat_id")) == str(people[2].user_id)]
     assert promoted[0].params["text"].startswith("Good news: a place became free")
-    assert await services.events.rsvp_state(1, people[2].user_id) == "going"
-    assert await services.events.rsvp_state(1, people[0].user_id) is None
+    assert await repos.events.rsvp_state(1, people[2].user_id) == "going"
+    assert await repos.events.rsvp_state(1, people[0].user_id) is None
 
 
 async def test_calendar_file_and_deep_link(officer: Person) -> None:
@@ -125,7 +125,7 @@ async def test_calendar_file_and_deep_link(officer: Person) -> None:
 
 
 async def test_edit_cannot_go_below_registrations_and_cancel_tells_everyone(
-    officer: Person, services: Services
+    officer: Person, repos: Repositories
 ) -> None:
     await create_event(officer, capacity="2")
     people = [resident_named(officer, 700300 + n, lang) for n, lang in enumerate(("en", "de"))]
@@ -140,7 +140,7 @@ async def test_edit_cannot_go_below_registrations_and_cancel_tells_everyone(
     assert texts(calls) == [
         "2 people have already registered: the number of places cannot be lower."
     ]
-    event = await services.events.get(1)
+    event = await repos.events.get(1)
     assert event is not None and event.capacity == 2
 
     calls = await officer.send("/event_cancel 1")
@@ -153,28 +153,28 @@ async def test_edit_cannot_go_below_registrations_and_cancel_tells_everyone(
 
 
 async def test_event_staff_commands_are_refused_to_others(
-    officer: Person, services: Services, admin: Person
+    officer: Person, repos: Repositories, admin: Person
 ) -> None:
     await create_event(officer)
     person = resident_named(officer, 700400)
     await onboard(person)
     assert texts(await person.send("/event_new")) == ["Sorry, this command is only for staff."]
-    await services.officers.assign(ADMIN_ID, 800009, ["huenertshagen"])
+    await repos.officers.assign(ADMIN_ID, 800009, ["huenertshagen"])
     other = Person(officer.app, officer.request, 800009, "en")
     assert texts(await other.send("/event_cancel 1")) == [
         "You are not responsible for this quarter."
     ]
     calls = await other.press_data(other.old_bot_message(), "evx:1")
     assert toasts(calls) == ["Sorry, this is only for staff."]
-    event = await services.events.get(1)
+    event = await repos.events.get(1)
     assert event is not None and not event.is_cancelled
 
 
 async def test_reminders_are_sent_once_even_across_a_restart(
-    services: Services, config: object
+    repos: Repositories, config: object
 ) -> None:
-    async with running_app(services) as (app, request):
-        await services.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
+    async with running_app(repos) as (app, request):
+        await repos.officers.assign(ADMIN_ID, OFFICER, ["bahnhofsvorstadt"])
         officer = Person(app, request, OFFICER, "en")
         await create_event(officer, capacity=None)
         person = Person(app, request, 700500, "de")
@@ -182,12 +182,12 @@ async def test_reminders_are_sent_once_even_across_a_restart(
         await person.send("/events")
         await person.press("Ich komme")
         start = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
-        services.clock = lambda: start - timedelta(hours=23, minutes=59)
-        assert await send_due_reminders(app.bot, services) == 1
+        repos.clock = lambda: start - timedelta(hours=23, minutes=59)
+        assert await send_due_reminders(app.bot, repos) == 1
         reminder = request.to_chat(700500)[-1].params["text"]
         assert reminder.startswith("Erinnerung") and "24 Stunden" in reminder
-        assert await send_due_reminders(app.bot, services) == 0
-    fresh = Services.create(services.config)
+        assert await send_due_reminders(app.bot, repos) == 0
+    fresh = Repositories.create(repos.config)
     fresh.clock = lambda: start - timedelta(hours=23)
     async with running_app(fresh) as (app, request):
         assert await send_due_reminders(app.bot, fresh) == 0
@@ -197,13 +197,13 @@ async def test_reminders_are_sent_once_even_across_a_restart(
 
 
 async def test_announce_now_sends_each_subscriber_the_card_in_their_language(
-    officer: Person, services: Services
+    officer: Person, repos: Repositories
 ) -> None:
     for user_id, language in ((700600, "en"), (700601, "de")):
-        await services.residents.set_language(user_id, language)
-        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
-        await services.subscriptions.subscribe(user_id, ["bahnhofsvorstadt"])
-    await services.subscriptions.set_topics(700601, ["leisure"])
+        await repos.residents.set_language(user_id, language)
+        await repos.residents.set_quarter(user_id, "bahnhofsvorstadt")
+        await repos.subscriptions.subscribe(user_id, ["bahnhofsvorstadt"])
+    await repos.subscriptions.set_topics(700601, ["leisure"])
     await create_event(officer)
     calls = await officer.press("Announce now")
     assert texts(calls) == ["Sending broadcast #1. You see the progress here."]
@@ -224,10 +224,10 @@ async def test_announce_now_sends_each_subscriber_the_card_in_their_language(
 
 
 async def test_several_events_come_as_one_list_that_opens_cards(
-    officer: Person, services: Services
+    officer: Person, repos: Repositories
 ) -> None:
     await create_event(officer)
-    await services.events.create(
+    await repos.events.create(
         OFFICER,
         EventInput(
             quarter_id="bahnhofsvorstadt",

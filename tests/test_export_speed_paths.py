@@ -20,7 +20,7 @@ from bot.config import Config, load_config
 from bot.export import csv_cell, safe_cell, utc_offset_periods, write_export
 from bot.i18n import Catalogs, Translator
 from bot.reports import ExportRequest, export_labels, export_rows, write_concerns_report
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.concerns import STATUSES
 from storage.db import to_db_time
 from tests.test_export import HOSTILE
@@ -55,11 +55,11 @@ ODD_TIMES = [
 
 
 @pytest.fixture
-async def opened(services: Services) -> Any:
-    """The services with their database open."""
-    await services.db.open()
-    yield services
-    await services.db.close()
+async def opened(repos: Repositories) -> Any:
+    """The repositories with their database open."""
+    await repos.db.open()
+    yield repos
+    await repos.db.close()
 
 
 class Stored(NamedTuple):
@@ -107,23 +107,23 @@ def concern(
     )
 
 
-async def insert(services: Services, rows: Sequence[Stored], replies: int = 0) -> None:
+async def insert(repos: Repositories, rows: Sequence[Stored], replies: int = 0) -> None:
     """Insert concerns, and `replies` replies (plus a note that does not count) to the first."""
-    await services.db.executemany(_INSERT, rows)
+    await repos.db.executemany(_INSERT, rows)
     events = [(rows[0].id, "reply", "2024-07-01T12:00:00Z")] * replies
-    await services.db.executemany(_REPLY, [*events, (rows[0].id, "note", "2024-07-01T12:00:00Z")])
+    await repos.db.executemany(_REPLY, [*events, (rows[0].id, "note", "2024-07-01T12:00:00Z")])
 
 
-def translator(services: Services) -> Translator:
+def translator(repos: Repositories) -> Translator:
     """German, as for staff."""
-    return services.catalogs.translator("de")
+    return repos.catalogs.translator("de")
 
 
 async def both_paths(
-    services: Services, tmp_path: Path, request: ExportRequest, quarters: Sequence[str] = QUARTERS
+    repos: Repositories, tmp_path: Path, request: ExportRequest, quarters: Sequence[str] = QUARTERS
 ) -> tuple[bytes, bytes]:
     """(fast path, row path) output for the same request."""
-    config, concerns, t = services.config, services.concerns, translator(services)
+    config, concerns, t = repos.config, repos.concerns, translator(repos)
     fast, rows = tmp_path / "fast.csv", tmp_path / "rows.csv"
     fast_count = await write_concerns_report(config, concerns, t, quarters, request, fast)
     records = export_rows(config, concerns, t, sorted(quarters), request)
@@ -255,7 +255,7 @@ def varied_rows(config: Config) -> list[Stored]:
     ],
 )
 async def test_fast_csv_is_byte_identical_to_row_csv(
-    opened: Services, tmp_path: Path, request_: ExportRequest
+    opened: Repositories, tmp_path: Path, request_: ExportRequest
 ) -> None:
     await insert(opened, varied_rows(opened.config), replies=3)
 
@@ -265,7 +265,7 @@ async def test_fast_csv_is_byte_identical_to_row_csv(
     assert len(read(fast)) > 10
 
 
-async def test_fast_csv_labels_times_and_cells(opened: Services, tmp_path: Path) -> None:
+async def test_fast_csv_labels_times_and_cells(opened: Repositories, tmp_path: Path) -> None:
     rows = varied_rows(opened.config)
     await insert(opened, rows, replies=3)
 
@@ -307,7 +307,7 @@ def transition_times(count: int) -> Iterator[str]:
         )
 
 
-async def test_every_row_time_matches_zoneinfo(opened: Services, tmp_path: Path) -> None:
+async def test_every_row_time_matches_zoneinfo(opened: Repositories, tmp_path: Path) -> None:
     times = list(transition_times(1000))
     rows = [
         concern(i, created=created, changed=times[-i]) for i, created in enumerate(times, start=1)
@@ -325,7 +325,9 @@ async def test_every_row_time_matches_zoneinfo(opened: Services, tmp_path: Path)
     assert fast == rows_path
 
 
-async def test_naive_stored_time_fails_like_the_row_path(opened: Services, tmp_path: Path) -> None:
+async def test_naive_stored_time_fails_like_the_row_path(
+    opened: Repositories, tmp_path: Path
+) -> None:
     await insert(opened, [concern(1), concern(2, changed="2024-07-01 12:30:00")])
     out = tmp_path / "export.csv"
     out.write_bytes(b"previous report")
@@ -340,7 +342,7 @@ async def test_naive_stored_time_fails_like_the_row_path(opened: Services, tmp_p
     assert not leftovers(tmp_path)
 
 
-async def test_fast_csv_streams(opened: Services, tmp_path: Path) -> None:
+async def test_fast_csv_streams(opened: Repositories, tmp_path: Path) -> None:
     text = "Die Straßenlaterne vor Hausnummer 12 ist seit Tagen aus; bitte prüfen. " * 6
     await insert(opened, [concern(i, text=f"{i}: {text}") for i in range(1, 30_001)])
     out = tmp_path / "gross.csv"

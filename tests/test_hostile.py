@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.context import QuartierApplication
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.conftest import GROUP_ID
 from tests.recording import BOT_ID, RecordingRequest
 
@@ -240,12 +240,12 @@ EXAMPLES = int(os.environ.get("QUARTIERBOT_HYPOTHESIS_EXAMPLES", "300"))
 @given(update=updates())
 async def test_hostile_updates_are_handled_safely(
     app: tuple[QuartierApplication, RecordingRequest],
-    services: Services,
+    repos: Repositories,
     caplog: pytest.LogCaptureFixture,
     update: dict[str, Any],
 ) -> None:
     application, request = app
-    before = snapshot(services.config.database)
+    before = snapshot(repos.config.database)
     calls_before = len(request.calls)
     caplog.clear()
     with caplog.at_level(logging.ERROR):
@@ -255,7 +255,7 @@ async def test_hostile_updates_are_handled_safely(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     # 2. Nothing is written for input that is refused or not understood.
     if not may_write(update):
-        assert snapshot(services.config.database) == before
+        assert snapshot(repos.config.database) == before
     # 3. Private messages get an answer; groups and channels get nothing unless addressed.
     message = update.get("message")
     if message and message["chat"]["type"] == "private":

@@ -12,7 +12,7 @@ from bot.commands import (
     publish_command_menus,
 )
 from bot.context import QuartierApplication
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.conftest import ADMIN_ID
 from tests.recording import Person, RecordingRequest, message_update, reply_keyboard, texts, toasts
 
@@ -76,13 +76,13 @@ async def test_unknown_command_and_free_text_point_to_the_menu(resident: Person)
     assert texts(calls)[0].startswith("I did not understand that.")
 
 
-async def test_strangers_are_sent_to_start(resident: Person, services: Services) -> None:
+async def test_strangers_are_sent_to_start(resident: Person, repos: Repositories) -> None:
     calls = await resident.send("hi")
     assert texts(calls) == ["Hello! Send /start to begin."]
     calls = await resident.send("/nope")
     assert texts(calls) == ["I don't know the command /nope. Send /start to begin."]
     # Writing to the bot without /start stores nothing about the person.
-    assert await services.residents.get(resident.user_id) is None
+    assert await repos.residents.get(resident.user_id) is None
 
 
 async def test_group_messages_are_ignored(resident: Person) -> None:
@@ -99,7 +99,7 @@ async def test_stale_button_gets_a_polite_notice(resident: Person) -> None:
 async def test_unexpected_error_apologises_without_crashing(
     app: tuple[QuartierApplication, RecordingRequest],
     resident: Person,
-    services: Services,
+    repos: Repositories,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await onboard(resident)
@@ -107,7 +107,7 @@ async def test_unexpected_error_apologises_without_crashing(
     def broken() -> object:
         raise RuntimeError("clock broke")
 
-    services.clock = broken  # type: ignore[assignment]
+    repos.clock = broken  # type: ignore[assignment]
     calls = await resident.send("/hours")
     assert texts(calls) == ["Sorry, something went wrong. Please try again in a moment."]
     assert "RuntimeError" in caplog.text
@@ -115,11 +115,11 @@ async def test_unexpected_error_apologises_without_crashing(
 
 
 async def test_command_menus_for_every_language_and_each_admin(
-    app: tuple[QuartierApplication, RecordingRequest], services: Services
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
 ) -> None:
     application, request = app
-    await services.residents.set_language(ADMIN_ID, "en")
-    await publish_command_menus(application.bot, services)
+    await repos.residents.set_language(ADMIN_ID, "en")
+    await publish_command_menus(application.bot, repos)
     calls = request.of("setMyCommands")
     by_key = {(c.params.get("language_code"), str(c.params.get("scope"))): c for c in calls}
     default = by_key[(None, "None")]

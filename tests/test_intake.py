@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import build_application
 from bot.context import QuartierApplication
+from bot.repositories import Repositories
 from bot.runner import run_until_stopped
-from bot.services import Services
 from storage.db import utc_now
 from storage.inbox import InboxRepository
 from tests.fakebotapi import FakeBotApi, FakeUser
@@ -28,11 +28,11 @@ def api() -> AsyncIterator[FakeBotApi]:
 
 
 async def start_bot(
-    services: Services, api: FakeBotApi
+    repos: Repositories, api: FakeBotApi
 ) -> tuple[asyncio.Task[None], asyncio.Event]:
     """The real application with durable polling against the fake API, in this event loop."""
     app: QuartierApplication = build_application(
-        services, api.token, base_url=api.base_url, base_file_url=api.base_file_url
+        repos, api.token, base_url=api.base_url, base_file_url=api.base_file_url
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run_until_stopped(app, stop))
@@ -45,26 +45,26 @@ async def start_bot(
     return task, stop
 
 
-async def test_inbox_repository(services: Services) -> None:
-    await services.db.open()
-    inbox = InboxRepository(services.db)
+async def test_inbox_repository(repos: Repositories) -> None:
+    await repos.db.open()
+    inbox = InboxRepository(repos.db)
     assert await inbox.store([(5, '{"a": 1}'), (6, '{"b": 2}')]) == 2
     assert await inbox.store([(6, '{"b": 2}'), (7, "{}")]) == 1  # 6 was redelivered
     assert [i for i, _ in await inbox.pending()] == [5, 6, 7]
     await inbox.mark_handled(5)
     assert [i for i, _ in await inbox.pending()] == [6, 7]
-    row = await services.db.fetchone("SELECT payload FROM inbox WHERE update_id = 5")
+    row = await repos.db.fetchone("SELECT payload FROM inbox WHERE update_id = 5")
     assert row is not None and row[0] is None  # the content is gone once handled
     assert await inbox.last_update_id() == 7
     await inbox.mark_handled(6)
     await inbox.mark_handled(7)
     assert await inbox.purge(utc_now() + timedelta(days=2)) == 2
     assert await inbox.last_update_id() == 7  # the newest id stays as the next offset
-    await services.db.close()
+    await repos.db.close()
 
 
-async def test_redelivered_update_is_handled_once(services: Services, api: FakeBotApi) -> None:
-    task, stop = await start_bot(services, api)
+async def test_redelivered_update_is_handled_once(repos: Repositories, api: FakeBotApi) -> None:
+    task, stop = await start_bot(repos, api)
     update = {
         "update_id": 900,
         "message": {
@@ -91,10 +91,10 @@ async def test_redelivered_update_is_handled_once(services: Services, api: FakeB
 
 
 async def test_updates_stored_before_a_crash_are_handled_after_restart(
-    services: Services, api: FakeBotApi
+    repos: Repositories, api: FakeBotApi
 ) -> None:
     # The previous process stored this update, then died before handling it.
-    await services.db.open()
+    await repos.db.open()
     payload = {
         "update_id": 41,
         "message": {
@@ -111,9 +111,9 @@ async def test_updates_stored_before_a_crash_are_handled_after_restart(
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
-    await InboxRepository(services.db).store([(41, json.dumps(payload))])
-    await services.db.close()
-    task, stop = await start_bot(services, api)
+    await InboxRepository(repos.db).store([(41, json.dumps(payload))])
+    await repos.db.close()
+    task, stop = await start_bot(repos, api)
     reply = await api.wait_for_message_async(RESIDENT.id, timeout=10)
     assert reply["text"] == "Hello! Please choose your language."
     # Polling goes on after the stored update: a new message is answered too.
@@ -123,6 +123,6 @@ async def test_updates_stored_before_a_crash_are_handled_after_restart(
     assert "/hours" in answer["text"]
     stop.set()
     await task
-    await services.db.open()
-    assert await InboxRepository(services.db).pending() == []
-    await services.db.close()
+    await repos.db.open()
+    assert await InboxRepository(repos.db).pending() == []
+    await repos.db.close()

@@ -19,7 +19,7 @@ from bot.config import KNOWN_LANGUAGES, Config, load_config
 from bot.context import QuartierApplication
 from bot.i18n import FSI, PDI, Catalogs, default_locales_dir
 from bot.menu import MENU_LAYOUT
-from bot.services import Services
+from bot.repositories import Repositories
 from storage.events import EventInput
 from tests.conftest import ADMIN_ID, MONDAY_11, TEST_CONFIG
 from tests.recording import Call, Person, RecordingRequest, running_app
@@ -180,12 +180,12 @@ def all_languages(tmp_path: Path) -> Config:
 @pytest.fixture
 async def world(
     all_languages: Config,
-) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest, Services]]:
+) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest, Repositories]]:
     """The application with all languages and one upcoming event."""
-    services = Services.create(all_languages)
-    services.clock = lambda: MONDAY_11
-    async with running_app(services) as (app, request):
-        await services.events.create(
+    repos = Repositories.create(all_languages)
+    repos.clock = lambda: MONDAY_11
+    async with running_app(repos) as (app, request):
+        await repos.events.create(
             ADMIN_ID,
             EventInput(
                 quarter_id="bahnhofsvorstadt",
@@ -198,7 +198,7 @@ async def world(
                 topic_id="leisure",
             ),
         )
-        yield app, request, services
+        yield app, request, repos
 
 
 async def walk_main_flows(person: Person, language: str) -> list[Call]:
@@ -224,7 +224,7 @@ async def walk_main_flows(person: Person, language: str) -> list[Call]:
 
 @pytest.mark.parametrize("language", [lang for lang in KNOWN_LANGUAGES if lang != "en"])
 async def test_main_flows_show_no_untranslated_text(
-    world: tuple[QuartierApplication, RecordingRequest, Services], language: str
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], language: str
 ) -> None:
     app, request, _ = world
     person = Person(app, request, 740000 + KNOWN_LANGUAGES.index(language), language)
@@ -246,7 +246,7 @@ async def test_main_flows_show_no_untranslated_text(
 
 
 async def test_arabic_keeps_times_readable_with_isolates(
-    world: tuple[QuartierApplication, RecordingRequest, Services],
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
 ) -> None:
     app, request, _ = world
     person = Person(app, request, 741000, "ar")
@@ -259,10 +259,10 @@ async def test_arabic_keeps_times_readable_with_isolates(
 
 
 async def test_command_menu_is_translated_for_every_language(
-    world: tuple[QuartierApplication, RecordingRequest, Services],
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
 ) -> None:
-    app, request, services = world
-    await publish_command_menus(app.bot, services)
+    app, request, repos = world
+    await publish_command_menus(app.bot, repos)
     menus = {
         c.params.get("language_code"): [d["description"] for d in c.params["commands"]]
         for c in request.of("setMyCommands")

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.recording import Person, texts
 
 
@@ -51,32 +51,32 @@ async def test_hours_in_german_with_german_day_names(resident: Person) -> None:
     ids=["lunch break", "monday evening", "tuesday morning", "wednesday opening", "after last"],
 )
 async def test_hours_state_at_various_moments(
-    resident: Person, services: Services, utc: datetime, expected: str
+    resident: Person, repos: Repositories, utc: datetime, expected: str
 ) -> None:
     await onboard(resident)
-    services.clock = lambda: utc
+    repos.clock = lambda: utc
     (text,) = texts(await resident.send("/hours"))
     assert expected in text
 
 
 async def test_holidays_close_the_office_and_are_listed(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
     # Wednesday 2026-12-23, after closing: Christmas and Boxing Day are listed; next opening is
     # Monday 28th, as the 25th/26th fall on Friday/Saturday when the office is closed anyway.
-    services.clock = lambda: datetime(2026, 12, 23, 13, 0, tzinfo=UTC)
+    repos.clock = lambda: datetime(2026, 12, 23, 13, 0, tzinfo=UTC)
     (text,) = texts(await resident.send("/hours"))
     assert "opens Monday at 10:00" in text
     # Wednesday 2026-12-30 after closing → Friday 1 Jan is a holiday but the office is closed then.
-    services.clock = lambda: datetime(2026, 12, 29, 9, 0, tzinfo=UTC)
+    repos.clock = lambda: datetime(2026, 12, 29, 9, 0, tzinfo=UTC)
     (text,) = texts(await resident.send("/hours"))
     assert "opens tomorrow at 10:00" in text
 
 
-async def test_staff_closure_is_counted_and_listed(resident: Person, services: Services) -> None:
+async def test_staff_closure_is_counted_and_listed(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
-    await services.closures.add(1, date(2026, 11, 23), date(2026, 11, 25), "Team day", None)
+    await repos.closures.add(1, date(2026, 11, 23), date(2026, 11, 25), "Team day", None)
     (text,) = texts(await resident.send("/hours"))
     assert "🔴 Closed — opens on Monday 30 November at 10:00" in text
     assert "<b>Closed on these days</b>" in text

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.recording import Person, reply_keyboard, texts
 
 
 async def test_new_resident_picks_language_then_quarter_and_gets_menu(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     calls = await resident.send("/start")
     assert texts(calls) == ["Hello! Please choose your language."]
@@ -29,7 +29,7 @@ async def test_new_resident_picks_language_then_quarter_and_gets_menu(
     )
     assert "🕒 Öffnungszeiten" in reply_keyboard(calls)
 
-    stored = await services.residents.get(resident.user_id)
+    stored = await repos.residents.get(resident.user_id)
     assert (
         stored is not None and stored.language == "de" and stored.quarter_id == "bahnhofsvorstadt"
     )
@@ -45,21 +45,21 @@ async def test_returning_resident_gets_welcome_back(resident: Person) -> None:
 
 
 async def test_deep_link_sets_quarter_and_skips_the_question(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await resident.send("/start q-huenertshagen")
     calls = await resident.press("English")
     assert not any("Which quarter" in t for t in texts(calls))
     assert "Hünertshagen" in texts(calls)[-1]
-    stored = await services.residents.get(resident.user_id)
+    stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.quarter_id == "huenertshagen"
 
 
-async def test_unknown_deep_link_is_ignored_politely(resident: Person, services: Services) -> None:
+async def test_unknown_deep_link_is_ignored_politely(resident: Person, repos: Repositories) -> None:
     calls = await resident.send("/start q-atlantis")
     assert texts(calls) == ["Hello! Please choose your language."]
     await resident.press("English")
-    stored = await services.residents.get(resident.user_id)
+    stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.quarter_id is None
 
 
@@ -73,7 +73,7 @@ async def test_deep_link_for_another_quarter_moves_a_returning_resident(resident
 
 
 async def test_language_with_argument_and_unknown_code(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await resident.send("/start q-bahnhofsvorstadt")
     await resident.press("English")
@@ -81,7 +81,7 @@ async def test_language_with_argument_and_unknown_code(
     assert texts(calls) == [
         "I don't know the language “xx”. Available: de (Deutsch) and en (English)."
     ]
-    stored = await services.residents.get(resident.user_id)
+    stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.language == "en"
 
     calls = await resident.send("/language de")
@@ -90,7 +90,7 @@ async def test_language_with_argument_and_unknown_code(
 
 
 async def test_quarter_command_with_argument_buttons_and_unknown_id(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await resident.send("/start q-bahnhofsvorstadt")
     await resident.press("English")
@@ -104,7 +104,7 @@ async def test_quarter_command_with_argument_buttons_and_unknown_id(
     await resident.send("/quarter")
     calls = await resident.press("Bahnhofsvorstadt")
     assert texts(calls)[-1] == "Your quarter is now Bahnhofsvorstadt."
-    stored = await services.residents.get(resident.user_id)
+    stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.quarter_id == "bahnhofsvorstadt"
 
 
@@ -117,11 +117,13 @@ async def test_menu_buttons_work_in_the_residents_language(resident: Person) -> 
     assert "Bahnhofsvorstadt" in texts(calls)[0]
 
 
-async def test_forged_language_button_changes_nothing(resident: Person, services: Services) -> None:
+async def test_forged_language_button_changes_nothing(
+    resident: Person, repos: Repositories
+) -> None:
     await resident.send("/start q-bahnhofsvorstadt")
     await resident.press("English")
     calls = await resident.press_data(resident.old_bot_message(), "lang:xx")
     answer = [c for c in calls if c.method == "answerCallbackQuery"]
     assert answer and answer[0].params["text"] == "This choice is not available any more."
-    stored = await services.residents.get(resident.user_id)
+    stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.language == "en"

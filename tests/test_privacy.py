@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.jobs import run_retention
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.conftest import ADMIN_ID, GROUP_ID
 from tests.recording import Person, running_app, texts
 
@@ -53,8 +53,8 @@ def scan_database(path: Path, needles: list[str], user_id: int) -> list[str]:
     return found
 
 
-async def test_mydata_contains_everything_stored(services: Services) -> None:
-    async with running_app(services) as (app, request):
+async def test_mydata_contains_everything_stored(repos: Repositories) -> None:
+    async with running_app(repos) as (app, request):
         person = Person(app, request, USER_ID, "en")
         admin = Person(app, request, ADMIN_ID, "de")
         await submit_rich_concern(person, admin)
@@ -79,8 +79,8 @@ async def test_mydata_contains_everything_stored(services: Services) -> None:
     assert document.params["caption"] == "This is everything the bot stores about you."
 
 
-async def test_deleteme_leaves_no_trace(services: Services) -> None:
-    async with running_app(services) as (app, request):
+async def test_deleteme_leaves_no_trace(repos: Repositories) -> None:
+    async with running_app(repos) as (app, request):
         person = Person(app, request, USER_ID, "en")
         admin = Person(app, request, ADMIN_ID, "de")
         await submit_rich_concern(person, admin)
@@ -88,70 +88,68 @@ async def test_deleteme_leaves_no_trace(services: Services) -> None:
         assert texts(calls)[0].startswith("This deletes everything the bot stores about you")
         calls = await person.press("No, keep it")
         assert texts(calls) == ["Nothing was deleted."]
-        assert await services.residents.get(USER_ID) is not None
+        assert await repos.residents.get(USER_ID) is not None
         await person.send("/deleteme")
         calls = await person.press("Yes, delete my data")
         assert texts(calls)[0].startswith("Done. All your data was deleted.")
         # The staff group post no longer shows the content.
         redacted = [c for c in calls if c.params.get("chat_id") == GROUP_ID]
         assert redacted and all(SECRET_TEXT not in str(c.params) for c in redacted)
-        concern = await services.concerns.by_reference("BV-0001")
+        concern = await repos.concerns.by_reference("BV-0001")
         assert concern is not None
         # What remains is statistics only.
         remaining = (concern.topic_id, concern.quarter_id, concern.status)
         assert remaining == ("safety", "bahnhofsvorstadt", "new")
         assert concern.resident_id is None and concern.text is None
-        export_rows = [row async for row in services.concerns.export(["bahnhofsvorstadt"])]
+        export_rows = [row async for row in repos.concerns.export(["bahnhofsvorstadt"])]
         assert len(export_rows) == 1 and export_rows[0].text is None
         assert str(USER_ID) not in str(export_rows)
     needles = [SECRET_TEXT, FOLLOW_UP, "DRAFT-TEXT-99", "PHOTO-FILE-ID-42", str(USER_ID)]
-    assert scan_database(services.config.database, needles, USER_ID) == []
+    assert scan_database(repos.config.database, needles, USER_ID) == []
 
 
 async def test_retention_anonymises_only_long_closed_concerns(
-    services: Services, admin: Person, app: object
+    repos: Repositories, admin: Person, app: object
 ) -> None:
     for user_id, text in ((1001, "old closed"), (1002, "recently closed"), (1003, "still open")):
-        await services.residents.set_quarter(user_id, "bahnhofsvorstadt")
-        await services.concerns.start_draft(user_id, "bahnhofsvorstadt")
-        await services.concerns.update_draft(user_id, topic_id="work", text=text, contact_allowed=1)
-        await services.concerns.submit(user_id, "BV", "de")
+        await repos.residents.set_quarter(user_id, "bahnhofsvorstadt")
+        await repos.concerns.start_draft(user_id, "bahnhofsvorstadt")
+        await repos.concerns.update_draft(user_id, topic_id="work", text=text, contact_allowed=1)
+        await repos.concerns.submit(user_id, "BV", "de")
     for reference in ("BV-0001", "BV-0002"):
-        concern = await services.concerns.by_reference(reference)
+        concern = await repos.concerns.by_reference(reference)
         assert concern is not None
-        await services.concerns.set_status(concern, "done", ADMIN_ID)
+        await repos.concerns.set_status(concern, "done", ADMIN_ID)
     # BV-0001 was closed 400 days ago (retention is 365 days).
-    past = services.now() - timedelta(days=400)
-    await services.db.execute(
+    past = repos.now() - timedelta(days=400)
+    await repos.db.execute(
         "UPDATE concerns SET closed_at = ? WHERE reference = 'BV-0001'",
         (past.strftime("%Y-%m-%dT%H:%M:%SZ"),),
     )
-    anonymised = await run_retention(admin.app.bot, services)
+    anonymised = await run_retention(admin.app.bot, repos)
     assert anonymised == 1
-    old, recent, still_open = [
-        await services.concerns.by_reference(f"BV-000{n}") for n in (1, 2, 3)
-    ]
+    old, recent, still_open = [await repos.concerns.by_reference(f"BV-000{n}") for n in (1, 2, 3)]
     assert old is not None and old.text is None and old.resident_id is None
     assert old.anonymised_at is not None and old.status == "done"
     assert recent is not None and recent.text == "recently closed"
     assert still_open is not None and still_open.text == "still open"
-    assert await services.concerns.for_resident(1001) == []
+    assert await repos.concerns.for_resident(1001) == []
     # Running again changes nothing.
-    assert await run_retention(admin.app.bot, services) == 0
+    assert await run_retention(admin.app.bot, repos) == 0
 
 
 async def test_retention_handles_more_concerns_than_sqlite_variables(
-    services: Services, app: object
+    repos: Repositories, app: object
 ) -> None:
     now = "2020-01-01T00:00:00Z"
     rows = [(f"BV-{n:06d}", n, n, now, now, now) for n in range(1, 1201)]
-    await services.db.executemany(
+    await repos.db.executemany(
         "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, language, "
         "text, contact_allowed, status, created_at, status_changed_at, closed_at) "
         "VALUES (?, 'bahnhofsvorstadt', ?, 'work', ?, 'de', 'old text', 1, 'done', ?, ?, ?)",
         rows,
     )
-    anonymised, _ = await services.privacy.anonymise_closed(services.now())
+    anonymised, _ = await repos.privacy.anonymise_closed(repos.now())
     assert anonymised == 1200
-    left = await services.db.fetchone("SELECT count(*) FROM concerns WHERE text IS NOT NULL")
+    left = await repos.db.fetchone("SELECT count(*) FROM concerns WHERE text IS NOT NULL")
     assert left is not None and left[0] == 0

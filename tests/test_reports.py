@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from bot.i18n import Translator
 from bot.reports import ExportRequest, ExportRequestError, parse_export_arguments
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.conftest import ADMIN_ID
 from tests.recording import Person
 
@@ -26,18 +26,16 @@ QUARTERS = ("bahnhofsvorstadt", "huenertshagen")
 EN = Translator("en", gettext.NullTranslations(), ZoneInfo("Europe/Berlin"))
 
 
-async def seed(services: Services) -> None:
+async def seed(repos: Repositories) -> None:
     """Two concerns: a hostile one in the Bahnhofsvorstadt, a plain one in Hünertshagen."""
     for user_id, quarter, prefix, text in (
         (1, "bahnhofsvorstadt", "BV", HOSTILE),
         (2, "huenertshagen", "HU", "plain"),
     ):
-        await services.residents.set_quarter(user_id, quarter)
-        await services.concerns.start_draft(user_id, quarter)
-        await services.concerns.update_draft(
-            user_id, topic_id="housing", text=text, contact_allowed=0
-        )
-        await services.concerns.submit(user_id, prefix, "ar")
+        await repos.residents.set_quarter(user_id, quarter)
+        await repos.concerns.start_draft(user_id, quarter)
+        await repos.concerns.update_draft(user_id, topic_id="housing", text=text, contact_allowed=0)
+        await repos.concerns.submit(user_id, prefix, "ar")
 
 
 def document(admin: Person) -> bytes:
@@ -47,9 +45,9 @@ def document(admin: Person) -> bytes:
 
 
 async def test_export_csv_from_telegram_is_safe_and_german(
-    admin: Person, services: Services
+    admin: Person, repos: Repositories
 ) -> None:
-    await seed(services)
+    await seed(repos)
     calls = await admin.send("/export csv")
     (sent,) = [c for c in calls if c.method == "sendDocument"]
     assert sent.params["caption"] == "2 Anliegen"
@@ -60,14 +58,14 @@ async def test_export_csv_from_telegram_is_safe_and_german(
     bv = rows[1]
     assert bv[0] == "BV-0001" and bv[3] == "Wohnen" and bv[4] == "neu" and bv[6] == "ja"
     assert bv[7] == "'" + HOSTILE  # the formula prefix is neutralised, everything else intact
-    entry = (await services.audit.recent())[0]
+    entry = (await repos.audit.recent())[0]
     assert (entry.actor_id, entry.action, entry.detail["rows"]) == (ADMIN_ID, "export", 2)
 
 
 async def test_export_xlsx_filters_by_quarter(
-    admin: Person, services: Services, tmp_path: Path
+    admin: Person, repos: Repositories, tmp_path: Path
 ) -> None:
-    await seed(services)
+    await seed(repos)
     await admin.send("/export xlsx bahnhofsvorstadt")
     path = tmp_path / "out.xlsx"
     path.write_bytes(document(admin))
@@ -80,7 +78,7 @@ async def test_export_xlsx_filters_by_quarter(
     assert sheet.freeze_panes == "A2"
 
 
-async def test_export_in_a_group_is_refused(admin: Person, services: Services) -> None:
+async def test_export_in_a_group_is_refused(admin: Person, repos: Repositories) -> None:
     calls = await admin.in_chat(-100500).send("/export")
     assert [c.method for c in calls] == ["sendMessage"]
     assert calls[0].params["text"] == "Bitte nutzen Sie /export im privaten Chat mit mir."
@@ -127,10 +125,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_cli_export_for_cron(services: Services, config_path: Path, tmp_path: Path) -> None:
-    await services.db.open()
-    await seed(services)
-    await services.db.close()
+async def test_cli_export_for_cron(repos: Repositories, config_path: Path, tmp_path: Path) -> None:
+    await repos.db.open()
+    await seed(repos)
+    await repos.db.close()
     out = tmp_path / "report.csv"
     result = await asyncio.to_thread(
         run_cli,

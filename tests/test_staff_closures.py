@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.recording import Person, texts
 
 
@@ -19,28 +19,28 @@ async def german_admin(admin: Person) -> Person:
 
 
 async def test_admin_adds_closure_with_iso_dates_and_reason(
-    german_admin: Person, services: Services
+    german_admin: Person, repos: Repositories
 ) -> None:
     calls = await german_admin.send("/closed 2026-12-24 2026-12-31 Weihnachtspause")
     assert texts(calls) == [
         "Gespeichert. Das Quartiersbüro ist geschlossen:\n"
         "24.12.2026 – 31.12.2026, alle Quartiersbüros: Weihnachtspause"
     ]
-    (closure,) = await services.closures.upcoming(date(2026, 11, 23))
+    (closure,) = await repos.closures.upcoming(date(2026, 11, 23))
     assert (closure.first_day, closure.last_day, closure.quarter_id) == (
         date(2026, 12, 24),
         date(2026, 12, 31),
         None,
     )
-    (entry,) = await services.audit.recent()
+    (entry,) = await repos.audit.recent()
     assert (entry.actor_id, entry.action) == (german_admin.user_id, "closure.add")
 
 
 async def test_admin_uses_locale_dates_and_quarter_scope(
-    german_admin: Person, services: Services
+    german_admin: Person, repos: Repositories
 ) -> None:
     await german_admin.send("/closed 2.12.2026 huenertshagen,bahnhofsvorstadt Fortbildung")
-    closures = await services.closures.upcoming(date(2026, 11, 23))
+    closures = await repos.closures.upcoming(date(2026, 11, 23))
     assert {(c.quarter_id, c.first_day, c.reason) for c in closures} == {
         ("huenertshagen", date(2026, 12, 2), "Fortbildung"),
         ("bahnhofsvorstadt", date(2026, 12, 2), "Fortbildung"),
@@ -60,30 +60,30 @@ async def test_admin_uses_locale_dates_and_quarter_scope(
     ids=["words", "impossible date", "end before start", "past", "too long", "long reason"],
 )
 async def test_bad_closure_input_explains_and_changes_nothing(
-    german_admin: Person, services: Services, argument: str, expected: str
+    german_admin: Person, repos: Repositories, argument: str, expected: str
 ) -> None:
     calls = await german_admin.send(f"/closed {argument}")
     (text,) = texts(calls)
     assert text.startswith(expected), text
     assert "/closed <von>" in text
-    assert await services.closures.upcoming(date(2026, 1, 1)) == []
-    assert await services.audit.recent() == []
+    assert await repos.closures.upcoming(date(2026, 1, 1)) == []
+    assert await repos.audit.recent() == []
 
 
 async def test_resident_cannot_use_closed_and_attempt_is_audited(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await resident.send("/start q-bahnhofsvorstadt")
     await resident.press("English")
     calls = await resident.send("/closed 2026-12-24")
     assert texts(calls) == ["Sorry, this command is only for staff."]
-    assert await services.closures.upcoming(date(2026, 1, 1)) == []
-    (entry,) = await services.audit.recent()
+    assert await repos.closures.upcoming(date(2026, 1, 1)) == []
+    (entry,) = await repos.audit.recent()
     # Residents are not named in the audit log: their id must stay erasable.
     assert (entry.actor_id, entry.action) == (0, "closure.add.denied")
 
 
-async def test_list_and_delete_with_confirmation(german_admin: Person, services: Services) -> None:
+async def test_list_and_delete_with_confirmation(german_admin: Person, repos: Repositories) -> None:
     await german_admin.send("/closed 2026-12-24 2026-12-26 Weihnachten")
     await german_admin.send("/closed 2026-12-31")
     calls = await german_admin.send("/closed")
@@ -99,24 +99,24 @@ async def test_list_and_delete_with_confirmation(german_admin: Person, services:
     await german_admin.press("1 löschen")
     calls = await german_admin.press("Ja, löschen")
     assert texts(calls) == ["Geplante Schließungen:\n1. 31.12.2026, alle Quartiersbüros"]
-    remaining = await services.closures.upcoming(date(2026, 11, 23))
+    remaining = await repos.closures.upcoming(date(2026, 11, 23))
     assert [c.last_day for c in remaining] == [date(2026, 12, 31)]
-    actions = [e.action for e in await services.audit.recent()]
+    actions = [e.action for e in await repos.audit.recent()]
     assert actions == ["closure.delete", "closure.add", "closure.add"]
 
 
 async def test_forged_delete_button_from_resident_is_refused(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
-    closure = await services.closures.add(900001, date(2026, 12, 24), date(2026, 12, 24), "", None)
+    closure = await repos.closures.add(900001, date(2026, 12, 24), date(2026, 12, 24), "", None)
     calls = await resident.press_data(resident.old_bot_message(), f"closure:del:{closure.id}")
     (answer,) = [c for c in calls if c.method == "answerCallbackQuery"]
     assert answer.params["text"] == "Sorry, this is only for staff."
-    assert len(await services.closures.upcoming(date(2026, 11, 23))) == 1
-    assert (await services.audit.recent())[0].action == "closure.delete.denied"
+    assert len(await repos.closures.upcoming(date(2026, 11, 23))) == 1
+    assert (await repos.audit.recent())[0].action == "closure.delete.denied"
 
 
-async def test_double_tap_on_delete_is_harmless(german_admin: Person, services: Services) -> None:
+async def test_double_tap_on_delete_is_harmless(german_admin: Person, repos: Repositories) -> None:
     await german_admin.send("/closed 2026-12-24")
     await german_admin.send("/closed")
     await german_admin.press("1 löschen")
@@ -127,7 +127,7 @@ async def test_double_tap_on_delete_is_harmless(german_admin: Person, services: 
     assert answer.params["text"] == "Diese Schließung wurde schon gelöscht."
 
 
-async def test_closed_in_a_group_does_nothing(admin: Person, services: Services) -> None:
+async def test_closed_in_a_group_does_nothing(admin: Person, repos: Repositories) -> None:
     calls = await admin.send("/closed 2026-12-24", chat_id=-100500, chat_type="supergroup")
     assert texts(calls) == []
-    assert await services.closures.upcoming(date(2026, 1, 1)) == []
+    assert await repos.closures.upcoming(date(2026, 1, 1)) == []

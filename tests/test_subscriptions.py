@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services import Services
+from bot.repositories import Repositories
 from tests.recording import Person, texts
 
 
@@ -13,17 +13,17 @@ async def onboard(person: Person) -> None:
 
 
 async def test_news_offer_after_onboarding_subscribes_with_one_tap(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
-    assert await services.subscriptions.quarters_of(resident.user_id) == frozenset()
+    assert await repos.subscriptions.quarters_of(resident.user_id) == frozenset()
     calls = await resident.press("Yes, send me news")
     assert texts(calls) == ["You get news from: Bahnhofsvorstadt. Topics: all topics."]
-    assert await services.subscriptions.quarters_of(resident.user_id) == {"bahnhofsvorstadt"}
+    assert await repos.subscriptions.quarters_of(resident.user_id) == {"bahnhofsvorstadt"}
 
 
 async def test_subscribe_with_arguments_and_unknown_quarter(
-    resident: Person, services: Services
+    resident: Person, repos: Repositories
 ) -> None:
     await onboard(resident)
     calls = await resident.send("/subscribe huenertshagen")
@@ -37,10 +37,10 @@ async def test_subscribe_with_arguments_and_unknown_quarter(
     calls = await resident.send("/unsubscribe bahnhofsvorstadt")
     assert texts(calls) == ["You get news from: Hünertshagen. Topics: all topics."]
     await resident.send("/unsubscribe all")
-    assert await services.subscriptions.quarters_of(resident.user_id) == frozenset()
+    assert await repos.subscriptions.quarters_of(resident.user_id) == frozenset()
 
 
-async def test_toggles_and_topics(resident: Person, services: Services) -> None:
+async def test_toggles_and_topics(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
     await resident.send("/subscribe")
     calls = await resident.press("Hünertshagen")
@@ -50,25 +50,25 @@ async def test_toggles_and_topics(resident: Person, services: Services) -> None:
     await resident.press("Health")
     await resident.press("Education")
     calls = await resident.press("Health")  # off again
-    assert await services.subscriptions.topics_of(resident.user_id) == {"education"}
+    assert await repos.subscriptions.topics_of(resident.user_id) == {"education"}
     calls = await resident.press("Done")
     assert texts(calls) == ["You get news from: Hünertshagen. Topics: Education."]
     await resident.send("/subscribe")
     await resident.press("Topics")
     await resident.press("All topics")
-    assert await services.subscriptions.topics_of(resident.user_id) == frozenset()
+    assert await repos.subscriptions.topics_of(resident.user_id) == frozenset()
 
 
-async def test_stop_ends_everything_in_one_step(resident: Person, services: Services) -> None:
+async def test_stop_ends_everything_in_one_step(resident: Person, repos: Repositories) -> None:
     await onboard(resident)
     await resident.send("/subscribe all")
-    await services.subscriptions.set_topics(resident.user_id, ["health"])
+    await repos.subscriptions.set_topics(resident.user_id, ["health"])
     calls = await resident.send("/stop")
     assert texts(calls) == [
         "Done. You will not get any news any more. Send /subscribe to start again."
     ]
-    assert await services.subscriptions.quarters_of(resident.user_id) == frozenset()
-    assert await services.subscriptions.topics_of(resident.user_id) == frozenset()
+    assert await repos.subscriptions.quarters_of(resident.user_id) == frozenset()
+    assert await repos.subscriptions.topics_of(resident.user_id) == frozenset()
 
 
 async def test_settings_shows_choices_and_changes_them(resident: Person) -> None:

@@ -13,7 +13,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.config import load_config
-from bot.services import Services
+from bot.repositories import Repositories
 from bot.transport import REPLY_CONNECTIONS, AiohttpRequest
 from tests.conftest import TEST_CONFIG
 from tests.fakebotapi import FakeBotApi, FakeUser, UploadedFile
@@ -87,17 +87,19 @@ async def test_a_request_before_initialize_is_refused() -> None:
         await AiohttpRequest(connections=1).do_request("http://127.0.0.1:9/x", "POST")
 
 
-def _services(tmp_path: Path, broadcast: str) -> Services:
+def _repositories(tmp_path: Path, broadcast: str) -> Repositories:
     """Services for a config with this [broadcast] section."""
     path = tmp_path / "config.toml"
     path.write_text(TEST_CONFIG + broadcast, encoding="utf-8")
-    return Services.create(load_config(path))
+    return Repositories.create(load_config(path))
 
 
 def test_paid_broadcasts_get_aiohttp_and_normal_ones_keep_httpx(tmp_path: Path) -> None:
     token = "5550001:TEST-unit-token-abcdefghijklmnopqrstu"
-    paid = _services(tmp_path, "\n[broadcast]\nallow_paid_broadcast = true\n")
+    paid = _repositories(tmp_path, "\n[broadcast]\nallow_paid_broadcast = true\n")
     request = build_application(paid, token).bot.request
     assert isinstance(request, AiohttpRequest)
     assert request.connections == 50 + REPLY_CONNECTIONS
-    assert isinstance(build_application(_services(tmp_path, ""), token).bot.request, HTTPXRequest)
+    assert isinstance(
+        build_application(_repositories(tmp_path, ""), token).bot.request, HTTPXRequest
+    )

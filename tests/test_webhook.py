@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from bot.app import build_application
+from bot.repositories import Repositories
 from bot.runner import WebhookSettings, serve_webhook, webhook_secret
-from bot.services import Services
 from tests.recording import TOKEN, RecordingRequest, message_update
 
 
@@ -38,9 +38,9 @@ async def post(port: int, update: dict[str, Any], secret: str | None) -> int:
     raise AssertionError("webhook server did not start")
 
 
-async def test_webhook_refuses_wrong_secret_and_handles_the_right_one(services: Services) -> None:
+async def test_webhook_refuses_wrong_secret_and_handles_the_right_one(repos: Repositories) -> None:
     request = RecordingRequest()
-    app = build_application(services, TOKEN, request=request, updates_request=RecordingRequest())
+    app = build_application(repos, TOKEN, request=request, updates_request=RecordingRequest())
     port = free_port()
     settings = WebhookSettings(
         "https://example.org/quartierbot", "127.0.0.1", port, "s3cret-Token_1"

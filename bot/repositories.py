@@ -1,4 +1,4 @@
-"""Everything a handler needs, built once per application (no module-level singletons)."""
+"""The repositories of one running bot, with the configuration and catalogs they serve."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def system_clock() -> datetime:
 
 
 @dataclass
-class Services:
+class Repositories:
     """Configuration, catalogs and repositories of one running bot."""
 
     config: Config
@@ -53,7 +53,7 @@ class Services:
     clock: Callable[[], datetime] = field(default=system_clock)
 
     @classmethod
-    def create(cls, config: Config, catalogs: Catalogs | None = None) -> Services:
+    def create(cls, config: Config, catalogs: Catalogs | None = None) -> Repositories:
         """Wire repositories to one database at the configured path (opened later, in the loop)."""
         db = Database(config.database)
         officers = OfficerRepository(db)
