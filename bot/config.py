@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.hours import HoursError, WeeklyHours
+from bot.hours.week import HoursError, WeeklyHours
 from bot.topics import DEFAULT_TOPICS, Topic
 
 CONFIG_ENV = "QUARTIERBOT_CONFIG"

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.broadcasting import BroadcastService
 from bot.i18n import Translator
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
+from storage.drafts import StaffDraft
 from storage.residents import Resident
 
 AnyDict = dict[Any, Any]
+#: Continues a staff member's conversation (a new event, a broadcast) with their typed input.
+StaffInput = Callable[[Update, "BotContext", StaffDraft], Awaitable[None]]
+#: Takes a resident's typed input that no command, button or staff conversation took.
+ResidentInput = Callable[[Update, "BotContext"], Awaitable[None]]
 
 
 class QuartierApplication(
@@ -25,6 +32,10 @@ class QuartierApplication(
         self.repos = repos
         #: Delivers broadcasts in the background; created at start-up, when the bot exists.
         self.broadcaster: BroadcastService | None = None
+        #: Where typed input goes (handlers/text_input.py): features register themselves here
+        #: in their register(app), so the router needs to import none of them.
+        self.staff_input: dict[str, StaffInput] = {}
+        self.resident_input: ResidentInput | None = None
 
 
 class BotContext(CallbackContext[ExtBot[RateLimitArgs], AnyDict, AnyDict, AnyDict]):

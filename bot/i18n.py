@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gettext
+import html
 import io
 import logging
 import re
@@ -59,6 +60,11 @@ def N_(message: str) -> str:
 def default_locales_dir() -> Path:
     """`locales/` beside the code packages (in a checkout and in site-packages alike)."""
     return Path(__file__).resolve().parent.parent / "locales"
+
+
+def bold(text: str) -> str:
+    """Escaped text in HTML bold (translations are plain text, never markup)."""
+    return f"<b>{html.escape(text)}</b>"
 
 
 def native_name(language: str) -> str:

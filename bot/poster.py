@@ -12,8 +12,8 @@ import segno
 from fpdf import FPDF
 
 from bot.config import Quarter
+from bot.hours.status import office_title, render_week
 from bot.i18n import N_, Catalogs, Translator, native_name
-from bot.office import office_title, render_week
 
 # Fonts that cover Latin, Cyrillic and Arabic; DejaVu ships with most Linux systems
 # (Debian: fonts-dejavu-core). QUARTIERBOT_FONT overrides.

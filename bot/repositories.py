@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.config import Config
+from bot.hours.status import HolidayCalendar
 from bot.i18n import Catalogs
-from bot.office import HolidayCalendar
 from bot.roles import StaffDirectory
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository

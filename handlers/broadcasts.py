@@ -402,6 +402,7 @@ async def cancel_broadcast_button(update: Update, context: BotContext) -> None:
 
 def register(app: QuartierApplication) -> None:
     """Install /broadcast, /broadcasts and their buttons."""
+    app.staff_input["broadcast"] = take_input
     app.add_handler(CommandHandler("broadcast", broadcast_command, filters=PRIVATE))
     app.add_handler(CommandHandler("broadcasts", broadcasts_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(flow_button, pattern=r"^(bcf|bcq|bct|bcl):"))

@@ -1,15 +1,30 @@
-"""Small helpers shared by the feature modules (no handlers are registered here)."""
+"""Helpers shared by the feature modules, event cards among them (no handlers registered here)."""
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
-from telegram.error import BadRequest
+import logging
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import filters
 
 from bot.catalogcheck import MESSAGE_LIMIT
+from bot.concerns import quarter_name, topic_label
 from bot.config import Quarter
 from bot.context import BotContext
+from bot.events import render_event
+from bot.i18n import Translator
 from bot.menu import main_menu
+from storage.events import Event, EventCounts
+
+log = logging.getLogger(__name__)
 
 # Edited messages are not new requests: re-running "/reply BV-0042 …" because its typo was
 # fixed would send the answer twice. Handlers act on new messages only.
@@ -100,3 +115,114 @@ async def audit_denied(context: BotContext, user_id: int, action: str, subject: 
     """Audit a refused staff action; only staff are named, so a resident's id stays erasable."""
     actor = user_id if await context.repos.staff.is_staff(user_id) else 0
     await context.repos.audit.record(actor, f"{action}.denied", subject)
+
+
+#: The button that turns an event card back into the list of coming events.
+EVENT_LIST = "ev:list"
+
+
+async def event_card(
+    context: BotContext,
+    event: Event,
+    user_id: int,
+    known: tuple[EventCounts, str | None] | None = None,
+    back_to_list: bool = False,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The event in the reader's language, with the buttons that fit their RSVP."""
+    t = context.t
+    repos = context.repos
+    if known is None:
+        known = (
+            await repos.events.counts(event.id),
+            await repos.events.rsvp_state(event.id, user_id),
+        )
+    counts, state = known
+    topic = topic_label(event.topic_id, repos.config, t) if event.topic_id else None
+    quarter = quarter_name(event.quarter_id, repos.config)
+    return render_card(event, counts, state, quarter, topic, t, back_to_list)
+
+
+def render_card(
+    event: Event,
+    counts: EventCounts,
+    state: str | None,
+    quarter: str,
+    topic: str | None,
+    t: Translator,
+    back_to_list: bool = False,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The card's text and buttons (opened from the event list: a button back to it)."""
+    text = render_event(event, t, quarter, topic, counts, event.capacity)
+    if state == "going":
+        text += "\n" + t._("✅ You are registered.")
+    elif state == "waiting":
+        text += "\n" + t._("⏳ You are on the waiting list.")
+    rows = []
+    if not event.is_cancelled:
+        if state is None:
+            rows.append(
+                [InlineKeyboardButton(t._("✅ I'll come"), callback_data=f"ev:go:{event.id}")]
+            )
+        else:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t._("❌ I can't come any more"), callback_data=f"ev:no:{event.id}"
+                    )
+                ]
+            )
+    rows.append(
+        [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
+    )
+    if back_to_list:
+        rows.append([InlineKeyboardButton(t._("📋 All events"), callback_data=EVENT_LIST)])
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def show_event(message: Message, context: BotContext, event_id: int, user_id: int) -> None:
+    """One event (from a deep link)."""
+    event = await context.repos.events.get(event_id)
+    if event is None:
+        await message.reply_text(context.t._("This event does not exist any more."))
+        return
+    text, keyboard = await event_card(context, event, user_id)
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+def unknown_quarter_text(context: BotContext, quarter_id: str) -> str:
+    """Explains an unknown quarter id and lists the valid ones."""
+    t = context.t
+    choices = t.fmt_list([f"{q.id} ({q.name})" for q in context.repos.config.quarters])
+    return t._(
+        "I don't know the quarter “{quarter}”. Available: {choices}.",
+        quarter=quarter_id[:40],
+        choices=choices,
+    )
+
+
+async def apologise(update: Update, context: BotContext) -> None:
+    """Tell a resident in a private chat that something failed; never raises."""
+    chat = update.effective_chat
+    if chat is None or chat.type != chat.PRIVATE:
+        return
+    t = await translator_for(update, context)
+    try:
+        await context.bot.send_message(
+            chat.id, t._("Sorry, something went wrong. Please try again in a moment.")
+        )
+    except TelegramError:
+        log.warning("could not send the apology for update %s", update.update_id)
+
+
+async def translator_for(update: Update, context: BotContext) -> Translator:
+    """The user's language even though this is a fresh context (the failure may be the database)."""
+    catalogs = context.repos.catalogs
+    user = update.effective_user
+    stored = None
+    if user is not None:
+        try:
+            resident = await context.repos.residents.get(user.id)
+            stored = resident.language if resident else None
+        except Exception:  # noqa: BLE001 - an apology must not fail because storage did
+            log.warning("language of the user unknown while apologising")
+    return catalogs.translator(catalogs.negotiate(stored, user.language_code if user else None))

@@ -611,6 +611,7 @@ async def forward_follow_up(context: BotContext, concern: Concern, text: str) ->
 
 def register(app: QuartierApplication) -> None:
     """Install the intake conversation (typed input reaches `on_input` via handlers.text_input)."""
+    app.resident_input = on_input
     catalogs = app.repos.catalogs
     app.add_handler(CommandHandler("concern", start_concern, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", cancel_command, filters=PRIVATE))

@@ -7,78 +7,18 @@ import io
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.concerns import quarter_name, topic_label
+from bot.concerns import quarter_name
 from bot.context import BotContext, QuartierApplication
-from bot.events import build_ics, render_event, render_event_list
+from bot.events import build_ics, render_event_list
 from bot.i18n import Translator
 from bot.menu import MENU_EVENTS
 from bot.notify import tell_promoted
-from handlers.common import PRIVATE, edit_text, message_of, user_of
+from handlers.common import EVENT_LIST, PRIVATE, edit_text, event_card, message_of, user_of
 from storage.events import Event, EventCounts, EventError
 
 EVENTS_SHOWN = 8
 
 
-async def event_card(
-    context: BotContext,
-    event: Event,
-    user_id: int,
-    known: tuple[EventCounts, str | None] | None = None,
-    back_to_list: bool = False,
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The event in the reader's language, with the buttons that fit their RSVP."""
-    t = context.t
-    repos = context.repos
-    if known is None:
-        known = (
-            await repos.events.counts(event.id),
-            await repos.events.rsvp_state(event.id, user_id),
-        )
-    counts, state = known
-    topic = topic_label(event.topic_id, repos.config, t) if event.topic_id else None
-    quarter = quarter_name(event.quarter_id, repos.config)
-    return render_card(event, counts, state, quarter, topic, t, back_to_list)
-
-
-def render_card(
-    event: Event,
-    counts: EventCounts,
-    state: str | None,
-    quarter: str,
-    topic: str | None,
-    t: Translator,
-    back_to_list: bool = False,
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The card's text and buttons (opened from the event list: a button back to it)."""
-    text = render_event(event, t, quarter, topic, counts, event.capacity)
-    if state == "going":
-        text += "\n" + t._("✅ You are registered.")
-    elif state == "waiting":
-        text += "\n" + t._("⏳ You are on the waiting list.")
-    rows = []
-    if not event.is_cancelled:
-        if state is None:
-            rows.append(
-                [InlineKeyboardButton(t._("✅ I'll come"), callback_data=f"ev:go:{event.id}")]
-            )
-        else:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        t._("❌ I can't come any more"), callback_data=f"ev:no:{event.id}"
-                    )
-                ]
-            )
-    rows.append(
-        [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
-    )
-    if back_to_list:
-        rows.append([InlineKeyboardButton(t._("📋 All events"), callback_data=EVENT_LIST)])
-    return text, InlineKeyboardMarkup(rows)
-
-
-#: The button that turns an event card back into the list of coming events.
-EVENT_LIST = "ev:list"
 #: Characters of an event title on its button in the list (Telegram cuts longer labels anyway).
 BUTTON_TITLE = 40
 
@@ -172,16 +112,6 @@ async def show_list(update: Update, context: BotContext) -> None:
         await edit_text(query, *await event_card(context, event, user.id, (counts, state)))
     else:
         await edit_text(query, *event_list(tuple(events), context.t))
-
-
-async def show_event(message: Message, context: BotContext, event_id: int, user_id: int) -> None:
-    """One event (from a deep link)."""
-    event = await context.repos.events.get(event_id)
-    if event is None:
-        await message.reply_text(context.t._("This event does not exist any more."))
-        return
-    text, keyboard = await event_card(context, event, user_id)
-    await message.reply_text(text, reply_markup=keyboard)
 
 
 async def event_button(update: Update, context: BotContext) -> None:

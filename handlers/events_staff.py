@@ -463,6 +463,8 @@ async def cancel_confirmed(update: Update, context: BotContext) -> None:
 
 def register(app: QuartierApplication) -> None:
     """Install the staff event commands and their buttons."""
+    app.staff_input["event"] = take_input
+    app.staff_input["event_edit"] = take_input
     app.add_handler(CommandHandler("event_new", event_new, filters=PRIVATE))
     app.add_handler(CommandHandler("event_edit", event_edit, filters=PRIVATE))
     app.add_handler(CommandHandler("event_cancel", event_cancel, filters=PRIVATE))

@@ -8,10 +8,15 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.config import Quarter
 from bot.context import BotContext, QuartierApplication
+from bot.hours.status import status_text
 from bot.menu import MENU_HOURS, quarter_keyboard
-from bot.office import status_text
-from handlers.common import PRIVATE, edit_text, message_of, quarter_from_button
-from handlers.onboarding import unknown_quarter_text
+from handlers.common import (
+    PRIVATE,
+    edit_text,
+    message_of,
+    quarter_from_button,
+    unknown_quarter_text,
+)
 
 
 async def office_text(context: BotContext, quarter: Quarter) -> str:

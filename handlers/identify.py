@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext, QuartierApplication
-from handlers.errors import apologise
+from handlers.common import apologise
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,9 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.concerns import redact_staff_posts, status_label, topic_label
 from bot.context import BotContext, QuartierApplication
-from bot.i18n import native_name
+from bot.i18n import bold, native_name
 from bot.menu import MENU_MY_CONCERNS
 from bot.notify import tell_promoted
-from bot.office import bold
 from handlers.common import PRIVATE, edit_text, message_of, user_of
 from storage.db import to_db_time
 

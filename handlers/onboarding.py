@@ -15,9 +15,10 @@ from handlers.common import (
     edit_text,
     message_of,
     quarter_from_button,
+    show_event,
+    unknown_quarter_text,
     user_of,
 )
-from handlers.events import show_event
 
 DEEP_LINK_PREFIX = "q-"
 
@@ -188,17 +189,6 @@ async def quarter_command(update: Update, context: BotContext) -> None:
         )
         return
     await apply_quarter(update, context, quarter, message)
-
-
-def unknown_quarter_text(context: BotContext, quarter_id: str) -> str:
-    """Explains an unknown quarter id and lists the valid ones."""
-    t = context.t
-    choices = t.fmt_list([f"{q.id} ({q.name})" for q in context.repos.config.quarters])
-    return t._(
-        "I don't know the quarter “{quarter}”. Available: {choices}.",
-        quarter=quarter_id[:40],
-        choices=choices,
-    )
 
 
 async def quarter_chosen(update: Update, context: BotContext) -> None:

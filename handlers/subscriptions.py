@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext, QuartierApplication
@@ -12,9 +13,8 @@ from bot.menu import (
     language_keyboard,
     quarter_keyboard,
 )
-from handlers.common import PRIVATE, edit_text, message_of, user_of
-from handlers.info import privacy_command
-from handlers.onboarding import unknown_quarter_text
+from bot.privacy import privacy_notice
+from handlers.common import PRIVATE, edit_text, message_of, unknown_quarter_text, user_of
 
 
 def choose_topics_keyboard(t: Translator) -> InlineKeyboardMarkup:
@@ -291,7 +291,8 @@ async def settings_button(update: Update, context: BotContext) -> None:
             ),
         )
     elif query.data == "set:privacy":
-        await privacy_command(update, context)
+        notice = privacy_notice(t, context.repos.config.privacy)
+        await message.reply_text(notice, parse_mode=ParseMode.HTML)
 
 
 def register(app: QuartierApplication) -> None:

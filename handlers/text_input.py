@@ -10,24 +10,23 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bot.context import BotContext, QuartierApplication
-from handlers import broadcasts, concern_intake, events_staff
 from handlers.common import PRIVATE, user_of
 
 
 async def on_input(update: Update, context: BotContext) -> None:
     """Dispatch typed input to the conversation it belongs to."""
     repos = context.repos
+    application = context.application
+    assert isinstance(application, QuartierApplication)
     user = user_of(update)
-    # Staff first (kept in memory): residents' messages never need the staff-draft lookup.
+    # Staff first: residents' messages never need the staff-draft lookup.
     draft = await repos.staff_drafts.get(user.id) if await repos.staff.is_staff(user.id) else None
-    if draft is not None:
-        if draft.kind in ("event", "event_edit"):
-            await events_staff.take_input(update, context, draft)
-            return
-        if draft.kind == "broadcast":
-            await broadcasts.take_input(update, context, draft)
-            return
-    await concern_intake.on_input(update, context)
+    staff_input = application.staff_input.get(draft.kind) if draft is not None else None
+    if draft is not None and staff_input is not None:
+        await staff_input(update, context, draft)
+        return
+    if application.resident_input is not None:
+        await application.resident_input(update, context)
 
 
 def register(app: QuartierApplication) -> None:

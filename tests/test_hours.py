@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.hours import (
+from bot.hours.week import (
     BREMEN_HOLIDAY_NAMES,
     WEEKDAY_KEYS,
     ClosedPeriod,

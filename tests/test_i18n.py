@@ -12,10 +12,10 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.config import KNOWN_LANGUAGES
-from bot.hours import BREMEN_HOLIDAY_NAMES
+from bot.hours.status import HOLIDAY_NAMES
+from bot.hours.week import BREMEN_HOLIDAY_NAMES
 from bot.i18n import FSI, LRI, PDI, Catalogs, Translator, default_locales_dir, native_name
 from bot.menu import MENU_LAYOUT
-from bot.office import HOLIDAY_NAMES
 from bot.topics import DEFAULT_TOPICS
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -1,4 +1,4 @@
-"""Office status: is the quarter office open now, when next, and which closures are coming."""
+"""What /hours shows: is the quarter office open now, when next, and which closures are coming."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from bot.config import Quarter
-from bot.hours import (
+from bot.hours.week import (
     ClosedPeriod,
     Interval,
     OpenState,
@@ -17,7 +17,7 @@ from bot.hours import (
     open_state,
     upcoming_closed_periods,
 )
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, bold
 from storage.closures import Closure
 
 #: How far ahead /hours lists holidays and closures.
@@ -131,11 +131,6 @@ def render_status(status: OfficeStatus, t: Translator) -> str:
         lines += ["", bold(t._("Closed on these days"))]
         lines += [html.escape(render_period(period, t)) for period in status.closed_periods]
     return "\n".join(lines)
-
-
-def bold(text: str) -> str:
-    """Escaped text in HTML bold (translations are plain text, never markup)."""
-    return f"<b>{html.escape(text)}</b>"
 
 
 def render_open_state(status: OfficeStatus, t: Translator) -> str:

@@ -1,0 +1,1 @@
+"""Opening hours: the weekly schedule (`week`, pure) and what /hours shows (`status`)."""

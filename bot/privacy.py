@@ -1,0 +1,68 @@
+"""The privacy notice residents read with /privacy and from the settings."""
+
+from __future__ import annotations
+
+import html
+
+from bot.config import PrivacySettings
+from bot.i18n import Translator, bold
+
+
+def privacy_notice(t: Translator, privacy: PrivacySettings) -> str:
+    """Who is responsible, what is stored, for how long, and the resident's rights (HTML)."""
+    controller = privacy.controller or t._("the organisation that runs this bot")
+    contact = privacy.contact or controller
+    days = privacy.retention_days
+    sections = [
+        bold(t._("Privacy")),
+        html.escape(t._("Responsible for this bot: {controller}", controller=controller)),
+        html.escape(t._("Contact: {contact}", contact=contact)),
+        "",
+        bold(t._("What we store")),
+        html.escape(
+            t._(
+                "Your Telegram user number, the language and quarter you chose, and the day "
+                "you first and last used the bot. We do not store your name or phone number."
+            )
+        ),
+        html.escape(
+            t._(
+                "If you report a concern: its topic, your text, photo and location, whether the "
+                "quarter office may answer you, and the messages about it. The staff of the "
+                "quarter office see the concern, but not your name or your Telegram account."
+            )
+        ),
+        "",
+        bold(t._("Why")),
+        html.escape(
+            t._(
+                "So that the bot answers you in your language and for your quarter, and so that "
+                "the quarter office can help with your concern."
+            )
+        ),
+        "",
+        bold(t._("How long")),
+        html.escape(
+            t._n(
+                "We keep your profile until you delete it. {count} day after a concern is closed, "
+                "we remove everything that could identify you; only topic, quarter, date and "
+                "status remain for statistics.",
+                "We keep your profile until you delete it. {count} days after a concern is closed, "
+                "we remove everything that could identify you; only topic, quarter, date and "
+                "status remain for statistics.",
+                days,
+                count=days,
+            )
+        ),
+        "",
+        bold(t._("Your rights")),
+        html.escape(
+            t._(
+                "/mydata sends you everything we store about you. /deleteme deletes it. You can "
+                "also ask for corrections or object to the use of your data: write to {contact}. "
+                "You can complain to the data protection authority of Bremen.",
+                contact=contact,
+            )
+        ),
+    ]
+    return "\n".join(sections)
