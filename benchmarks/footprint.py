@@ -1,5 +1,7 @@
 """Footprint benchmark: start time and memory of the real bot process with 50,000 residents.
 
+`--scale`: the same with 1,000,000 residents and 2,000,000 concerns (start goal 2 s instead of 1.5).
+
 The database is the one of the updates benchmark (`benchmarks._fixtures.seed`: 50,000 residents
 with subscriptions, 100,000 concerns, events). `python -m bot run` is started against the
 loopback fake Bot API (tests/fakebotapi.py) and measured from outside, as an operator would:
@@ -16,6 +18,7 @@ Run with `python -m benchmarks.footprint`.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import random
@@ -40,6 +43,9 @@ from bot.menu import MENU_EVENTS, MENU_HELP, MENU_HOURS
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 RESIDENTS = 50_000
+CONCERNS = 100_000
+SCALE_RESIDENTS = 1_000_000
+SCALE_CONCERNS = 2_000_000
 STARTS = 3
 IDLE_SECONDS = 3.0
 MESSAGES = 4_000
@@ -48,7 +54,9 @@ MESSAGES = 4_000
 PRESSES = 500
 CARD_PRESSES = 500
 START_GOAL_SECONDS = 1.5
+SCALE_START_GOAL_SECONDS = 2.0
 RSS_GOAL_MIB = 80.0
+RSS_AFTER_LOAD_GOAL_MIB = 100.0
 LOAD_TIMEOUT_SECONDS = 75.0
 STOP_TIMEOUT_SECONDS = 30.0
 SEED = 20_261_124
@@ -280,12 +288,13 @@ def log_started_at(log_path: Path, spawned_wall: float) -> float | None:
 # --- the benchmark ------------------------------------------------------------------------------
 
 
-async def seed_database(work: Path) -> tuple[Seed, Catalogs, Path]:
+async def seed_database(work: Path, scale: bool) -> tuple[Seed, Catalogs, Path]:
     """The updates benchmark's database, brought to a steady state by one retention run."""
     repos = create_repositories(work)
     await repos.db.open()
     try:
-        data = await seed(repos, residents=RESIDENTS)
+        size = (SCALE_RESIDENTS, SCALE_CONCERNS) if scale else (RESIDENTS, CONCERNS)
+        data = await seed(repos, residents=size[0], concerns=size[1])
         # A bot that has run for a while anonymised old concerns on earlier days; without this its
         # retention-at-start job would anonymise ~47,000 at once while the load is measured.
         cutoff = repos.now() - timedelta(days=repos.config.privacy.retention_days)
@@ -295,7 +304,7 @@ async def seed_database(work: Path) -> tuple[Seed, Catalogs, Path]:
     return data, repos.catalogs, repos.config.database
 
 
-def measure_starts(config: Path, work: Path, report: Report) -> Start:
+def measure_starts(config: Path, work: Path, report: Report, goal_seconds: float) -> Start:
     """STARTS starts; all but the last are stopped again, the last one is returned running."""
     starts: list[Start] = []
     for number in range(1, STARTS + 1):
@@ -311,15 +320,15 @@ def measure_starts(config: Path, work: Path, report: Report) -> Start:
         if number < STARTS:
             report.details.setdefault("exit_codes", []).append(started.stop())
     seconds = median([s.seconds_to_poll for s in starts])
-    goal = f"<= {START_GOAL_SECONDS} s"
-    report.add("start → first getUpdates", seconds, "s", goal, seconds <= START_GOAL_SECONDS)
+    goal = f"<= {goal_seconds} s"
+    report.add("start → first getUpdates", seconds, "s", goal, seconds <= goal_seconds)
     return starts[-1]
 
 
-def rss_row(report: Report, name: str, kib: int) -> None:
-    """An RSS figure with the 80 MiB goal."""
+def rss_row(report: Report, name: str, kib: int, goal_mib: float) -> None:
+    """An RSS figure with its goal."""
     value = mib(kib)
-    report.add(name, value, "MiB", f"<= {RSS_GOAL_MIB:.0f} MiB", value <= RSS_GOAL_MIB)
+    report.add(name, value, "MiB", f"<= {goal_mib:.0f} MiB", value <= goal_mib)
 
 
 def measure_load(
@@ -328,9 +337,11 @@ def measure_load(
     """Idle RSS, the 5,000 updates, RSS after them."""
     time.sleep(IDLE_SECONDS)
     pid = bot.proc.pid
-    rss_row(report, f"RSS idle ({IDLE_SECONDS:.0f} s after start)", vm_kib(pid, "VmRSS"))
+    idle = f"RSS idle ({IDLE_SECONDS:.0f} s after start)"
+    rss_row(report, idle, vm_kib(pid, "VmRSS"), RSS_GOAL_MIB)
     load = run_load(bot.api, database, data, catalogs)
-    rss_row(report, f"RSS after {load.updates:,} updates", vm_kib(pid, "VmRSS"))
+    after = f"RSS after {load.updates:,} updates"
+    rss_row(report, after, vm_kib(pid, "VmRSS"), RSS_AFTER_LOAD_GOAL_MIB)
     report.add("peak RSS during load (VmHWM)", mib(vm_kib(pid, "VmHWM")), "MiB")
     wanted = MESSAGES + PRESSES + CARD_PRESSES
     report.add("updates handled", load.updates, "updates", f"= {wanted:,}", load.updates == wanted)
@@ -362,15 +373,21 @@ def _method_counts(api: FakeBotApi) -> dict[str, int]:
     return dict(collections.Counter(c.method for c in api.calls).most_common())
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Seed, start three times, load the last start, stop it, report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--scale", action="store_true", help="1,000,000 residents and 2,000,000 concerns"
+    )
+    args = parser.parse_args(argv)
     began = time.perf_counter()
-    report = Report("footprint")
+    report = Report("footprint-scale" if args.scale else "footprint")
+    goal = SCALE_START_GOAL_SECONDS if args.scale else START_GOAL_SECONDS
     with tempfile.TemporaryDirectory(prefix="quartierbot-bench-footprint-") as tmp:
         work = Path(tmp)
-        data, catalogs, database = asyncio.run(seed_database(work))
+        data, catalogs, database = asyncio.run(seed_database(work, args.scale))
         print(f"seeded {data.counts} in {time.perf_counter() - began:.1f} s")
-        bot = measure_starts(work / "config.toml", work, report)
+        bot = measure_starts(work / "config.toml", work, report, goal)
         try:
             measure_load(bot, database, data, catalogs, report)
         finally:

@@ -8,12 +8,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot import jobs
-from bot.broadcasting import BroadcastService
+from bot.broadcasts import BroadcastService
 from bot.commands import publish_command_menus
 from bot.context import BotContext, QuartierApplication
 from bot.ratelimit import RetryingLimiter
 from bot.repositories import Repositories
-from bot.transport import REPLY_CONNECTIONS, AiohttpRequest
 from handlers import (
     broadcasts,
     closures,
@@ -63,10 +62,8 @@ def build_application(
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
-    if request is None and repos.config.broadcast.allow_paid_broadcast:
-        # Up to 1,000 sends per second: aiohttp needs a fraction of httpx's CPU (bot/transport.py).
-        # The extra connections keep answers to residents from queueing behind the broadcast.
-        request = AiohttpRequest(repos.config.broadcast.in_flight + REPLY_CONNECTIONS)
+    # Without a request of the caller's, python-telegram-bot's default httpx request: its pool of
+    # 256 connections holds a broadcast's sends in flight (at most 200) and the answers meanwhile.
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
@@ -24,7 +23,8 @@ from bot.app import DEFAULT_BASE_FILE_URL, DEFAULT_BASE_URL, build_application
 from bot.concerns import STAFF_LANGUAGE
 from bot.config import Config, ConfigError, default_config_path, load_config
 from bot.context import QuartierApplication
-from bot.i18n import Catalogs, Translator
+from bot.export import ExportRequest, write_report
+from bot.i18n import Catalogs
 from bot.repositories import Repositories
 from bot.runner import (
     WebhookSettings,
@@ -33,9 +33,6 @@ from bot.runner import (
     serve_webhook,
     webhook_secret,
 )
-
-if TYPE_CHECKING:
-    from bot.reports import ExportRequest
 from storage.db import Database, StorageError
 
 log = logging.getLogger("quartierbot")
@@ -296,8 +293,6 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
 
 def export(config_path: Path, args: argparse.Namespace) -> int:
     """Write an export file without the bot (its own read connection; the bot may run)."""
-    from bot.reports import ExportRequest  # the export stack is not needed to run the bot
-
     config = _load(config_path)
     if config is None:
         return EXIT_USAGE
@@ -322,28 +317,13 @@ async def _export(
     config: Config, request: ExportRequest, quarters: set[str], out: Path, language: str | None
 ) -> int:
     """Open the database, write the report, close."""
-    from bot.reports import write_concerns_report
-    from storage.concerns import ConcernRepository
-
-    # Not Services.create: that loads every language's catalog and wires every repository.
-    t = _export_translator(config, language or STAFF_LANGUAGE)
-    database = Database(config.database)
-    await database.open()
+    repos = Repositories.create(config)
+    await repos.db.open()
     try:
-        concerns = ConcernRepository(database)
-        return await write_concerns_report(config, concerns, t, quarters, request, out)
+        t = repos.catalogs.translator(language or STAFF_LANGUAGE)
+        return await write_report(repos, t, quarters, request, out)
     finally:
-        await database.close()
-
-
-def _export_translator(config: Config, language: str) -> Translator:
-    """Catalogs.translator(language) of the configured languages, loading only two catalogs."""
-    # Whether a language is offered depends only on its own catalog, so loading the requested and
-    # the default language gives the same translator as loading all of them.
-    wanted = {language, config.default_language}
-    codes = [code for code in config.languages if code in wanted]
-    catalogs = Catalogs.load(codes, config.default_language, config.timezone)
-    return catalogs.translator(language)
+        await repos.db.close()
 
 
 async def _serve(app: QuartierApplication, webhook: WebhookSettings | None) -> None:

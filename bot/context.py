@@ -8,7 +8,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from bot.broadcasting import BroadcastService
+from bot.broadcasts import BroadcastService
 from bot.i18n import Translator
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories

@@ -1,10 +1,9 @@
-"""Streaming CSV and XLSX export of residents' concerns for reports to the funding body.
+"""Exports of residents' concerns for reports to the funding body: /export and `quartierbot export`.
 
-Rows arrive as an async iterator straight from the storage layer and are written one at a time,
-so an export of 100,000 concerns never holds the table in memory. Reports in CSV take a faster
-route to the same bytes: SQLite renders labels and local times, and write_csv_pieces only adds
-the free-text cells, a batch of rows at a time. Both writers produce the file
-under a temporary name next to `out` and move it into place only when it is complete: a failed
+One path for both formats: rows stream from the read-only connection (storage/export.py), get
+their labels in the reader's language and their local times from zoneinfo, and are written one at
+a time, so an export of 100,000 concerns never holds the table in memory. The file is written
+under a temporary name next to its target and moved into place only when it is complete: a failed
 or cancelled export never leaves a truncated report behind that looks like a finished one.
 """
 
@@ -12,40 +11,107 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import functools
-import io
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterator, Sequence
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.concerns import quarter_name, status_label, topic_label
+from bot.i18n import N_, Translator
+
 if TYPE_CHECKING:
-    from storage.concerns import ExportPieces
+    from bot.config import Config
+    from bot.repositories import Repositories
+    from storage.export import ExportRecord
 
-# XlsxWriter ships inline annotations but no py.typed marker.
+EXPORT_FORMATS = ("csv", "xlsx")
 
-__all__ = [
-    "CSV_DELIMITER",
-    "CSV_LINE_END",
-    "EXPORT_FORMATS",
-    "XLSX_CELL_LIMIT",
-    "ExportLabels",
-    "ExportRow",
-    "csv_cell",
-    "local_minutes",
-    "safe_cell",
-    "utc_offset_periods",
-    "write_csv",
-    "write_csv_pieces",
-    "write_export",
-    "write_xlsx",
-]
+EXPORT_HEADERS: tuple[str, ...] = (
+    N_("Reference"),
+    N_("Created at"),
+    N_("Quarter"),
+    N_("Topic"),
+    N_("Status"),
+    N_("Language"),
+    N_("Anonymous"),
+    N_("Text"),
+    N_("Replies"),
+    N_("Last status change"),
+)
+
+# --- what to export ------------------------------------------------------------------------------
+
+
+class ExportRequestError(ValueError):
+    """The export arguments cannot be used; the message is already translated."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export."""
+
+    fmt: str = "csv"
+    first_day: date | None = None
+    last_day: date | None = None
+    quarter_id: str | None = None
+
+
+def parse_export_arguments(
+    tokens: Sequence[str], quarter_ids: Collection[str], t: Translator
+) -> ExportRequest:
+    """`[csv|xlsx] [from YYYY-MM-DD] [to YYYY-MM-DD] [quarter id]`, words in any order."""
+    fmt, first, last, quarter = "csv", None, None, None
+    words = [token.strip() for token in tokens if token.strip()]
+    index = 0
+    while index < len(words):
+        word = words[index].lower()
+        if word in EXPORT_FORMATS:
+            fmt = word
+        elif word in ("from", "to") and index + 1 < len(words):
+            day = _iso_day(words[index + 1], t)
+            if word == "from":
+                first = day
+            else:
+                last = day
+            index += 1
+        elif word in quarter_ids:
+            quarter = word
+        else:
+            raise ExportRequestError(
+                t._("I don't understand “{word}”.", word=words[index][:30]) + "\n" + export_usage(t)
+            )
+        index += 1
+    if first and last and last < first:
+        raise ExportRequestError(t._("The end date is before the start date."))
+    return ExportRequest(fmt, first, last, quarter)
+
+
+def export_usage(t: Translator) -> str:
+    """How to call /export."""
+    return t._("Usage: /export [csv|xlsx] [from YYYY-MM-DD] [to YYYY-MM-DD] [quarter]")
+
+
+def _iso_day(text: str, t: Translator) -> date:
+    """A YYYY-MM-DD date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ExportRequestError(
+            t._(
+                "I could not read the date “{text}”. Please write it like {example}.",
+                text=text[:20],
+                example="2026-01-31",
+            )
+        ) from None
+
+
+# --- rows and labels -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -64,25 +130,8 @@ class ExportRow:
     last_status_change: datetime
 
 
-EXPORT_FORMATS = ("csv", "xlsx")
-
 COLUMN_COUNT = len(fields(ExportRow))
-
-# Excel's limit is counted in UTF-16 code units, so an emoji takes two.
-XLSX_CELL_LIMIT = 32_767
-
-# Characters Excel and LibreOffice would evaluate when a cell starts with them (OWASP).
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-# Characters XML 1.0 cannot hold, plus lone surrogates, which cannot even be encoded as UTF-8.
-_XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _INVALID_SHEET_CHARS = frozenset("[]:*?/\\")
-
-# Excel's sheet size including the header row; XlsxWriter silently drops cells beyond it.
-_XLSX_MAX_ROWS = 1_048_576
-_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-# Widths in characters, in ExportRow order; a longer header widens its column.
-_XLSX_WIDTHS = (10, 17, 20, 20, 16, 8, 10, 80, 8, 17)
 
 
 @dataclass(frozen=True)
@@ -110,6 +159,83 @@ def _valid_sheet_name(name: str) -> bool:
     return not (name.startswith("'") or name.endswith("'"))
 
 
+def export_labels(t: Translator) -> ExportLabels:
+    """Column headers and yes/no in the reader's language (German for staff by default)."""
+    return ExportLabels(
+        headers=tuple(t._(header) for header in EXPORT_HEADERS),
+        yes=t._("yes"),
+        no=t._("no"),
+        sheet_name=t._("Concerns")[:31],
+    )
+
+
+async def export_rows(
+    records: AsyncIterable[ExportRecord], config: Config, t: Translator
+) -> AsyncIterator[ExportRow]:
+    """The records labelled in the reader's language."""
+    async for record in records:
+        yield ExportRow(
+            reference=record.reference,
+            created_at=record.created_at,
+            quarter=quarter_name(record.quarter_id, config),
+            topic=topic_label(record.topic_id, config, t),
+            status=status_label(record.status, t),
+            language=record.language or "",
+            anonymous=record.anonymous,
+            text=record.text or "",
+            replies=record.replies,
+            last_status_change=record.status_changed_at,
+        )
+
+
+def _created_range(request: ExportRequest, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """The request's days as [local midnight of the first, local midnight after the last)."""
+    created_from = _start_of(request.first_day, tz) if request.first_day else None
+    created_before = (
+        _start_of(request.last_day + timedelta(days=1), tz) if request.last_day else None
+    )
+    return created_from, created_before
+
+
+def _start_of(day: date, tz: ZoneInfo) -> datetime:
+    """Local midnight at the start of `day`."""
+    return datetime.combine(day, time(0, 0), tzinfo=tz)
+
+
+async def write_report(
+    repos: Repositories,
+    t: Translator,
+    quarter_ids: Collection[str],
+    request: ExportRequest,
+    out: Path,
+) -> int:
+    """Write the export file of these quarters to `out`; return the number of concerns in it."""
+    tz = repos.config.timezone
+    created_from, created_before = _created_range(request, tz)
+    records = repos.export.concerns(sorted(quarter_ids), created_from, created_before)
+    # aclosing: a failed export closes its read connection now, not whenever the GC runs.
+    async with aclosing(records):
+        rows = export_rows(records, repos.config, t)
+        return await write_export(request.fmt, rows, out, export_labels(t), tz)
+
+
+async def write_export(
+    fmt: str, rows: AsyncIterable[ExportRow], out: Path, labels: ExportLabels, tz: ZoneInfo
+) -> int:
+    """Write rows in format `fmt` (one of EXPORT_FORMATS); return the number of data rows."""
+    if fmt == "csv":
+        return await write_csv(rows, out, labels, tz)
+    if fmt == "xlsx":
+        return await write_xlsx(rows, out, labels, tz)
+    raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
+
+
+# --- what both formats share ---------------------------------------------------------------------
+
+# Characters Excel and LibreOffice would evaluate when a cell starts with them (OWASP).
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def safe_cell(text: str) -> str:
     """Prefix text that a spreadsheet would run as a formula with `'` (CSV injection)."""
     return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
@@ -121,11 +247,6 @@ def _local(moment: datetime, tz: ZoneInfo) -> datetime:
         # astimezone() would silently treat a naive value as the server's local time.
         raise ValueError(f"export datetimes must be timezone-aware, got {moment!r}")
     return moment.astimezone(tz).replace(tzinfo=None)
-
-
-def local_minutes(moment: datetime, tz: ZoneInfo) -> str:
-    """Local `YYYY-MM-DD HH:MM` of an aware datetime, as the CSV export writes it."""
-    return _local(moment, tz).isoformat(sep=" ", timespec="minutes")
 
 
 @contextmanager
@@ -144,45 +265,11 @@ def _atomic_target(out: Path) -> Iterator[Path]:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-class _LocalClock:
-    """UTC → local wall time, with the offset looked up once per UTC hour.
-
-    Time-zone offsets change only at whole UTC hours (for Europe/Berlin at 01:00 UTC), so a
-    100,000-row export needs a few hundred zone lookups instead of 200,000.
-    """
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        self._offsets: dict[int, timedelta] = {}
-
-    def text(self, moment: datetime) -> str:
-        """Local `YYYY-MM-DD HH:MM`."""
-        offset = moment.utcoffset()
-        if offset is None:
-            # astimezone() would silently treat a naive value as the server's local time.
-            raise ValueError(f"export datetimes must be timezone-aware, got {moment!r}")
-        utc = moment.replace(tzinfo=None) - offset
-        hour = int((utc - _EPOCH).total_seconds()) // 3600
-        local_offset = self._offsets.get(hour)
-        if local_offset is None:
-            local_offset = moment.astimezone(self.tz).utcoffset() or timedelta(0)
-            self._offsets[hour] = local_offset
-        return (utc + local_offset).isoformat(sep=" ", timespec="minutes")
-
-
-_EPOCH = datetime(1970, 1, 1)
-#: Rows encoded and written together: one file write per block instead of per row.
-_CSV_BLOCK = 1000
-#: The dialect of every CSV export (csv.writer's QUOTE_MINIMAL with `"` as quote character).
-CSV_DELIMITER = ";"
-CSV_LINE_END = "\r\n"
-
-
-def _csv_row(row: ExportRow, labels: ExportLabels, clock: _LocalClock) -> list[str]:
-    """Render one row as CSV cells, text cells made safe."""
+def _csv_cells(row: ExportRow, labels: ExportLabels, tz: ZoneInfo) -> list[str]:
+    """One row as CSV cells: text made formula-safe, times as local `YYYY-MM-DD HH:MM`."""
     return [
         safe_cell(row.reference),
-        clock.text(row.created_at),
+        _local(row.created_at, tz).isoformat(sep=" ", timespec="minutes"),
         safe_cell(row.quarter),
         safe_cell(row.topic),
         safe_cell(row.status),
@@ -190,7 +277,7 @@ def _csv_row(row: ExportRow, labels: ExportLabels, clock: _LocalClock) -> list[s
         safe_cell(labels.yes if row.anonymous else labels.no),
         safe_cell(row.text),
         str(row.replies),
-        clock.text(row.last_status_change),
+        _local(row.last_status_change, tz).isoformat(sep=" ", timespec="minutes"),
     ]
 
 
@@ -199,135 +286,41 @@ async def write_csv(
 ) -> int:
     """Stream rows to a `;`-separated UTF-8 (BOM) CSV file; return the number of data rows."""
     count = 0
-    # The BOM makes Excel detect UTF-8; errors="replace" keeps lone surrogates from aborting.
+    # The BOM makes Excel detect UTF-8 (umlauts, Arabic); `;` is the separator German Excel
+    # expects. errors="replace" keeps a lone surrogate in a text from aborting the export.
     with (
         _atomic_target(out) as part,
         part.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh,
     ):
-        block = io.StringIO()
-        writer = csv.writer(block, delimiter=CSV_DELIMITER, lineterminator=CSV_LINE_END)
+        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
         writer.writerow([safe_cell(header) for header in labels.headers])
-        clock = _LocalClock(tz)
         async for row in rows:
-            writer.writerow(_csv_row(row, labels, clock))
+            writer.writerow(_csv_cells(row, labels, tz))
             count += 1
-            if count % _CSV_BLOCK == 0:
-                fh.write(block.getvalue())
-                block.seek(0)
-                block.truncate()
-        fh.write(block.getvalue())
-    return count
-
-
-# --- CSV from SQLite-rendered lines -------------------------------------------------------------
-
-#: The SQL time-zone table covers 2010 to this many years ahead; other times (there should be
-#: none) are converted one by one in Python.
-OFFSET_TABLE_FIRST_YEAR = 2010
-OFFSET_TABLE_YEARS_AHEAD = 10
-# From 2000 to 2100 no zone in tzdata keeps an offset for less than 6.9 days (checked for every
-# zone; the shortest are Brazil's DST week of October 2000 and Gaza's predicted Ramadan breaks),
-# so probing daily sees every change; bisection then pins it to the second.
-_PROBE_SECONDS = 24 * 3600
-
-
-def csv_cell(text: str) -> str:
-    """One text cell exactly as write_csv writes it: made safe, then quoted like csv.writer."""
-    if text.startswith(_FORMULA_TRIGGERS):
-        text = "'" + text
-    # csv.writer (QUOTE_MINIMAL) quotes a cell holding the delimiter, the quote or a line break.
-    if '"' in text:
-        return '"' + text.replace('"', '""') + '"'
-    if CSV_DELIMITER in text or "\n" in text or "\r" in text:
-        return '"' + text + '"'
-    return text
-
-
-def _offset_at(tz: ZoneInfo, timestamp: int) -> int:
-    """UTC offset of `tz` in seconds at a POSIX timestamp."""
-    offset = datetime.fromtimestamp(timestamp, tz).utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0
-
-
-def _first_change(tz: ZoneInfo, before: int, after: int, offset: int) -> int:
-    """The first second in (before, after] whose offset differs from `offset` (at `before`)."""
-    while after - before > 1:
-        middle = (before + after) // 2
-        if _offset_at(tz, middle) == offset:
-            before = middle
-        else:
-            after = middle
-    return after
-
-
-@functools.lru_cache(maxsize=8)
-def utc_offset_periods(
-    tz: ZoneInfo, start: datetime, end: datetime
-) -> tuple[tuple[datetime, int], ...]:
-    """(UTC start, offset in seconds) of each period of constant UTC offset in [start, end)."""
-    first, last = int(start.timestamp()), int(end.timestamp())
-    periods = [(first, _offset_at(tz, first))]
-    probe = first
-    while probe < last - 1:
-        ahead = min(probe + _PROBE_SECONDS, last - 1)
-        offset = _offset_at(tz, ahead)
-        if offset != periods[-1][1]:
-            periods.append((_first_change(tz, probe, ahead, periods[-1][1]), offset))
-        probe = ahead
-    return tuple((datetime.fromtimestamp(second, UTC), offset) for second, offset in periods)
-
-
-def offset_table(tz: ZoneInfo) -> tuple[tuple[tuple[datetime, int], ...], datetime]:
-    """The offset periods for SQL's time-zone table, and where they end."""
-    start = datetime(OFFSET_TABLE_FIRST_YEAR, 1, 1, tzinfo=UTC)
-    end = datetime(datetime.now(UTC).year + OFFSET_TABLE_YEARS_AHEAD, 1, 1, tzinfo=UTC)
-    return utc_offset_periods(tz, start, end), end
-
-
-def _csv_header(labels: ExportLabels) -> str:
-    """The header line."""
-    return CSV_DELIMITER.join(csv_cell(header) for header in labels.headers) + CSV_LINE_END
-
-
-def _csv_lines(rows: Sequence[ExportPieces]) -> str:
-    """Lines from SQLite's pieces, with the free-text cells rendered here."""
-    cell = csv_cell
-    parts: list[str] = []
-    add = parts.extend
-    for reference, head, language, flag, text, tail in rows:
-        add((cell(reference), head, cell(language), flag, cell(text), tail))
-    return "".join(parts)
-
-
-async def write_csv_pieces(
-    batches: AsyncIterable[Sequence[ExportPieces]], out: Path, labels: ExportLabels
-) -> int:
-    """Write the same file as write_csv from ConcernRepository.export_pieces batches."""
-    count = 0
-    # The BOM makes Excel detect UTF-8; errors="replace" keeps lone surrogates from aborting.
-    with (
-        _atomic_target(out) as part,
-        part.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh,
-    ):
-        fh.write(_csv_header(labels))
-        async for rows in batches:
-            fh.write(_csv_lines(rows))
-            count += len(rows)
     return count
 
 
 # --- XLSX ----------------------------------------------------------------------------------------
 
+# Excel's limit is counted in UTF-16 code units, so an emoji takes two.
+XLSX_CELL_LIMIT = 32_767
+# Characters XML 1.0 cannot hold, plus lone surrogates, which cannot even be encoded as UTF-8.
+_XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Excel's sheet size including the header row; XlsxWriter silently drops cells beyond it.
+_XLSX_MAX_ROWS = 1_048_576
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# Widths in characters, in ExportRow order; a longer header widens its column.
+_XLSX_WIDTHS = (10, 17, 20, 20, 16, 8, 10, 80, 8, 17)
+
 
 def _utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit of Excel's cell limit."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _truncate(text: str, limit: int) -> str:
     """Cut text to at most `limit` UTF-16 units, marking a cut with `…`."""
-    # Each character is at most two units, so most texts skip the per-character count.
-    if len(text) * 2 <= limit or _utf16_len(text) <= limit:
+    if _utf16_len(text) <= limit:
         return text
     kept: list[str] = []
     used = 1  # room for the ellipsis
@@ -393,11 +386,12 @@ async def write_xlsx(
 ) -> int:
     """Stream rows to a single-sheet XLSX workbook; return the number of data rows."""
     with _atomic_target(out) as part, tempfile.TemporaryDirectory() as scratch:
-        # constant_memory flushes each finished row to a scratch file; the private scratch
-        # directory guarantees that file is removed even when the export fails midway.
-        # Imported here: the running bot never writes XLSX itself, so it need not load XlsxWriter.
+        # Imported here: only an export needs XlsxWriter, so the running bot loads it on the first.
+        # It ships inline annotations but no py.typed marker.
         from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
+        # constant_memory flushes each finished row to a scratch file; the private scratch
+        # directory guarantees that file is removed even when the export fails midway.
         workbook = Workbook(
             str(part),
             {
@@ -418,17 +412,3 @@ async def write_xlsx(
             # Zipping 100k rows takes seconds, so keep the event loop responsive meanwhile.
             await asyncio.to_thread(workbook.close)
     return sheet.rows
-
-
-_Writer = Callable[[AsyncIterable[ExportRow], Path, ExportLabels, ZoneInfo], Awaitable[int]]
-_WRITERS: dict[str, _Writer] = {"csv": write_csv, "xlsx": write_xlsx}
-
-
-async def write_export(
-    fmt: str, rows: AsyncIterable[ExportRow], out: Path, labels: ExportLabels, tz: ZoneInfo
-) -> int:
-    """Write rows in format `fmt` (one of EXPORT_FORMATS); return the number of data rows."""
-    writer = _WRITERS.get(fmt)
-    if writer is None:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
-    return await writer(rows, out, labels, tz)

@@ -17,6 +17,7 @@ from storage.concerns import ConcernRepository
 from storage.db import Database
 from storage.drafts import StaffDraftRepository
 from storage.events import EventRepository
+from storage.export import ExportRepository
 from storage.officers import OfficerRepository
 from storage.privacy import PrivacyRepository
 from storage.residents import ResidentRepository
@@ -40,6 +41,7 @@ class Repositories:
     closures: ClosureRepository
     audit: AuditRepository
     concerns: ConcernRepository
+    export: ExportRepository
     privacy: PrivacyRepository
     officers: OfficerRepository
     staff: StaffDirectory
@@ -66,6 +68,7 @@ class Repositories:
             closures=ClosureRepository(db),
             audit=AuditRepository(db),
             concerns=ConcernRepository(db),
+            export=ExportRepository(db),
             privacy=PrivacyRepository(db),
             officers=officers,
             staff=StaffDirectory(config, officers),

@@ -1,6 +1,6 @@
 """Staff broadcasts: /broadcast [quarter id|all] → target → content → preview → send or schedule.
 
-The draft lives in SQLite; delivery runs in the background (bot/broadcasting.py), so residents
+The draft lives in SQLite; delivery runs in the background (bot/broadcasts.py), so residents
 keep getting answers while thousands of messages go out.
 """
 

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BotContext, QuartierApplication
-from bot.reports import ExportRequestError, parse_export_arguments, write_report
+from bot.export import ExportRequestError, parse_export_arguments, write_report
 from handlers.common import PRIVATE, audit_denied, message_of, user_of
 
 

@@ -3,7 +3,7 @@
 Every delivery is a row that moves pending → sending → sent | failed | blocked. 'sending' is
 written before the message goes out and the outcome after it, so a crash in between leaves
 'sending' rows: `recover_in_flight` sends those again. The guarantee is therefore *at least
-once* for every recipient, and a repeat is possible only for the few messages in flight at the
+once* for every recipient, and a repeat is possible only for the messages in flight at the
 moment of the crash.
 """
 
@@ -21,6 +21,9 @@ from storage.db import Database, from_db_time, to_db_time, utc_now
 
 BROADCAST_STATUSES: tuple[str, ...] = ("scheduled", "sending", "done", "cancelled")
 DELIVERY_STATES: tuple[str, ...] = ("pending", "sending", "sent", "failed", "blocked")
+
+#: Delivery rows written per transaction when a broadcast starts (see `start`).
+START_CHUNK = 2_000
 
 #: A "send now" broadcast is started by its creator right away; one still unstarted after this
 #: long was lost to a crash between creating and starting, so the scheduler picks it up.
@@ -177,14 +180,6 @@ async def _fetchone(conn: aiosqlite.Connection, sql: str, params: Sequence[Any])
         return await cursor.fetchone()
 
 
-async def _count_deliveries(conn: aiosqlite.Connection, broadcast_id: int) -> int:
-    """How many deliveries the broadcast has, inside a transaction."""
-    row = await _fetchone(
-        conn, "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)
-    )
-    return int(row[0]) if row else 0
-
-
 class BroadcastRepository:
     """Typed access to broadcasts and their deliveries."""
 
@@ -239,35 +234,49 @@ class BroadcastRepository:
     # -- the delivery cycle ---------------------------------------------------------------
 
     async def start(self, broadcast_id: int) -> int:
-        """Materialise the deliveries and mark the broadcast 'sending'; returns their number.
+        """Write a delivery row per recipient, then mark the broadcast 'sending'; returns the rows.
 
-        A broadcast already 'sending' (resumed after a crash) keeps its deliveries as they are.
+        The recipients are read once on the separate read-only connection and written in chunks of
+        START_CHUNK rows, each its own short transaction: a million recipients never hold the
+        shared connection (and residents' answers) for seconds. A start cut short by a crash is
+        repeated in full (the broadcast is still 'scheduled'); rows already written are kept. A
+        broadcast already 'sending' (resumed after a crash) keeps its deliveries as they are.
         """
-        now = to_db_time(utc_now())
-        async with self.db.transaction() as conn:
-            row = await _fetchone(
-                conn,
-                f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?",  # noqa: S608
-                (broadcast_id,),
+        broadcast = await self.get(broadcast_id)
+        if broadcast is None:
+            raise LookupError(f"no broadcast {broadcast_id}")
+        if broadcast.status == "scheduled":
+            await self._write_deliveries(broadcast)
+            now = to_db_time(utc_now())
+            await self.db.execute(
+                "UPDATE broadcasts SET status = 'sending', started_at = ? "
+                "WHERE id = ? AND status = 'scheduled'",
+                (now, broadcast_id),
             )
-            if row is None:
-                raise LookupError(f"no broadcast {broadcast_id}")
-            broadcast = _broadcast(row)
-            if broadcast.status == "scheduled":
-                sql, params = _recipients_sql(
-                    broadcast.quarters, broadcast.topic_id, broadcast.language
-                )
-                # OR IGNORE: UNIQUE (broadcast_id, chat_id) makes a second start a no-op.
-                await conn.execute(
-                    "INSERT OR IGNORE INTO deliveries (broadcast_id, chat_id, state, updated_at) "  # noqa: S608
-                    f"SELECT ?, user_id, 'pending', ? FROM ({sql})",
-                    (broadcast_id, now, *params),
-                )
-                await conn.execute(
-                    "UPDATE broadcasts SET status = 'sending', started_at = ? WHERE id = ?",
-                    (now, broadcast_id),
-                )
-            return await _count_deliveries(conn, broadcast_id)
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def _write_deliveries(self, broadcast: Broadcast) -> None:
+        """A 'pending' row per recipient, chunk by chunk, while the broadcast is 'scheduled'."""
+        sql, params = _recipients_sql(broadcast.quarters, broadcast.topic_id, broadcast.language)
+        now = to_db_time(utc_now())
+        async with self.db.reader() as reader, reader.execute(sql, params) as cursor:
+            while chunk := await cursor.fetchmany(START_CHUNK):
+                async with self.db.transaction() as conn:
+                    # Cancelled meanwhile: a cancelled broadcast gets no new pending rows.
+                    status = await _fetchone(
+                        conn, "SELECT status FROM broadcasts WHERE id = ?", (broadcast.id,)
+                    )
+                    if status is None or status[0] != "scheduled":
+                        return
+                    # OR IGNORE: UNIQUE (broadcast_id, chat_id) makes a repeated start a no-op.
+                    await conn.executemany(
+                        "INSERT OR IGNORE INTO deliveries (broadcast_id, chat_id, state, "
+                        "updated_at) VALUES (?, ?, 'pending', ?)",
+                        [(broadcast.id, row[0], now) for row in chunk],
+                    )
 
     async def recover_in_flight(self, broadcast_id: int) -> int:
         """Put deliveries a crash left in 'sending' back to 'pending'; returns how many.
@@ -280,74 +289,64 @@ class BroadcastRepository:
             (to_db_time(utc_now()), broadcast_id),
         )
 
-    async def claim(self, broadcast_id: int, now: datetime, limit: int) -> list[Delivery]:
-        """Mark up to `limit` due pending deliveries 'sending' (before sending) and return them."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE deliveries SET state = 'sending', updated_at = ? "  # noqa: S608
-                "WHERE broadcast_id = ? AND chat_id IN ("
-                "SELECT chat_id FROM deliveries WHERE broadcast_id = ? AND state = 'pending' "
-                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY chat_id LIMIT ?) "
-                f"RETURNING {_DELIVERY_COLUMNS}",
-                (to_db_time(utc_now()), broadcast_id, broadcast_id, to_db_time(now), limit),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
-        # RETURNING has no defined order; callers get chat order for determinism.
-        return sorted((_delivery(row) for row in rows), key=lambda d: d.chat_id)
+    async def claim(self, broadcast_id: int, now: datetime) -> Delivery | None:
+        """Mark one due pending delivery 'sending' (before sending it) and return it.
 
-    async def record(self, broadcast_id: int, results: Sequence[DeliveryResult]) -> None:
-        """Write the outcomes of sent deliveries (after sending), all in one transaction."""
-        if not results:
-            return
-        now = to_db_time(utc_now())
-        by_outcome: dict[str, list[DeliveryResult]] = {}
-        for result in results:
-            by_outcome.setdefault(result.outcome, []).append(result)
+        None when nothing is due, or the broadcast is not 'sending' (cancelled, say).
+        """
+        # No ORDER BY: rows come in index order (first tries, then retries by due time), and
+        # sorting a million pending rows for every claim would cost far more than it is worth.
         async with self.db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, next_attempt_at = NULL, "
-                "last_error = NULL, updated_at = ? WHERE broadcast_id = ? AND chat_id = ?",
-                [(r.message_id, now, broadcast_id, r.chat_id) for r in by_outcome.get("sent", [])],
+            row = await _fetchone(
+                conn,
+                "UPDATE deliveries SET state = 'sending', updated_at = ? "  # noqa: S608
+                "WHERE rowid = (SELECT rowid FROM deliveries WHERE broadcast_id = ? "
+                "AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+                "LIMIT 1) "
+                "AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? AND status = 'sending') "
+                f"RETURNING {_DELIVERY_COLUMNS}",
+                (to_db_time(utc_now()), broadcast_id, to_db_time(now), broadcast_id),
             )
-            await conn.executemany(
-                "UPDATE deliveries SET state = 'pending', attempts = attempts + ?, "
-                "next_attempt_at = ?, last_error = ?, updated_at = ? "
-                "WHERE broadcast_id = ? AND chat_id = ?",
-                [
+        return _delivery(row) if row else None
+
+    async def record(self, broadcast_id: int, result: DeliveryResult) -> None:
+        """Write the outcome of one sent delivery (after sending it)."""
+        now = to_db_time(utc_now())
+        key = (broadcast_id, result.chat_id)
+        async with self.db.transaction() as conn:
+            if result.outcome == "sent":
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'sent', message_id = ?, next_attempt_at = NULL, "
+                    "last_error = NULL, updated_at = ? WHERE broadcast_id = ? AND chat_id = ?",
+                    (result.message_id, now, *key),
+                )
+            elif result.outcome == "retry":
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'pending', attempts = attempts + ?, "
+                    "next_attempt_at = ?, last_error = ?, updated_at = ? "
+                    "WHERE broadcast_id = ? AND chat_id = ?",
                     (
-                        int(r.count_attempt),
-                        _retry_time(r.retry_at),
-                        r.error,
+                        int(result.count_attempt),
+                        _retry_time(result.retry_at),
+                        result.error,
                         now,
-                        broadcast_id,
-                        r.chat_id,
-                    )
-                    for r in by_outcome.get("retry", [])
-                ],
-            )
-            finals = by_outcome.get("failed", []) + by_outcome.get("blocked", [])
-            await conn.executemany(
-                "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = NULL, "
-                "last_error = ?, updated_at = ? WHERE broadcast_id = ? AND chat_id = ?",
-                [(r.outcome, r.error, now, broadcast_id, r.chat_id) for r in finals],
-            )
-            # A private chat's id is the user's id: a resident who blocked the bot is inactive
-            # until they write again, and no later broadcast targets them.
-            await conn.executemany(
-                "UPDATE residents SET inactive_since = ? "
-                "WHERE user_id = ? AND inactive_since IS NULL",
-                [(now, r.chat_id) for r in by_outcome.get("blocked", [])],
-            )
-            # A retry recorded after a cancel would revive a delivery the cancel already ended.
-            await conn.execute(
-                "UPDATE deliveries SET state = 'failed', last_error = 'cancelled', "
-                "next_attempt_at = NULL, updated_at = ? "
-                "WHERE broadcast_id = ? AND state = 'pending' "
-                "AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? AND status = 'cancelled')",
-                (now, broadcast_id, broadcast_id),
-            )
+                        *key,
+                    ),
+                )
+                # A retry recorded after a cancel would revive a delivery the cancel ended.
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'failed', last_error = 'cancelled', "
+                    "next_attempt_at = NULL WHERE broadcast_id = ? AND chat_id = ? "
+                    "AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? AND status = 'cancelled')",
+                    (*key, broadcast_id),
+                )
+            else:
+                await conn.execute(
+                    "UPDATE deliveries SET state = ?, attempts = attempts + 1, "
+                    "next_attempt_at = NULL, last_error = ?, updated_at = ? "
+                    "WHERE broadcast_id = ? AND chat_id = ?",
+                    (result.outcome, result.error, now, *key),
+                )
 
     async def next_attempt(self, broadcast_id: int) -> datetime | None:
         """When the earliest waiting retry is due; None if something is due now or nothing waits."""
@@ -441,16 +440,6 @@ class BroadcastRepository:
             f"SELECT {_COLUMNS} FROM broadcasts WHERE status = 'sending' ORDER BY id",  # noqa: S608
         )
         return [_broadcast(row) for row in rows]
-
-    async def delivery_stats(self, since: datetime) -> dict[str, int]:
-        """Deliveries per state over all broadcasts started since then."""
-        rows = await self.db.fetchall(
-            "SELECT d.state, count(*) FROM deliveries d "
-            "JOIN broadcasts b ON b.id = d.broadcast_id "
-            "WHERE b.started_at >= ? GROUP BY d.state",
-            (to_db_time(since),),
-        )
-        return {state: 0 for state in DELIVERY_STATES} | {r[0]: int(r[1]) for r in rows}
 
     # -- small updates --------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import aiosqlite
 
@@ -98,22 +98,6 @@ class Link:
     message_id: int
     concern_id: int
     kind: str
-
-
-@dataclass(frozen=True)
-class ExportRecord:
-    """What one export row needs, straight from the database."""
-
-    reference: str
-    created_at: datetime
-    quarter_id: str
-    topic_id: str
-    status: str
-    language: str | None
-    anonymous: bool
-    text: str | None
-    replies: int
-    status_changed_at: datetime
 
 
 def _time(value: str | None) -> datetime | None:
@@ -255,9 +239,8 @@ class ConcernRepository:
         return draft
 
     async def _write_draft(self, sql: str, params: Sequence[Any]) -> Draft | None:
-        """One draft statement with RETURNING *, committed; its row (None: no draft)."""
-        async with self.db.transaction() as conn, conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        """One draft statement with RETURNING *, committed by SQLite itself; its row or None."""
+        row = await self.db.fetchone(sql, params)
         return _draft(row) if row else None
 
     async def discard_draft(self, user_id: int) -> bool:
@@ -280,25 +263,24 @@ class ConcernRepository:
 
         async with self.db.transaction() as conn:
             # Taking the draft out and reading it is one statement; a failure rolls it back.
-            async with conn.execute(
-                "DELETE FROM concern_drafts WHERE user_id = ? RETURNING *", (user_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
+            taken = list(
+                await conn.execute_fetchall(
+                    "DELETE FROM concern_drafts WHERE user_id = ? RETURNING *", (user_id,)
+                )
+            )
+            if not taken:
                 raise DraftGone(user_id)
-            draft = _draft(row)
+            draft = _draft(taken[0])
             if draft.topic_id is None or not draft.has_description or draft.contact_allowed is None:
                 raise ValueError("draft is incomplete")
-            async with conn.execute(
+            (counter,) = await conn.execute_fetchall(
                 "INSERT INTO concern_counters (quarter_id, last_number) VALUES (?, 1) "
                 "ON CONFLICT (quarter_id) DO UPDATE SET last_number = last_number + 1 "
                 "RETURNING last_number",
                 (draft.quarter_id,),
-            ) as cursor:
-                counter = await cursor.fetchone()
-            assert counter is not None  # the upsert always returns its row
+            )
             number = int(counter[0])
-            async with conn.execute(
+            (inserted,) = await conn.execute_fetchall(
                 "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "  # noqa: S608 - constant columns
                 "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
                 "created_at, status_changed_at) "
@@ -319,9 +301,7 @@ class ConcernRepository:
                     now,
                     now,
                 ),
-            ) as cursor:
-                inserted = await cursor.fetchone()
-        assert inserted is not None
+            )
         return _concern(inserted)
 
     # -- reading --------------------------------------------------------------------------
@@ -513,223 +493,3 @@ class ConcernRepository:
             (concern_id, chat_id),
         )
         return [Link(r["chat_id"], r["message_id"], r["concern_id"], r["kind"]) for r in rows]
-
-    # -- export ---------------------------------------------------------------------------
-
-    async def export(
-        self,
-        quarter_ids: Collection[str],
-        created_from: datetime | None = None,
-        created_before: datetime | None = None,
-        batch: int = 500,
-    ) -> AsyncIterator[ExportRecord]:
-        """Stream export records on a separate read connection, so the bot keeps answering."""
-        where, params = _export_filter(quarter_ids, created_from, created_before)
-        # Only placeholders are interpolated into the WHERE clause.
-        sql = (
-            "SELECT c.reference, c.created_at, c.quarter_id, c.topic_id, c.status, c.language, "  # noqa: S608
-            "c.contact_allowed, c.text, c.status_changed_at, "
-            "(SELECT count(*) FROM concern_events e WHERE e.concern_id = c.id "
-            "AND e.kind = 'reply') AS replies "
-            f"FROM concerns c WHERE {where} ORDER BY c.id"
-        )
-        async with self.db.reader() as conn, conn.execute(sql, params) as cursor:
-            while rows := await cursor.fetchmany(batch):
-                for row in rows:
-                    yield ExportRecord(
-                        reference=row[0],
-                        created_at=from_db_time(row[1]),
-                        quarter_id=row[2],
-                        topic_id=row[3],
-                        status=row[4],
-                        language=row[5],
-                        anonymous=not row[6],
-                        text=row[7],
-                        status_changed_at=from_db_time(row[8]),
-                        replies=int(row[9]),
-                    )
-
-    async def export_pieces(
-        self,
-        quarter_ids: Collection[str],
-        layout: ExportLayout,
-        created_from: datetime | None = None,
-        created_before: datetime | None = None,
-        batch: int = 2000,
-    ) -> AsyncIterator[list[ExportPieces]]:
-        """Stream export lines in batches, labels and local times rendered by SQLite.
-
-        Each row is (reference, line up to the language, language, the anonymity cell with its
-        delimiters, text, rest of the line): SQLite does the per-row lookups in C, while the caller
-        renders the three free-text values, which Python scans faster than SQLite's instr().
-        """
-        query = _Sql()
-        select = _pieces_sql(layout, query)
-        where, where_params = _export_filter(quarter_ids, created_from, created_before)
-        # Only placeholders and constants are interpolated: every value is a parameter.
-        sql = f"SELECT {select} FROM concerns c WHERE {where} ORDER BY c.id"  # noqa: S608
-        fallback = _Fallback(layout.fallback)
-        async with self.db.reader() as conn:
-            await conn.create_function(EXPORT_FALLBACK, 2, fallback, deterministic=True)
-            try:
-                async with conn.execute(sql, [*query.params, *where_params]) as cursor:
-                    while rows := await cursor.fetchmany(batch):
-                        yield cast("list[ExportPieces]", rows)
-            except aiosqlite.OperationalError:
-                fallback.reraise()
-                raise
-
-
-def _export_filter(
-    quarter_ids: Collection[str], created_from: datetime | None, created_before: datetime | None
-) -> tuple[str, Sequence[Any]]:
-    """WHERE clause (placeholders only) for quarters and a creation-time range."""
-    marks = ", ".join("?" for _ in quarter_ids) or "NULL"
-    # The unary + keeps SQLite from reading rows through the quarter index: it would then sort
-    # every selected row, texts and all, for ORDER BY c.id, where a scan in id order needs no sort.
-    where = [f"+c.quarter_id IN ({marks})"]
-    params: list[Any] = list(quarter_ids)
-    if created_from is not None:
-        where.append("c.created_at >= ?")
-        params.append(to_db_time(created_from))
-    if created_before is not None:
-        where.append("c.created_at < ?")
-        params.append(to_db_time(created_before))
-    return " AND ".join(where), params
-
-
-#: Name of the SQL function that renders what an ExportLayout's tables do not cover.
-EXPORT_FALLBACK = "export_fallback"
-#: A stored time exactly as to_db_time writes it; only such text compares chronologically.
-_DB_TIME_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z"
-_REPLIES_SQL = (
-    "(SELECT count(*) FROM concern_events e WHERE e.concern_id = c.id AND e.kind = 'reply')"
-)
-
-#: (reference, …, language, …, text, …): see ConcernRepository.export_pieces.
-ExportPieces = tuple[str, str, str, str, str, str]
-
-
-@dataclass(frozen=True)
-class ExportLayout:
-    """What SQLite needs to render export lines: pre-rendered cells and a time-zone table.
-
-    `fallback(kind, value)` renders anything the tables miss, with kind "quarter", "topic",
-    "status" or "time" (a stored time outside the periods or not in to_db_time's format). SQLite
-    calls it on the reader connection's thread.
-    """
-
-    quarters: Mapping[str, str]
-    topics: Mapping[str, str]
-    statuses: Mapping[str, str]
-    anonymous: str
-    contactable: str
-    #: (UTC start, offset from UTC in seconds) of consecutive periods, in ascending order.
-    periods: Sequence[tuple[datetime, int]]
-    #: Where the last period ends.
-    periods_end: datetime
-    fallback: Callable[[str, str], str]
-    delimiter: str
-    line_end: str
-
-
-class _Sql:
-    """Parameters collected while SQL text is built, in the order of their `?` marks."""
-
-    def __init__(self) -> None:
-        self.params: list[Any] = []
-
-    def bind(self, value: Any) -> str:
-        """A placeholder for `value`; call in the order the marks appear in the text."""
-        self.params.append(value)
-        return "?"
-
-
-class _Fallback:
-    """An ExportLayout's fallback as an SQL function that keeps the exception it raised."""
-
-    def __init__(self, render: Callable[[str, str], str]) -> None:
-        self.render = render
-        self.error: Exception | None = None
-
-    def __call__(self, kind: str, value: str) -> str:
-        """Render one value."""
-        try:
-            return self.render(kind, value)
-        except Exception as exc:
-            self.error = exc
-            raise
-
-    def reraise(self) -> None:
-        """Raise the kept exception: SQLite reports it only as a bare OperationalError."""
-        if self.error is not None:
-            raise self.error
-
-
-def _pieces_sql(layout: ExportLayout, query: _Sql) -> str:
-    """The six columns of export_pieces (marks are bound in text order, left to right)."""
-    d = layout.delimiter
-    head = " || ".join(
-        [
-            query.bind(d),
-            _local_time_sql("c.created_at", layout, query),
-            query.bind(d),
-            _label_sql("quarter", "c.quarter_id", layout.quarters, query),
-            query.bind(d),
-            _label_sql("topic", "c.topic_id", layout.topics, query),
-            query.bind(d),
-            _label_sql("status", "c.status", layout.statuses, query),
-            query.bind(d),
-        ]
-    )
-    flag = (
-        f"{query.bind(d)} || (CASE WHEN c.contact_allowed THEN {query.bind(layout.contactable)} "
-        f"ELSE {query.bind(layout.anonymous)} END) || {query.bind(d)}"
-    )
-    tail = " || ".join(
-        [
-            query.bind(d),
-            _REPLIES_SQL,
-            query.bind(d),
-            _local_time_sql("c.status_changed_at", layout, query),
-            query.bind(layout.line_end),
-        ]
-    )
-    return f"c.reference, {head}, coalesce(c.language, ''), {flag}, coalesce(c.text, ''), {tail}"
-
-
-def _label_sql(kind: str, column: str, cells: Mapping[str, str], query: _Sql) -> str:
-    """CASE over the known keys of `column`; the fallback renders any other value."""
-    whens = "".join(
-        f" WHEN {query.bind(key)} THEN {query.bind(cell)}" for key, cell in cells.items()
-    )
-    fallback = f"{EXPORT_FALLBACK}({query.bind(kind)}, {column})"
-    return f"(CASE {column}{whens} ELSE {fallback} END)" if whens else fallback
-
-
-def _local_time_sql(column: str, layout: ExportLayout, query: _Sql) -> str:
-    """Local `YYYY-MM-DD HH:MM` of a stored UTC time from the periods, else the fallback."""
-    periods = layout.periods
-    local = "NULL"
-    if periods:
-        start = query.bind(to_db_time(periods[0][0]))
-        end = query.bind(to_db_time(layout.periods_end))
-        offset = _offset_tree(column, periods, 0, len(periods), query)
-        local = (
-            f"(CASE WHEN {column} GLOB '{_DB_TIME_GLOB}' AND {column} >= {start} "
-            f"AND {column} < {end} THEN substr(datetime({column}, {offset}), 1, 16) END)"
-        )
-    return f"coalesce({local}, {EXPORT_FALLBACK}({query.bind('time')}, {column}))"
-
-
-def _offset_tree(
-    column: str, periods: Sequence[tuple[datetime, int]], lo: int, hi: int, query: _Sql
-) -> str:
-    """Binary search in SQL: the datetime() modifier of the period in periods[lo:hi] holding it."""
-    if hi - lo == 1:
-        return query.bind(f"{periods[lo][1]:+d} seconds")
-    mid = (lo + hi) // 2
-    bound = query.bind(to_db_time(periods[mid][0]))
-    earlier = _offset_tree(column, periods, lo, mid, query)
-    later = _offset_tree(column, periods, mid, hi, query)
-    return f"(CASE WHEN {column} < {bound} THEN {earlier} ELSE {later} END)"

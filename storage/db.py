@@ -71,7 +71,7 @@ class Database:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
-            await _configure(conn)
+            await configure(conn)
             await _migrate(conn, self.path)
         except sqlite3.DatabaseError as exc:
             await conn.close()
@@ -150,7 +150,11 @@ class Database:
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        """All rows of a query."""
+        """All rows of a query, in one trip to aiosqlite's thread.
+
+        Also one writing statement with RETURNING: outside BEGIN … COMMIT, SQLite commits it by
+        itself (with the same fsync) before the rows come back.
+        """
         async with self.lock:
             return list(await self.conn.execute_fetchall(sql, params))
 
@@ -183,8 +187,8 @@ async def _finish_even_if_cancelled(statement: Awaitable[T]) -> T:
         raise
 
 
-async def _configure(conn: aiosqlite.Connection) -> None:
-    """Connection pragmas."""
+async def configure(conn: aiosqlite.Connection) -> None:
+    """Connection pragmas (also used by the benchmarks' peer bots, to compare like with like)."""
     await conn.execute("PRAGMA journal_mode=WAL")
     # FULL, not NORMAL: in WAL mode NORMAL can lose the last commits on power loss, and what the
     # bot confirmed to a resident ("your concern BV-0042 is saved") must survive exactly that.

@@ -65,18 +65,15 @@ class ResidentRepository:
     async def register(self, user_id: int, quarter_id: str | None = None) -> Resident:
         """Create the resident on first /start (keeping an existing row); returns the row."""
         now = to_db_time(utc_now())
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO residents (user_id, quarter_id, first_seen, last_seen) "
-                "VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET "
-                "quarter_id = coalesce(excluded.quarter_id, residents.quarter_id), "
-                "last_seen = excluded.last_seen",
-                (user_id, quarter_id, now, now),
-            )
-            async with conn.execute(_ONE_ROW, (user_id,)) as cursor:
-                row = await cursor.fetchone()
-        assert row is not None  # just written in the same transaction
+        row = await self.db.fetchone(
+            "INSERT INTO residents (user_id, quarter_id, first_seen, last_seen) "  # noqa: S608
+            "VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET "
+            "quarter_id = coalesce(excluded.quarter_id, residents.quarter_id), "
+            f"last_seen = excluded.last_seen RETURNING {_COLUMNS}",
+            (user_id, quarter_id, now, now),
+        )
+        assert row is not None  # an upsert always returns its row
         return _resident(row)
 
     async def set_language(self, user_id: int, language: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from telegram import Update
 
 from bot.app import build_application
-from bot.broadcasting import BroadcastService
+from bot.broadcasts import BroadcastService
 from bot.context import QuartierApplication
 from bot.offline import Files, OfflineRequest
 from bot.repositories import Repositories

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import RequestData
 
-from bot.broadcast import SendOutcome
-from bot.broadcasting import classify
+from bot.app import build_application
+from bot.broadcasts import BroadcastService, SendOutcome, classify
 from bot.context import QuartierApplication
 from bot.repositories import Repositories
 from tests.conftest import ADMIN_ID
-from tests.recording import Person, RecordingRequest, texts, toasts
+from tests.recording import TOKEN, Person, RecordingRequest, texts, toasts
 
 
 async def subscribe_residents(repos: Repositories, count: int, first: int = 720000) -> list[int]:
@@ -119,7 +125,7 @@ async def test_residents_are_answered_while_a_broadcast_runs(
     await admin.send("Long broadcast")
     await admin.press("Send now")
     assert application.broadcaster is not None
-    for _ in range(100):  # results are recorded per batch (about a second of sends)
+    for _ in range(100):
         if (await repos.broadcasts.counts(1)).sent:
             break
         await asyncio.sleep(0.05)
@@ -170,7 +176,7 @@ async def test_broadcast_is_refused_to_residents_and_other_quarters(
         "5xx",
     ],
 )
-def test_telegram_errors_are_classified(error: Exception, outcome: SendOutcome) -> None:
+def test_telegram_errors_are_classified(error: TelegramError, outcome: SendOutcome) -> None:
     result = classify(error)
     assert result.outcome is outcome
     if outcome is SendOutcome.RETRY_AFTER:
@@ -214,3 +220,81 @@ async def test_stats_for_staff(
     assert "by topic: Health 1" in text and "by status: new 1" in text
     resident = Person(application, request, 730005, "en")
     assert texts(await resident.send("/stats")) == ["Sorry, this command is only for staff."]
+
+
+@dataclass
+class BlockingTelegram(RecordingRequest):
+    """Telegram refusing messages to residents who blocked the bot (403)."""
+
+    blocked: set[int] = field(default_factory=set)
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any
+    ) -> tuple[int, bytes]:
+        """403 for a blocked chat, else the recording answer."""
+        chat_id = request_data.parameters.get("chat_id") if request_data else None
+        if url.endswith("/sendMessage") and chat_id in self.blocked:
+            refusal = {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            }
+            return 403, json.dumps(refusal).encode()
+        return await super().do_request(url, method, request_data, **timeouts)
+
+
+@asynccontextmanager
+async def blocking_app(
+    repos: Repositories, request: BlockingTelegram
+) -> AsyncIterator[QuartierApplication]:
+    """The application over this request, with its broadcast service, as at start-up."""
+    application = build_application(
+        repos, TOKEN, request=request, updates_request=RecordingRequest()
+    )
+    await repos.db.open()
+    await application.initialize()
+    application.broadcaster = BroadcastService(repos, application.bot)
+    try:
+        yield application
+    finally:
+        await application.broadcaster.shutdown()
+        await application.shutdown()
+        await repos.db.close()
+
+
+async def broadcast_preview(admin: Person, text: str) -> str:
+    """Officer: a broadcast to the Bahnhofsvorstadt up to its preview; the recipient line."""
+    await admin.send("/broadcast bahnhofsvorstadt")
+    await admin.press("All topics")
+    await admin.press("All languages")
+    return texts(await admin.send(text))[1]
+
+
+async def test_residents_who_blocked_the_bot_are_skipped_until_they_write(
+    repos: Repositories,
+) -> None:
+    request = BlockingTelegram()
+    async with blocking_app(repos, request) as application:
+        ids = await subscribe_residents(repos, 3)
+        request.blocked.add(ids[0])
+        await repos.residents.set_language(ADMIN_ID, "en")
+        admin = Person(application, request, ADMIN_ID, "en")
+        assert await broadcast_preview(admin, "Flohmarkt") == (
+            "This is the preview. It goes to 3 residents."
+        )
+        await admin.press("Send now")
+        await wait_until_idle(application)
+        report = texts(request.to_chat(ADMIN_ID))[-1]
+        assert report.startswith("✅ Broadcast #1 finished: 2 delivered, 1 blocked the bot")
+
+        # The next broadcast leaves them out …
+        assert await broadcast_preview(admin, "Repair-Café") == (
+            "This is the preview. It goes to 2 residents."
+        )
+        await admin.press("Cancel")
+        # … until they write to the bot again.
+        request.blocked.clear()
+        await Person(application, request, ids[0], "tr").send("/start")
+        assert await broadcast_preview(admin, "Repair-Café") == (
+            "This is the preview. It goes to 3 residents."
+        )

@@ -101,7 +101,7 @@ async def test_deleteme_leaves_no_trace(repos: Repositories) -> None:
         remaining = (concern.topic_id, concern.quarter_id, concern.status)
         assert remaining == ("safety", "bahnhofsvorstadt", "new")
         assert concern.resident_id is None and concern.text is None
-        export_rows = [row async for row in repos.concerns.export(["bahnhofsvorstadt"])]
+        export_rows = [row async for row in repos.export.concerns(["bahnhofsvorstadt"])]
         assert len(export_rows) == 1 and export_rows[0].text is None
         assert str(USER_ID) not in str(export_rows)
     needles = [SECRET_TEXT, FOLLOW_UP, "DRAFT-TEXT-99", "PHOTO-FILE-ID-42", str(USER_ID)]
