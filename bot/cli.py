@@ -275,7 +275,7 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
         f"webhook {webhook.url} on {webhook.listen}:{webhook.port}" if webhook else "long polling",
     )
     try:
-        asyncio.run(_serve(app, webhook))
+        healthy = asyncio.run(_serve(app, webhook))
     except InvalidToken:
         print(
             f"quartierbot: Telegram refused the token in {TOKEN_ENV}; "
@@ -288,7 +288,7 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
         print(f"quartierbot: cannot reach Telegram: {exc}", file=sys.stderr)
         return 1
     log.info("quartierbot stopped")
-    return 0
+    return 0 if healthy else EXIT_USAGE
 
 
 def export(config_path: Path, args: argparse.Namespace) -> int:
@@ -326,31 +326,48 @@ async def _export(
         await repos.db.close()
 
 
-async def _serve(app: QuartierApplication, webhook: WebhookSettings | None) -> None:
-    """Run until SIGINT or SIGTERM, then shut down cleanly."""
+async def _serve(app: QuartierApplication, webhook: WebhookSettings | None) -> bool:
+    """Run until SIGINT or SIGTERM, then shut down cleanly; False if the database is damaged."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    if webhook is not None:
-        await serve_webhook(app, webhook, stop)
-    else:
-        await run_until_stopped(app, stop)
+    # Not before the start: on a large database the check takes seconds, and a damaged file is
+    # rare; the bot stops within moments if it finds one.
+    checked = asyncio.create_task(_check_database(app.repos.db, stop))
+    try:
+        if webhook is not None:
+            await serve_webhook(app, webhook, stop)
+        else:
+            await run_until_stopped(app, stop)
+    finally:
+        checked.cancel()
+    return not checked.done() or checked.cancelled() or checked.result()
 
 
 async def _prepare_database(config: Config) -> None:
-    """Open (creating or migrating), check and close the database, so problems show first."""
+    """Open (creating or migrating) and close the database, so problems show first."""
     database = Database(config.database)
     await database.open()
-    try:
-        verdict = await database.quick_check()
-    finally:
-        await database.close()
-    if verdict != "ok":
-        raise StorageError(
-            f"{config.database} is damaged ({verdict[:200]}). Stop here and restore the latest "
-            "backup: copy the file made by 'quartierbot backup' over the database (see README)"
-        )
+    await database.close()
+
+
+def damage_report(database: Path, verdict: str) -> str:
+    """What an operator must do about a damaged database."""
+    return (
+        f"{database} is damaged ({verdict[:200]}). Stop here and restore the latest backup: "
+        "copy the file made by 'quartierbot backup' over the database (see README)"
+    )
+
+
+async def _check_database(db: Database, stop: asyncio.Event) -> bool:
+    """SQLite's quick check while the bot already runs (it reads the whole file); stop if bad."""
+    verdict = await db.quick_check()
+    if verdict == "ok":
+        return True
+    print(f"quartierbot: database problem: {damage_report(db.path, verdict)}", file=sys.stderr)
+    stop.set()
+    return False
 
 
 def health(config_path: Path, max_age: float) -> int:

@@ -121,9 +121,14 @@ class Database:
             await conn.close()
 
     async def quick_check(self) -> str:
-        """SQLite's quick integrity check: 'ok', or what is broken."""
+        """SQLite's quick integrity check: 'ok', or what is broken.
+
+        On a connection of its own: it reads the whole file (seconds for a large one), and the
+        bot keeps answering meanwhile.
+        """
         try:
-            rows = await self.fetchall("PRAGMA quick_check")
+            async with self.reader() as conn:
+                rows = list(await conn.execute_fetchall("PRAGMA quick_check"))
         except sqlite3.DatabaseError as exc:
             # So damaged that the check itself cannot read it.
             return str(exc)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from storage.migrations import SCHEMA_VERSION
+from tests.fakebotapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "4242:SECRET-token-never-to-be-printed"
@@ -136,7 +137,10 @@ def test_run_refuses_a_damaged_database(tmp_path: Path) -> None:
     raw = bytearray(database.read_bytes())
     raw[4096 * 2 : 4096 * 2 + 200] = b"\xff" * 200  # scribble over a b-tree page
     database.write_bytes(bytes(raw))
-    result = quartierbot("run", "--config", str(config), env={"TELEGRAM_BOT_TOKEN": SECRET})
+    # The check runs while the bot starts (it reads the whole file): the bot stops at once.
+    with FakeBotApi() as api:
+        env = {key: api.bot_env()[key] for key in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL")}
+        result = quartierbot("run", "--config", str(config), env=env)
     assert result.returncode == 2
     assert "damaged" in result.stderr or "malformed" in result.stderr
     assert "Traceback" not in result.stderr
