@@ -11,6 +11,7 @@ from bot import jobs
 from bot.broadcasts import BroadcastService
 from bot.commands import publish_command_menus
 from bot.context import BotContext, QuartierApplication
+from bot.outbox import OutboxService
 from bot.ratelimit import RetryingLimiter
 from bot.repositories import Repositories
 from handlers import (
@@ -106,13 +107,18 @@ async def _post_init(app: Application[..., ..., ..., ..., ..., ...]) -> None:  #
     await publish_command_menus(app.bot, repos)
     if isinstance(app, QuartierApplication):
         app.broadcaster = BroadcastService(repos, app.bot)
+        # Outbox messages take their turns from the broadcasts' pacer: one bot-wide rate.
+        app.outbox = OutboxService(repos, app.bot, app.broadcaster.pacer)
+        app.outbox.start()
         jobs.schedule(app)
 
 
 async def _post_stop(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
-    """Stop running broadcasts before the database closes; they resume at the next start."""
+    """Stop broadcasts and the outbox before the database closes; both resume at the next start."""
     if isinstance(app, QuartierApplication) and app.broadcaster is not None:
         await app.broadcaster.shutdown()
+    if isinstance(app, QuartierApplication) and app.outbox is not None:
+        await app.outbox.shutdown()
 
 
 async def _post_shutdown(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]

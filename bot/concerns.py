@@ -6,9 +6,9 @@ import html
 import logging
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.config import Config
@@ -121,50 +121,6 @@ def staff_post(
     return "\n".join(lines)
 
 
-async def announce(bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern) -> bool:
-    """Post a new concern to the staff group (with photo/location); False if that failed."""
-    group = repos.config.staff.group_chat_id
-    if group is None:
-        await repos.concerns.mark_posted(concern.id)  # staff use /concerns instead
-        return True
-    t = staff_translator(repos)
-    posted: list[tuple[int, str]] = []  # (message id, kind) in the staff group
-    try:
-        post = await bot.send_message(
-            group,
-            staff_post(concern, repos, t),
-            parse_mode=ParseMode.HTML,
-            reply_markup=status_keyboard(concern, t),
-        )
-        posted.append((post.message_id, "text"))
-        if concern.photo_file_id:
-            photo = await bot.send_photo(
-                group,
-                concern.photo_file_id,
-                caption=concern.reference,
-                reply_to_message_id=post.message_id,
-            )
-            posted.append((photo.message_id, "photo"))
-        if concern.latitude is not None and concern.longitude is not None:
-            place = await bot.send_location(
-                group,
-                latitude=concern.latitude,
-                longitude=concern.longitude,
-                reply_to_message_id=post.message_id,
-            )
-            posted.append((place.message_id, "location"))
-    except TelegramError as exc:
-        # The concern is saved; the repost job tries again later. Replies to what did reach
-        # the group still find their concern.
-        log.warning(
-            "posting %s to the staff group failed: %s", concern.reference, type(exc).__name__
-        )
-        await repos.concerns.record_post(concern.id, group, posted, complete=False)
-        return False
-    await repos.concerns.record_post(concern.id, group, posted, complete=True)
-    return True
-
-
 async def refresh_staff_post(
     bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, stamp: StatusStamp | None
 ) -> None:
@@ -196,57 +152,6 @@ async def resident_translator(repos: Repositories, concern: Concern) -> Translat
     resident = await repos.residents.get(concern.resident_id)
     language = resident.language if resident and resident.language else concern.language
     return repos.catalogs.translator(language)
-
-
-async def notify_status(
-    bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, note: str
-) -> bool:
-    """Tell the resident, in their language, that the status changed (with the note if allowed)."""
-    t = await resident_translator(repos, concern)
-    if t is None or concern.resident_id is None:
-        return False
-    text = t._(
-        "Update on your concern {reference} ({topic}): the status is now “{status}”.",
-        reference=concern.reference,
-        topic=topic_label(concern.topic_id, repos.config, t),
-        status=status_label(concern.status, t),
-    )
-    # For anonymous concerns staff cannot write to the resident, so a note stays internal.
-    if note and not concern.anonymous:
-        text += "\n\n" + t._("Message from the quarter office: {note}", note=note)
-    return await _send_linked(bot, repos, concern, concern.resident_id, text)
-
-
-async def relay_reply(
-    bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, text: str
-) -> bool:
-    """Forward a staff reply to the resident in their language; False if it could not be sent."""
-    t = await resident_translator(repos, concern)
-    if t is None or concern.resident_id is None or concern.anonymous:
-        return False
-    message = t._(
-        "Reply from the quarter office about your concern {reference}:\n\n{text}\n\n"
-        "To answer, reply to this message.",
-        reference=concern.reference,
-        text=text,
-    )
-    return await _send_linked(bot, repos, concern, concern.resident_id, message)
-
-
-async def _send_linked(
-    bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, chat_id: int, text: str
-) -> bool:
-    """Send to the resident and remember the message, so their Telegram reply finds the concern."""
-    try:
-        sent: Message = await bot.send_message(chat_id, text)
-    except Forbidden:
-        log.info("resident of %s has blocked the bot", concern.reference)
-        return False
-    except TelegramError as exc:
-        log.warning("message about %s not delivered: %s", concern.reference, type(exc).__name__)
-        return False
-    await repos.concerns.link(chat_id, sent.message_id, concern.id)
-    return True
 
 
 async def redact_staff_posts(

@@ -86,6 +86,16 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Fair limits per resident: beyond them a polite answer, nothing stored, nothing posted."""
+
+    #: Concerns one resident may submit in 24 hours.
+    concerns_per_day: int = 5
+    #: Follow-ups (messages added to their concerns) one resident may send in an hour.
+    followups_per_hour: int = 30
+
+
+@dataclass(frozen=True)
 class EventSettings:
     """Event reminders."""
 
@@ -133,6 +143,7 @@ class Config:
     privacy: PrivacySettings
     events: EventSettings = field(default_factory=EventSettings)
     broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     _quarter_index: Mapping[str, Quarter] = field(repr=False, compare=False, default_factory=dict)
 
     def quarter(self, quarter_id: str | None) -> Quarter | None:
@@ -213,7 +224,9 @@ class _Parser:
     def parse(self, data: Mapping[str, Any]) -> Config:
         """Parse the whole file."""
         self.check_unknown(
-            data, "", {"bot", "staff", "quarters", "topics", "privacy", "events", "broadcast"}
+            data,
+            "",
+            {"bot", "staff", "quarters", "topics", "privacy", "events", "broadcast", "limits"},
         )
         bot = self.table(data, "bot", "bot")
         self.check_unknown(bot, "bot", {"default_language", "languages", "timezone", "database"})
@@ -233,6 +246,7 @@ class _Parser:
         privacy = self.privacy(self.table(data, "privacy", "privacy"))
         events = self.event_settings(self.table(data, "events", "events"))
         broadcast = self.broadcast_settings(self.table(data, "broadcast", "broadcast"))
+        limits = self.limit_settings(self.table(data, "limits", "limits"))
         return Config(
             path=self.path,
             default_language=default_language,
@@ -245,6 +259,7 @@ class _Parser:
             privacy=privacy,
             events=events,
             broadcast=broadcast,
+            limits=limits,
             _quarter_index={q.id: q for q in quarters},
         )
 
@@ -414,6 +429,22 @@ class _Parser:
             contact=self.string(privacy, "privacy.contact", "contact", "").strip(),
             retention_days=days,
         )
+
+    def limit_settings(self, limits: Mapping[str, Any]) -> LimitSettings:
+        """`[limits]`: concerns a day and follow-ups an hour per resident."""
+        self.check_unknown(limits, "limits", {"concerns_per_day", "followups_per_hour"})
+        defaults = LimitSettings()
+        concerns = self.integer(
+            limits.get("concerns_per_day", defaults.concerns_per_day), "limits.concerns_per_day"
+        )
+        followups = self.integer(
+            limits.get("followups_per_hour", defaults.followups_per_hour),
+            "limits.followups_per_hour",
+        )
+        for key, value in (("concerns_per_day", concerns), ("followups_per_hour", followups)):
+            if not 1 <= value <= 1000:
+                raise self.fail(f"limits.{key}", "must be between 1 and 1000")
+        return LimitSettings(concerns_per_day=concerns, followups_per_hour=followups)
 
     def event_settings(self, events: Mapping[str, Any]) -> EventSettings:
         """`[events]`: reminder_hours, a list of hours before the start."""

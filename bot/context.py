@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.broadcasts import BroadcastService
 from bot.i18n import Translator
+from bot.outbox import OutboxService
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
 from storage.drafts import StaffDraft
@@ -32,6 +33,8 @@ class QuartierApplication(
         self.repos = repos
         #: Delivers broadcasts in the background; created at start-up, when the bot exists.
         self.broadcaster: BroadcastService | None = None
+        #: Delivers the outbox in the background; created at start-up, like the broadcaster.
+        self.outbox: OutboxService | None = None
         #: Where typed input goes (handlers/text_input.py): features register themselves here
         #: in their register(app), so the router needs to import none of them.
         self.staff_input: dict[str, StaffInput] = {}
@@ -59,6 +62,14 @@ class BotContext(CallbackContext[ExtBot[RateLimitArgs], AnyDict, AnyDict, AnyDic
         if not isinstance(application, QuartierApplication):
             raise TypeError("BotContext needs a QuartierApplication")
         return application.repos
+
+    @property
+    def outbox(self) -> OutboxService:
+        """The running bot's outbox delivery (handlers wake it after committing a message)."""
+        application = self.application
+        if not isinstance(application, QuartierApplication) or application.outbox is None:
+            raise RuntimeError("the outbox is not running")
+        return application.outbox
 
     @property
     def broadcaster(self) -> BroadcastService:

@@ -1,4 +1,4 @@
-"""Scheduled work: retention, re-posting concerns the staff group missed, stale drafts.
+"""Scheduled work: retention, reminders, scheduled broadcasts, stale drafts.
 
 python-telegram-bot's JobQueue keeps no jobs across restarts; these jobs derive everything from
 the database, so scheduling them anew at every start loses nothing.
@@ -12,7 +12,7 @@ from datetime import time, timedelta
 
 from telegram.ext import ExtBot
 
-from bot.concerns import announce, quarter_name, redact_staff_posts
+from bot.concerns import quarter_name, redact_staff_posts
 from bot.context import BotContext, QuartierApplication
 from bot.events import reminder_text
 from bot.i18n import Translator
@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 #: Unfinished concern drafts hold personal data; nobody needs one older than this.
 DRAFT_LIFETIME = timedelta(days=2)
+#: Outbox messages Telegram refused for good are counted in /stats this long, then dropped.
+FAILED_OUTBOX_LIFETIME = timedelta(days=30)
 RETENTION_TIME = time(3, 30)
-REPOST_INTERVAL = timedelta(minutes=5)
 #: Reminders and scheduled broadcasts are found by scanning the database, so nothing is lost
 #: when the bot restarts: JobQueue itself keeps no jobs across restarts.
 SCAN_INTERVAL = timedelta(seconds=30)
@@ -39,19 +40,10 @@ async def run_retention(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
     anonymised, posts = await repos.privacy.anonymise_closed(cutoff)
     purged = await repos.concerns.purge_drafts(now - DRAFT_LIFETIME)
     purged += await repos.staff_drafts.purge(now - DRAFT_LIFETIME)
-    log.info("retention: %d concerns anonymised, %d stale drafts removed", anonymised, purged)
+    purged += await repos.outbox.purge_failed(now - FAILED_OUTBOX_LIFETIME)
+    log.info("retention: %d concerns anonymised, %d stale rows removed", anonymised, purged)
     await redact_staff_posts(bot, repos, posts)
     return anonymised
-
-
-async def repost_unannounced(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
-    """Announce concerns whose staff-group post failed earlier (Telegram down, bot restarted)."""
-    posted = 0
-    for concern in await repos.concerns.unposted():
-        if not await announce(bot, repos, concern):
-            break  # still failing: try again next round
-        posted += 1
-    return posted
 
 
 async def send_due_reminders(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
@@ -88,11 +80,6 @@ async def _retention_job(context: BotContext) -> None:
     await run_retention(context.bot, context.repos)
 
 
-async def _repost_job(context: BotContext) -> None:
-    """JobQueue callback for re-posting."""
-    await repost_unannounced(context.bot, context.repos)
-
-
 def schedule(app: QuartierApplication) -> None:
     """Schedule the recurring jobs (called at start-up, after the database is open)."""
     queue = app.job_queue
@@ -102,7 +89,6 @@ def schedule(app: QuartierApplication) -> None:
     queue.run_daily(_retention_job, RETENTION_TIME.replace(tzinfo=tz), name="retention")
     # Also once shortly after start: a bot that is restarted daily may never be up at 03:30.
     queue.run_once(_retention_job, timedelta(seconds=30), name="retention-at-start")
-    queue.run_repeating(_repost_job, REPOST_INTERVAL, first=timedelta(seconds=5), name="repost")
     queue.run_repeating(_reminder_job, SCAN_INTERVAL, first=timedelta(seconds=2), name="reminders")
     queue.run_repeating(
         _broadcast_job, SCAN_INTERVAL, first=timedelta(seconds=1), name="broadcasts"

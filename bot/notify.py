@@ -47,20 +47,22 @@ async def send_to_resident(
     return None
 
 
-async def tell_promoted(
-    bot: ExtBot[RateLimitArgs], repos: Repositories, event: Event, user_id: int
-) -> None:
+def promoted_text(event: Event, t: Translator) -> str:
     """A place became free (or more places were added) and went to this waiting resident."""
-    start = event.starts_at
+    return t._(
+        "Good news: a place became free, and it is yours. You are now registered for "
+        "“{title}” on {date} at {time}. If you cannot come, please tell us in /events.",
+        title=event.title,
+        date=t.fmt_date(event.starts_at),
+        time=t.fmt_time(event.starts_at),
+    )
 
-    def build(t: Translator) -> str:
-        """The message in the resident's language."""
-        return t._(
-            "Good news: a place became free, and it is yours. You are now registered for "
-            "“{title}” on {date} at {time}. If you cannot come, please tell us in /events.",
-            title=event.title,
-            date=t.fmt_date(start),
-            time=t.fmt_time(start),
-        )
 
-    await send_to_resident(bot, repos, user_id, build)
+def cancelled_text(event: Event, t: Translator) -> str:
+    """An event the resident registered for was called off."""
+    return t._(
+        "Sorry: “{title}” on {date} at {time} has been cancelled.",
+        title=event.title,
+        date=t.fmt_date(event.starts_at),
+        time=t.fmt_time(event.starts_at),
+    )

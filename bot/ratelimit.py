@@ -33,11 +33,16 @@ def retry_seconds(error: RetryAfter) -> float:
 class RetryingLimiter(BaseRateLimiter[RateLimitArgs]):
     """Retry flood-limited and failed calls, a bounded number of times."""
 
-    def __init__(self, max_retries: int = 3, max_total_wait: float = 60.0) -> None:
+    def __init__(
+        self, max_retries: int = 3, max_single_wait: float = 5.0, max_total_wait: float = 30.0
+    ) -> None:
         #: Retries after a network or server error.
         self.max_retries = max_retries
-        #: How long one call may wait out flood limits in all: an answer a minute late still
-        #: helps the resident; one that never comes does not.
+        #: The longest flood-limit pause an answer to the update's sender waits out: a chat's
+        #: next updates wait for it (other chats do not). Messages to anyone else go through
+        #: the outbox (bot/outbox.py), which waits as long as Telegram asks, holding nobody.
+        self.max_single_wait = max_single_wait
+        #: Short pauses of a flood, added up: an answer half a minute late still helps.
         self.max_total_wait = max_total_wait
 
     async def initialize(self) -> None:
@@ -65,7 +70,8 @@ class RetryingLimiter(BaseRateLimiter[RateLimitArgs]):
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                if opted_out or waited + wait > self.max_total_wait:
+                too_long = wait > self.max_single_wait or waited + wait > self.max_total_wait
+                if opted_out or too_long:
                     raise
                 log.info("flood limit on %s: retrying in %.0f s", endpoint, wait)
             except BadRequest:

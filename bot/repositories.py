@@ -19,6 +19,7 @@ from storage.drafts import StaffDraftRepository
 from storage.events import EventRepository
 from storage.export import ExportRepository
 from storage.officers import OfficerRepository
+from storage.outbox import OutboxRepository
 from storage.privacy import PrivacyRepository
 from storage.residents import ResidentRepository
 from storage.stats import StatsRepository
@@ -44,6 +45,7 @@ class Repositories:
     export: ExportRepository
     privacy: PrivacyRepository
     officers: OfficerRepository
+    outbox: OutboxRepository
     staff: StaffDirectory
     subscriptions: SubscriptionRepository
     staff_drafts: StaffDraftRepository
@@ -71,6 +73,7 @@ class Repositories:
             export=ExportRepository(db),
             privacy=PrivacyRepository(db),
             officers=officers,
+            outbox=OutboxRepository(db),
             staff=StaffDirectory(config, officers),
             subscriptions=SubscriptionRepository(db),
             staff_drafts=StaffDraftRepository(db),

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.concerns import MAX_DESCRIPTION, announce, quarter_name, staff_translator, topic_label
+from bot.concerns import MAX_DESCRIPTION, quarter_name, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
 from bot.menu import MENU_CONCERN, main_menu
@@ -46,8 +45,49 @@ async def start_concern(update: Update, context: BotContext) -> None:
     if resident is None or resident.language is None or quarter is None:
         await message.reply_text(t._("Please send /start first and choose your quarter."))
         return
+    # Told before they write, not after: the fair limit is checked again at the submit.
+    if await over_concern_limit(context, resident.user_id):
+        await message.reply_text(concern_limit_text(context))
+        return
     await context.repos.concerns.start_draft(resident.user_id, quarter.id)
     await ask_topic(message, context)
+
+
+async def over_concern_limit(context: BotContext, user_id: int) -> bool:
+    """Has the resident submitted as many concerns in 24 hours as one person may?"""
+    repos = context.repos
+    submitted = await repos.concerns.submitted_within(user_id, timedelta(days=1))
+    return submitted >= repos.config.limits.concerns_per_day
+
+
+def concern_limit_text(context: BotContext) -> str:
+    """The polite answer beyond the fair limit on concerns."""
+    t = context.t
+    limit = context.repos.config.limits.concerns_per_day
+    return t._n(
+        "You have sent {count} concern in the last 24 hours, the most we can take from one "
+        "person in a day. Please send the next one tomorrow, or contact the quarter office "
+        "directly (/hours).",
+        "You have sent {count} concerns in the last 24 hours, the most we can take from one "
+        "person in a day. Please send the next one tomorrow, or contact the quarter office "
+        "directly (/hours).",
+        limit,
+        count=limit,
+    )
+
+
+def followup_limit_text(context: BotContext) -> str:
+    """The polite answer beyond the fair limit on follow-ups."""
+    t = context.t
+    limit = context.repos.config.limits.followups_per_hour
+    return t._n(
+        "You have sent {count} message about your concerns in the last hour. Please wait a "
+        "little before you send more; the office reads everything you have sent.",
+        "You have sent {count} messages about your concerns in the last hour. Please wait a "
+        "little before you send more; the office reads everything you have sent.",
+        limit,
+        count=limit,
+    )
 
 
 def topic_keyboard(
@@ -424,8 +464,15 @@ async def submit(update: Update, context: BotContext) -> None:
     if draft is None or quarter is None:
         await draft_gone(update, context)
         return
+    if await over_concern_limit(context, user.id):
+        # Nothing is stored and nothing posted: the draft goes, the resident is told why.
+        await repos.concerns.discard_draft(user.id)
+        await query.answer()
+        await edit_text(query, concern_limit_text(context))
+        return
     try:
-        concern = await repos.concerns.submit(user.id, quarter.prefix, t.language)
+        staff_chat = repos.config.staff.group_chat_id
+        concern = await repos.concerns.submit(user.id, quarter.prefix, t.language, staff_chat)
     except DraftGone:
         await draft_gone(update, context)
         return
@@ -439,7 +486,8 @@ async def submit(update: Update, context: BotContext) -> None:
         await edit_text(query, summary_text(draft, context))
         if isinstance(query.message, Message):
             await query.message.reply_text(confirmation(concern, context))
-    await announce(context.bot, repos, concern)
+    # The staff-group post was committed with the concern; the outbox delivers it.
+    context.outbox.wake()
 
 
 def confirmation(concern: Concern, context: BotContext) -> str:
@@ -580,33 +628,17 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
     if len(text) > MAX_DESCRIPTION:
         await message.reply_text(too_long(text, t))
         return
-    await repos.concerns.add_resident_message(concern.id, user_of(update).id, text)
+    sent = await repos.concerns.followups_within(user_of(update).id, timedelta(hours=1))
+    if sent >= repos.config.limits.followups_per_hour:
+        await message.reply_text(followup_limit_text(context))
+        return
+    staff_chat = repos.config.staff.group_chat_id
+    await repos.concerns.add_resident_message(concern.id, user_of(update).id, text, staff_chat)
+    # The staff group gets it through the outbox, under the concern's post.
+    context.outbox.wake()
     await message.reply_text(
         t._("Thank you. Your message was added to {reference}.", reference=concern.reference)
     )
-    await forward_follow_up(context, concern, text)
-
-
-async def forward_follow_up(context: BotContext, concern: Concern, text: str) -> None:
-    """Show the follow-up in the staff group, as a reply to the concern's post."""
-    repos = context.repos
-    group = repos.config.staff.group_chat_id
-    if group is None:
-        return
-    staff_t = staff_translator(repos)
-    posts = await repos.concerns.links(concern.id, group)
-    try:
-        sent = await context.bot.send_message(
-            group,
-            staff_t._(
-                "💬 Message about {reference}:\n\n{text}", reference=concern.reference, text=text
-            ),
-            reply_to_message_id=posts[0].message_id if posts else None,
-            allow_sending_without_reply=True,
-        )
-    except TelegramError:
-        return  # it is in the thread; staff see it in /concerns
-    await repos.concerns.link(group, sent.message_id, concern.id, "followup")
 
 
 def register(app: QuartierApplication) -> None:

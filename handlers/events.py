@@ -12,7 +12,6 @@ from bot.context import BotContext, QuartierApplication
 from bot.events import build_ics, render_event_list
 from bot.i18n import Translator
 from bot.menu import MENU_EVENTS
-from bot.notify import tell_promoted
 from handlers.common import EVENT_LIST, PRIVATE, edit_text, event_card, message_of, user_of
 from storage.events import Event, EventCounts, EventError
 
@@ -162,7 +161,7 @@ async def event_button(update: Update, context: BotContext) -> None:
         result = await repos.events.cancel_rsvp(event.id, user.id, repos.now())
         await query.answer(t._("Thank you for telling us."))
         if result.promoted_user_id is not None:
-            await tell_promoted(context.bot, repos, event, result.promoted_user_id)
+            context.outbox.wake()  # the promoted resident is told through the outbox
     text, keyboard = await event_card(context, event, user.id, back_to_list=opened_from_list(query))
     await edit_text(query, text, reply_markup=keyboard)
 

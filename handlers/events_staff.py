@@ -25,7 +25,6 @@ from bot.events import (
     validate_title,
 )
 from bot.i18n import Translator
-from bot.notify import send_to_resident, tell_promoted
 from handlers.common import PRIVATE, audit_denied, edit_text, message_of, user_of
 from storage.drafts import StaffDraft
 from storage.events import Event, EventCounts, EventError, EventInput
@@ -376,8 +375,8 @@ async def save(update: Update, context: BotContext, draft: StaffDraft) -> None:
             await edit_text(query, t._("This event cannot be changed any more."))
         return
     await repos.staff_drafts.discard(user.id)
-    for user_id in promoted:
-        await tell_promoted(context.bot, repos, event, user_id)
+    if promoted:
+        context.outbox.wake()  # residents moved up are told through the outbox
     keyboard = None
     if draft.kind == "event":
         keyboard = InlineKeyboardMarkup(
@@ -438,18 +437,8 @@ async def cancel_confirmed(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     to_tell = await repos.events.cancel(user.id, event.id)
-    for resident_id in to_tell:
-        await send_to_resident(
-            context.bot,
-            repos,
-            resident_id,
-            lambda rt: rt._(
-                "Sorry: “{title}” on {date} at {time} has been cancelled.",
-                title=event.title,
-                date=rt.fmt_date(event.starts_at),
-                time=rt.fmt_time(event.starts_at),
-            ),
-        )
+    # Committed with the cancellation; the outbox tells each of them in their language.
+    context.outbox.wake()
     await edit_text(
         query,
         t._n(

@@ -14,7 +14,6 @@ from bot.concerns import redact_staff_posts, status_label, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import bold, native_name
 from bot.menu import MENU_MY_CONCERNS
-from bot.notify import tell_promoted
 from handlers.common import PRIVATE, edit_text, message_of, user_of
 from storage.db import to_db_time
 
@@ -186,10 +185,8 @@ async def delete_me_button(update: Update, context: BotContext) -> None:
     user_id = user_of(update).id
     # Give up event places first, so that the waiting list moves up as with any cancellation.
     for event_id, _ in await repos.events.rsvps_of(user_id):
-        outcome = await repos.events.cancel_rsvp(event_id, user_id, repos.now())
-        event = await repos.events.get(event_id)
-        if outcome.promoted_user_id is not None and event is not None:
-            await tell_promoted(context.bot, repos, event, outcome.promoted_user_id)
+        await repos.events.cancel_rsvp(event_id, user_id, repos.now())
+    context.outbox.wake()  # residents who get a freed place are told through the outbox
     posts = await repos.privacy.erase_resident(user_id)
     # Erased and committed; the translator stays valid for this last answer.
     await edit_text(

@@ -15,9 +15,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.concerns import (
     MAX_DESCRIPTION,
     StatusStamp,
-    notify_status,
     refresh_staff_post,
-    relay_reply,
     staff_post,
     status_keyboard,
     status_label,
@@ -74,11 +72,15 @@ async def apply_status(
     """Store the new status, tell the resident, and update the staff-group post."""
     repos = context.repos
     updated = await repos.concerns.set_status(concern, status, actor.id, note)
-    await notify_status(context.bot, repos, updated, note)
+    context.outbox.wake()  # the resident's notice was committed with the status
     await refresh_staff_post(
         context.bot, repos, updated, StatusStamp(by=actor.first_name, status=status)
     )
     return updated
+
+
+#: How long an officer's reply waits to learn whether it was delivered (it is committed anyway).
+REPLY_WAIT_SECONDS = 3.0
 
 
 async def apply_reply(
@@ -93,9 +95,19 @@ async def apply_reply(
             "internal note.",
             reference=concern.reference,
         )
-    await repos.concerns.add_staff_entry(concern, "reply", actor.id, text)
-    if await relay_reply(context.bot, repos, concern, text):
+    outgoing = await repos.concerns.add_staff_entry(concern, "reply", actor.id, text)
+    delivered = None
+    if outgoing is not None:
+        # Committed; a short wait tells the officer whether Telegram took it.
+        delivered = await context.outbox.delivered_within(outgoing, REPLY_WAIT_SECONDS)
+    if delivered:
         return t._("Sent to the resident of {reference}.", reference=concern.reference)
+    if delivered is None:
+        return t._(
+            "Saved in {reference}. Telegram is busy right now; the reply goes out as soon as "
+            "it allows.",
+            reference=concern.reference,
+        )
     return t._(
         "Saved in {reference}, but it could not be delivered (the resident may have blocked "
         "the bot).",

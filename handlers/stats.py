@@ -36,6 +36,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
     now = repos.now().astimezone(repos.config.timezone)
     month_start = datetime.combine(now.date().replace(day=1), time(0, 0), tzinfo=now.tzinfo)
     figures = await repos.stats.figures(quarters, month_start)
+    outbox = await repos.outbox.counts()
     config = repos.config
     quarter_labels = {q: quarter_name(q, config) for q in quarters}
     languages = {code: native_name(code) for code in figures.residents_by_language if code != "?"}
@@ -77,6 +78,11 @@ async def stats_command(update: Update, context: BotContext) -> None:
             delivered=t.fmt_number(delivered),
             total=t.fmt_number(total),
             rate=rate,
+        ),
+        t._(
+            "Messages waiting to go out: {waiting}; refused by Telegram: {failed}",
+            waiting=t.fmt_number(outbox.waiting),
+            failed=t.fmt_number(outbox.failed),
         ),
     ]
     await repos.audit.record(user.id, "stats", ",".join(quarters))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from storage.audit import write_audit
 from storage.db import Database, from_db_time, to_db_time, utc_now
+from storage.outbox import enqueue
 
 STATUSES: tuple[str, ...] = ("new", "in_progress", "done", "rejected")
 CLOSED_STATUSES: frozenset[str] = frozenset({"done", "rejected"})
@@ -257,8 +258,15 @@ class ConcernRepository:
 
     # -- submitting -----------------------------------------------------------------------
 
-    async def submit(self, user_id: int, prefix: str, language: str) -> Concern:
-        """Turn the draft into a concern with the next number of its quarter, in one transaction."""
+    async def submit(
+        self, user_id: int, prefix: str, language: str, staff_chat: int | None = None
+    ) -> Concern:
+        """Turn the draft into a concern with the next number of its quarter, in one transaction.
+
+        With a staff chat, its post (and the photo and location under it) go into the outbox in
+        the same transaction: the resident hears "received" at once, the staff group gets it as
+        soon as Telegram allows.
+        """
         now = to_db_time(utc_now())
 
         async with self.db.transaction() as conn:
@@ -302,7 +310,10 @@ class ConcernRepository:
                     now,
                 ),
             )
-        return _concern(inserted)
+            concern = _concern(inserted)
+            if staff_chat is not None:
+                await _enqueue_post(conn, staff_chat, concern)
+        return concern
 
     # -- reading --------------------------------------------------------------------------
 
@@ -334,6 +345,23 @@ class ConcernRepository:
         )
         summaries = [ConcernSummary(row[0], row[1], row[2], from_db_time(row[3])) for row in rows]
         return summaries, int(rows[0][4]) if rows else 0
+
+    async def submitted_within(self, user_id: int, period: timedelta) -> int:
+        """How many concerns the resident submitted in the last `period` (the fair limit)."""
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM concerns WHERE resident_id = ? AND created_at >= ?",
+            (user_id, to_db_time(utc_now() - period)),
+        )
+        return int(row[0]) if row else 0
+
+    async def followups_within(self, user_id: int, period: timedelta) -> int:
+        """How many follow-ups the resident sent in the last `period` (the fair limit)."""
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM concern_events WHERE kind = 'resident' AND author_id = ? "
+            "AND created_at >= ?",
+            (user_id, to_db_time(utc_now() - period)),
+        )
+        return int(row[0]) if row else 0
 
     async def for_resident(self, user_id: int) -> list[Concern]:
         """The resident's concerns, newest first."""
@@ -373,38 +401,46 @@ class ConcernRepository:
         )
         return [_event(row) for row in rows]
 
-    async def unposted(self, limit: int = 20) -> list[Concern]:
-        """Concerns not yet announced in the staff group (e.g. Telegram was down)."""
-        rows = await self.db.fetchall(
-            f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE posted_at IS NULL "  # noqa: S608
-            "ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [_concern(row) for row in rows]
+    async def add_resident_message(
+        self, concern_id: int, user_id: int, text: str, staff_chat: int | None = None
+    ) -> None:
+        """A resident's follow-up, added to the thread (and, with a staff chat, to the outbox)."""
+        async with self.db.transaction() as conn:
+            (row,) = await conn.execute_fetchall(
+                "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
+                "VALUES (?, 'resident', ?, ?, ?) RETURNING id",
+                (concern_id, user_id, text, to_db_time(utc_now())),
+            )
+            if staff_chat is not None:
+                await enqueue(
+                    conn, staff_chat, "followup", concern_id=concern_id, entry_id=int(row[0])
+                )
 
-    # -- the thread -----------------------------------------------------------------------
+    async def add_staff_entry(
+        self, concern: Concern, kind: str, actor_id: int, text: str
+    ) -> int | None:
+        """A staff reply or internal note, audited in the same transaction (without its text).
 
-    async def add_resident_message(self, concern_id: int, user_id: int, text: str) -> None:
-        """A resident's follow-up, added to the thread."""
-        await self.db.execute(
-            "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
-            "VALUES (?, 'resident', ?, ?, ?)",
-            (concern_id, user_id, text, to_db_time(utc_now())),
-        )
-
-    async def add_staff_entry(self, concern: Concern, kind: str, actor_id: int, text: str) -> None:
-        """A staff reply or internal note, audited in the same transaction (without its text)."""
+        A reply to a resident who may be answered goes into the outbox with it; returns that
+        outbox message's id (None for notes and anonymous concerns).
+        """
         if kind not in ("reply", "note"):
             raise ValueError(kind)
         now = utc_now()
+        outgoing = None
         async with self.db.transaction() as conn:
-            await conn.execute(
+            (row,) = await conn.execute_fetchall(
                 "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (concern.id, kind, actor_id, text, to_db_time(now)),
             )
             # The audit log cannot be erased, so it never holds what residents or staff wrote.
             await write_audit(conn, actor_id, f"concern.{kind}", concern.reference, {}, now)
+            if kind == "reply" and concern.resident_id is not None and not concern.anonymous:
+                outgoing = await enqueue(
+                    conn, concern.resident_id, "reply", concern_id=concern.id, entry_id=int(row[0])
+                )
+        return outgoing
 
     async def set_status(
         self, concern: Concern, status: str, actor_id: int, note: str = ""
@@ -420,11 +456,20 @@ class ConcernRepository:
                 "UPDATE concerns SET status = ?, status_changed_at = ?, closed_at = ? WHERE id = ?",
                 (status, stamp, closed_at, concern.id),
             )
-            await conn.execute(
+            (entry,) = await conn.execute_fetchall(
                 "INSERT INTO concern_events (concern_id, kind, author_id, text, status, "
-                "created_at) VALUES (?, 'status', ?, ?, ?, ?)",
+                "created_at) VALUES (?, 'status', ?, ?, ?, ?) RETURNING id",
                 (concern.id, actor_id, note or None, status, stamp),
             )
+            if concern.resident_id is not None:
+                # The resident hears of it in their language (bot/outbox.py renders it).
+                await enqueue(
+                    conn,
+                    concern.resident_id,
+                    "status",
+                    concern_id=concern.id,
+                    entry_id=int(entry[0]),
+                )
             await write_audit(
                 conn,
                 actor_id,
@@ -442,30 +487,6 @@ class ConcernRepository:
         await self.db.execute(
             "UPDATE concerns SET posted_at = ? WHERE id = ?", (to_db_time(utc_now()), concern_id)
         )
-
-    async def record_post(
-        self, concern_id: int, chat_id: int, messages: Sequence[tuple[int, str]], complete: bool
-    ) -> None:
-        """Link the staff group's messages (id, kind) to the concern; posted if `complete`.
-
-        One transaction: the post, its photo and its location, and the mark that the repost
-        job need not try again.
-        """
-        if not messages and not complete:
-            return
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT OR REPLACE INTO concern_links (chat_id, message_id, concern_id, kind) "
-                "VALUES (?, ?, ?, ?)",
-                [(chat_id, message_id, concern_id, kind) for message_id, kind in messages],
-            )
-            if complete:
-                await conn.execute(
-                    "UPDATE concerns SET posted_at = ? WHERE id = ?",
-                    (to_db_time(utc_now()), concern_id),
-                )
-
-    # -- links between Telegram messages and concerns ---------------------------------------
 
     async def link(
         self, chat_id: int, message_id: int, concern_id: int, kind: str = "text"
@@ -493,3 +514,12 @@ class ConcernRepository:
             (concern_id, chat_id),
         )
         return [Link(r["chat_id"], r["message_id"], r["concern_id"], r["kind"]) for r in rows]
+
+
+async def _enqueue_post(conn: aiosqlite.Connection, staff_chat: int, concern: Concern) -> None:
+    """The staff-group post of a new concern, then its photo and location under it."""
+    await enqueue(conn, staff_chat, "concern_post", concern_id=concern.id)
+    if concern.photo_file_id:
+        await enqueue(conn, staff_chat, "concern_photo", concern_id=concern.id)
+    if concern.latitude is not None:
+        await enqueue(conn, staff_chat, "concern_location", concern_id=concern.id)

@@ -11,6 +11,7 @@ import aiosqlite
 
 from storage.audit import write_audit
 from storage.db import Database, from_db_time, to_db_time, utc_now
+from storage.outbox import enqueue
 
 RsvpState = Literal["going", "waiting"]
 EventErrorCode = Literal["not_found", "invalid", "cancelled", "closed", "capacity_below_rsvps"]
@@ -210,6 +211,9 @@ async def _promote(
         "UPDATE rsvps SET state = 'going', created_at = ? WHERE event_id = ? AND user_id = ?",
         [(to_db_time(now), event_id, user_id) for user_id in promoted],
     )
+    for user_id in promoted:
+        # Told with the promotion's commit, never about a promotion that was rolled back.
+        await enqueue(conn, user_id, "promoted", event_id=event_id)
     return promoted
 
 
@@ -327,6 +331,8 @@ class EventRepository:
                 "SELECT user_id FROM rsvps WHERE event_id = ? ORDER BY rowid", (event_id,)
             ) as cursor:
                 users = [int(row[0]) for row in await cursor.fetchall()]
+            for user_id in users:
+                await enqueue(conn, user_id, "event_cancelled", event_id=event_id)
             await write_audit(
                 conn,
                 actor_id,

@@ -265,6 +265,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX inbox_pending ON inbox (update_id) WHERE handled_at IS NULL",
     ),
+    # 5: the outbox: messages to someone other than the update's sender, committed with the
+    # change they report and delivered in the background. A row names what to send (a concern,
+    # a thread entry, an event), never the text itself, and is deleted once delivered.
+    (
+        """
+        CREATE TABLE outbox (
+            id          INTEGER PRIMARY KEY,
+            chat_id     INTEGER NOT NULL,
+            kind        TEXT NOT NULL,
+            concern_id  INTEGER REFERENCES concerns (id),
+            entry_id    INTEGER REFERENCES concern_events (id),
+            event_id    INTEGER REFERENCES events (id) ON DELETE CASCADE,
+            state       TEXT NOT NULL DEFAULT 'waiting'
+                        CHECK (state IN ('waiting', 'sending', 'failed')),
+            attempts    INTEGER NOT NULL DEFAULT 0,
+            not_before  TEXT NOT NULL,
+            created_at  TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX outbox_due ON outbox (state, not_before, id)",
+        "CREATE INDEX outbox_by_chat ON outbox (chat_id)",
+        "CREATE INDEX outbox_by_concern ON outbox (concern_id) WHERE concern_id IS NOT NULL",
+        # The fair limit on follow-ups counts a resident's recent messages.
+        "CREATE INDEX concern_events_by_resident ON concern_events (author_id, created_at) "
+        "WHERE kind = 'resident'",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

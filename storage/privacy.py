@@ -48,6 +48,7 @@ class PrivacyRepository:
             posts = await _anonymise(conn, ids, user_id)
             await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM concern_links WHERE chat_id = ?", (user_id,))
+            await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (user_id,))
             for statement in _ERASE_USER_ROWS:
                 await conn.execute(statement, (user_id,))
             await conn.execute("DELETE FROM residents WHERE user_id = ?", (user_id,))
@@ -111,4 +112,6 @@ async def _anonymise_chunk(
         f"DELETE FROM concern_links WHERE concern_id IN ({marks}) AND chat_id > 0",  # noqa: S608
         ids,
     )
+    # Undelivered messages about these concerns have nothing left to say.
+    await conn.execute(f"DELETE FROM outbox WHERE concern_id IN ({marks})", ids)  # noqa: S608
     return posts

@@ -16,9 +16,10 @@ from typing import Any
 from telegram import Update
 
 from bot.app import build_application
-from bot.broadcasts import BroadcastService
+from bot.broadcasts import BroadcastService, Pacer, SystemClock
 from bot.context import QuartierApplication
 from bot.offline import Files, OfflineRequest
+from bot.outbox import OutboxService
 from bot.repositories import Repositories
 
 BOT_ID = 5550001
@@ -185,6 +186,8 @@ class Person:
         """Feed one update through the application; return the calls it caused."""
         before = len(self.request.calls)
         await self.app.process_update(Update.de_json(raw, self.app.bot))
+        if self.app.outbox is not None:
+            await self.app.outbox.settled()
         return self.request.calls[before:]
 
     async def send(self, text: str, **kwargs: Any) -> list[Call]:
@@ -291,9 +294,16 @@ async def running_app(
     await app.initialize()
     # What post_init does in production (tests do not run the polling loop that calls it).
     app.broadcaster = BroadcastService(repos, app.bot)
+    # Without Telegram's pacing, and Person.process waits until it has delivered: a test sees
+    # an update's messages to others with the update's own answers.
+    app.outbox = OutboxService(
+        repos, app.bot, Pacer(1000, SystemClock()), private_interval=0, group_interval=0
+    )
+    app.outbox.start()
     try:
         yield app, request
     finally:
+        await app.outbox.shutdown()
         await app.broadcaster.shutdown()
         await app.shutdown()
         await repos.db.close()

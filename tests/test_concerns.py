@@ -186,12 +186,10 @@ async def test_photo_and_location_are_accepted(resident: Person, repos: Reposito
     assert (draft.photo_file_id, draft.latitude, draft.text) == ("ph-big", 53.0833, None)
 
 
-async def test_a_photo_that_fails_to_post_leaves_the_concern_for_the_repost_job(
+async def test_a_photo_that_fails_to_post_is_sent_again_under_the_post(
     resident: Person, repos: Repositories, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from telegram.error import NetworkError
-
-    from bot.jobs import repost_unannounced
 
     await onboard(resident)
     await resident.send("/concern")
@@ -211,16 +209,20 @@ async def test_a_photo_that_fails_to_post_leaves_the_concern_for_the_repost_job(
     calls = await resident.press("Submit")
     assert texts(calls)[0].startswith("Thank you! Your concern has the number BV-0001.")
     (post,) = [c for c in group_calls(resident) if c.method == "sendMessage"]
-    (concern,) = await repos.concerns.unposted()
     # The post that did reach the group is linked: replies to it find the concern.
     linked = await repos.concerns.linked(GROUP_ID, _message_id(resident, post))
-    assert linked is not None and linked.id == concern.id
+    assert linked is not None and linked.reference == "BV-0001"
+    assert (await repos.outbox.counts()).waiting == 1  # the photo, to be tried again
 
     monkeypatch.setattr(resident.request, "result_for", answer)
-    assert await repost_unannounced(resident.app.bot, repos) == 1
-    assert await repos.concerns.unposted() == []
-    posts = [c for c in group_calls(resident) if c.method == "sendMessage"]
-    assert len(posts) == 2  # the first try, and the repost with its photo
+    # Its retry is due (as it would be after the back-off): it goes out, under the post.
+    await repos.db.execute("UPDATE outbox SET not_before = '2000-01-01T00:00:00Z'")
+    assert resident.app.outbox is not None
+    await resident.app.outbox.settled()
+    (photo,) = [c for c in group_calls(resident) if c.method == "sendPhoto"][-1:]
+    assert photo.params["reply_parameters"]["message_id"] == _message_id(resident, post)
+    assert [c for c in group_calls(resident) if c.method == "sendMessage"] == [post]
+    assert (await repos.outbox.counts()).waiting == 0
 
 
 def _message_id(person: Person, call: Call) -> int:

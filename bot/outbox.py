@@ -1,0 +1,404 @@
+"""Delivers the outbox: messages to someone other than the update's sender, in the background.
+
+Handlers and repositories only write outbox rows (storage/outbox.py), in the transaction of the
+change they report; this service sends them. One message is on its way at a time, so a crash
+repeats at most one. Each target chat keeps Telegram's pace (a message per second into a private
+chat, about 20 a minute into a group), every send takes its turn from the bot-wide pacer that
+broadcasts use, a 429 holds back only its chat, and server errors or timeouts are tried again
+with growing pauses. The text is rendered at delivery, in the recipient's language. Times here
+are the real clock (storage.db.utc_now), as in the rows: delivery is physical, not office time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Message
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
+
+from bot.broadcasts import NO_RETRY, Pacer, SendOutcome, classify
+from bot.concerns import (
+    resident_translator,
+    staff_post,
+    staff_translator,
+    status_keyboard,
+    status_label,
+    topic_label,
+)
+from bot.notify import cancelled_text, promoted_text, translator_for_user
+from bot.ratelimit import RateLimitArgs
+from bot.repositories import Repositories
+from storage.concerns import Concern, ConcernEvent
+from storage.db import utc_now
+from storage.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+#: Telegram's pace per target: about one message a second into a private chat, 20 a minute
+#: into a group.
+PRIVATE_INTERVAL = 1.0
+GROUP_INTERVAL = 3.0
+#: Retries after a timeout or server error wait 2, 4, 8 … seconds, at most this long.
+MAX_BACKOFF = timedelta(minutes=10)
+#: Given up after this many tries (about a day of an unreachable Telegram).
+MAX_ATTEMPTS = 150
+#: How often the outbox is looked at when nobody wakes it (a row may wait for its time).
+IDLE_POLL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a send produced: the message in the target chat, and its link kind for a concern."""
+
+    message: Message | None
+    link_kind: str | None = None
+
+
+Send = Callable[[], Awaitable[Delivered]]
+
+
+class OutboxService:
+    """The background task that delivers outbox rows, and the handlers' way to wake it."""
+
+    def __init__(
+        self,
+        repos: Repositories,
+        bot: ExtBot[RateLimitArgs],
+        pacer: Pacer,
+        *,
+        private_interval: float = PRIVATE_INTERVAL,
+        group_interval: float = GROUP_INTERVAL,
+    ) -> None:
+        self.repos = repos
+        self.bot = bot
+        self.pacer = pacer
+        self.private_interval = private_interval
+        self.group_interval = group_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        #: Per target chat: when (time.monotonic) its next message may go.
+        self._next_send: dict[int, float] = {}
+        #: Outbox ids a handler waits for (to tell staff "sent" or "not delivered").
+        self._watched: dict[int, asyncio.Future[bool]] = {}
+        self._busy = False
+
+    def start(self) -> None:
+        """Run the delivery loop in the background."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
+
+    def wake(self) -> None:
+        """Something new was committed to the outbox."""
+        self._wake.set()
+
+    async def shutdown(self) -> None:
+        """Stop delivering; what is left goes out after the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for future in self._watched.values():
+            future.cancel()
+
+    async def delivered_within(self, message_id: int, seconds: float) -> bool | None:
+        """Wait briefly for one message: True delivered, False refused, None still waiting."""
+        state = await self.repos.outbox.state_of(message_id)
+        if state is None:
+            return True
+        if state == "failed":
+            return False
+        future = self._watched.setdefault(message_id, asyncio.get_running_loop().create_future())
+        self.wake()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), seconds)
+        except TimeoutError:
+            return None
+
+    async def deliver_due(self) -> int:
+        """Deliver what may go now, one message after another; returns how many were handled."""
+        handled = 0
+        self._busy = True
+        try:
+            while await self._deliver_one():
+                handled += 1
+        finally:
+            self._busy = False
+        return handled
+
+    async def settled(self, seconds: float = 10.0) -> None:
+        """Until nothing due waits and nothing is on its way (at most `seconds`; for tests)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not self._busy and not await self.repos.outbox.due(utc_now(), limit=1):
+                return
+            self.wake()
+            await asyncio.sleep(0.005)
+
+    async def _run(self) -> None:
+        """Deliver due messages one at a time, for ever."""
+        await self.repos.outbox.requeue_interrupted()
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:
+                # A bug or a database problem must not end deliveries for good.
+                log.exception("outbox delivery failed")
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        """Until woken, or until the next chat may receive (at most IDLE_POLL_SECONDS)."""
+        now = time.monotonic()
+        later = [moment - now for moment in self._next_send.values() if moment > now]
+        delay = min([IDLE_POLL_SECONDS, *later])
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), max(0.05, delay))
+
+    async def _deliver_one(self) -> bool:
+        """Send the oldest due message of a chat that may receive now; False if there is none."""
+        now = time.monotonic()
+        held: set[int] = set()
+        for message in await self.repos.outbox.due(utc_now()):
+            if message.chat_id in held:
+                continue
+            # Later messages of a chat wait for its earlier ones: order within a chat holds.
+            held.add(message.chat_id)
+            if self._next_send.get(message.chat_id, 0.0) > now:
+                continue
+            await self._deliver(message)
+            return True
+        return False
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        """Claim, send, and record one message."""
+        if not await self.repos.outbox.claim(message.id):
+            return
+        interval = self.group_interval if message.chat_id < 0 else self.private_interval
+        send = await self._prepare(message)
+        if send is None:
+            # Its subject is gone (erased, anonymised): nothing to say any more.
+            await self._finish(message, False)
+            return
+        await self.pacer.wait()
+        try:
+            delivered = await send()
+        except TelegramError as exc:
+            self._next_send[message.chat_id] = time.monotonic() + interval
+            await self._failed(message, exc)
+            return
+        self._next_send[message.chat_id] = time.monotonic() + interval
+        await self._record(message, delivered)
+        await self._finish(message, True)
+
+    async def _record(self, message: OutboxMessage, delivered: Delivered) -> None:
+        """Link a delivered message to its concern (replies to it find the concern)."""
+        concerns = self.repos.concerns
+        if delivered.message is not None and message.concern_id is not None and delivered.link_kind:
+            await concerns.link(
+                message.chat_id,
+                delivered.message.message_id,
+                message.concern_id,
+                delivered.link_kind,
+            )
+        if message.kind == "concern_post" and message.concern_id is not None:
+            await concerns.mark_posted(message.concern_id)
+
+    async def _failed(self, message: OutboxMessage, error: TelegramError) -> None:
+        """Try again later, or give up for good."""
+        result = classify(error)
+        outbox = self.repos.outbox
+        now = utc_now()
+        if result.outcome is SendOutcome.RETRY_AFTER:
+            # Only this chat waits (a group's flood limit), everything else goes on.
+            self._next_send[message.chat_id] = time.monotonic() + result.retry_after
+            await outbox.retry_at(message.id, now + timedelta(seconds=result.retry_after))
+            log.info("outbox: flood limit for a chat, %.0f s", result.retry_after)
+            return
+        if result.outcome is SendOutcome.TRANSIENT and message.attempts + 1 < MAX_ATTEMPTS:
+            backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(message.attempts + 1, 10)))
+            await outbox.retry_at(message.id, now + backoff)
+            log.info("outbox: %s not delivered (%s), retrying", message.kind, result.error)
+            return
+        if result.outcome is SendOutcome.BLOCKED and message.chat_id > 0:
+            await self.repos.residents.mark_inactive(message.chat_id)
+        log.warning("outbox: %s refused for good (%s)", message.kind, result.error)
+        await outbox.failed(message.id)
+        self._settle(message.id, False)
+
+    async def _finish(self, message: OutboxMessage, delivered: bool) -> None:
+        """Forget a delivered row and tell whoever waits for it."""
+        await self.repos.outbox.delivered(message.id)
+        self._settle(message.id, delivered)
+
+    def _settle(self, message_id: int, delivered: bool) -> None:
+        """Resolve a handler's wait for this message, if any."""
+        future = self._watched.pop(message_id, None)
+        if future is not None and not future.done():
+            future.set_result(delivered)
+
+    # -- what each kind of message says ------------------------------------------------------
+
+    async def _prepare(self, message: OutboxMessage) -> Send | None:
+        """The send for one row, rendered now; None when there is nothing left to send."""
+        if message.kind in ("promoted", "event_cancelled"):
+            return await self._event_notice(message)
+        concern = await self.repos.concerns.get(message.concern_id or 0)
+        # A resident hears nothing more about an anonymised concern; staff see "deleted".
+        if concern is None or (concern.anonymised_at is not None and message.chat_id > 0):
+            return None
+        entry = await self._entry(concern, message.entry_id)
+        if message.kind == "concern_post":
+            return self._post(message.chat_id, concern)
+        if message.kind == "concern_photo" and concern.photo_file_id:
+            return await self._photo(message.chat_id, concern)
+        if message.kind == "concern_location" and concern.latitude is not None:
+            return await self._location(message.chat_id, concern)
+        if message.kind == "followup" and entry is not None and entry.text:
+            return await self._followup(message.chat_id, concern, entry.text)
+        if message.kind == "reply" and entry is not None and entry.text:
+            return await self._reply(message.chat_id, concern, entry.text)
+        if message.kind == "status" and entry is not None:
+            return await self._status(message.chat_id, concern, entry)
+        return None
+
+    async def _entry(self, concern: Concern, entry_id: int | None) -> ConcernEvent | None:
+        """One entry of the concern's thread."""
+        if entry_id is None:
+            return None
+        return next(
+            (e for e in await self.repos.concerns.events(concern.id) if e.id == entry_id), None
+        )
+
+    def _post(self, chat_id: int, concern: Concern) -> Send:
+        """The staff-group post of a new concern, with its status buttons."""
+        t = staff_translator(self.repos)
+
+        async def send() -> Delivered:
+            """One sendMessage."""
+            sent = await self.bot.send_message(
+                chat_id,
+                staff_post(concern, self.repos, t),
+                parse_mode=ParseMode.HTML,
+                reply_markup=status_keyboard(concern, t),
+                rate_limit_args=NO_RETRY,
+            )
+            return Delivered(sent, "text")
+
+        return send
+
+    async def _under_post(self, chat_id: int, concern: Concern) -> int | None:
+        """The message id of the concern's post in this chat, to answer under it."""
+        links = await self.repos.concerns.links(concern.id, chat_id)
+        return next((link.message_id for link in links if link.kind == "text"), None)
+
+    async def _photo(self, chat_id: int, concern: Concern) -> Send:
+        """The concern's photo under its post."""
+        post = await self._under_post(chat_id, concern)
+
+        async def send() -> Delivered:
+            """One sendPhoto."""
+            sent = await self.bot.send_photo(
+                chat_id,
+                str(concern.photo_file_id),
+                caption=concern.reference,
+                reply_to_message_id=post,
+                allow_sending_without_reply=True,
+                rate_limit_args=NO_RETRY,
+            )
+            return Delivered(sent, "photo")
+
+        return send
+
+    async def _location(self, chat_id: int, concern: Concern) -> Send:
+        """The concern's location under its post."""
+        post = await self._under_post(chat_id, concern)
+        latitude, longitude = float(concern.latitude or 0), float(concern.longitude or 0)
+
+        async def send() -> Delivered:
+            """One sendLocation."""
+            sent = await self.bot.send_location(
+                chat_id,
+                latitude=latitude,
+                longitude=longitude,
+                reply_to_message_id=post,
+                allow_sending_without_reply=True,
+                rate_limit_args=NO_RETRY,
+            )
+            return Delivered(sent, "location")
+
+        return send
+
+    async def _followup(self, chat_id: int, concern: Concern, text: str) -> Send:
+        """A resident's follow-up, under the concern's post in the staff group."""
+        t = staff_translator(self.repos)
+        post = await self._under_post(chat_id, concern)
+        body = t._(
+            "💬 Message about {reference}:\n\n{text}", reference=concern.reference, text=text
+        )
+
+        async def send() -> Delivered:
+            """One sendMessage."""
+            sent = await self.bot.send_message(
+                chat_id,
+                body,
+                reply_to_message_id=post,
+                allow_sending_without_reply=True,
+                rate_limit_args=NO_RETRY,
+            )
+            return Delivered(sent, "followup")
+
+        return send
+
+    async def _reply(self, chat_id: int, concern: Concern, text: str) -> Send | None:
+        """A staff reply, in the resident's language; their Telegram reply joins the thread."""
+        t = await resident_translator(self.repos, concern)
+        if t is None:
+            return None
+        body = t._(
+            "Reply from the quarter office about your concern {reference}:\n\n{text}\n\n"
+            "To answer, reply to this message.",
+            reference=concern.reference,
+            text=text,
+        )
+        return self._plain(chat_id, body, "text")
+
+    async def _status(self, chat_id: int, concern: Concern, entry: ConcernEvent) -> Send | None:
+        """A status change, with the office's note unless the concern is anonymous."""
+        t = await resident_translator(self.repos, concern)
+        if t is None:
+            return None
+        body = t._(
+            "Update on your concern {reference} ({topic}): the status is now “{status}”.",
+            reference=concern.reference,
+            topic=topic_label(concern.topic_id, self.repos.config, t),
+            status=status_label(entry.status or concern.status, t),
+        )
+        # For anonymous concerns staff cannot write to the resident, so a note stays internal.
+        if entry.text and not concern.anonymous:
+            body += "\n\n" + t._("Message from the quarter office: {note}", note=entry.text)
+        return self._plain(chat_id, body, "text")
+
+    async def _event_notice(self, message: OutboxMessage) -> Send | None:
+        """A waiting-list place, or a called-off event, in the resident's language."""
+        event = await self.repos.events.get(message.event_id or 0)
+        if event is None:
+            return None
+        t = await translator_for_user(self.repos, message.chat_id)
+        body = promoted_text(event, t) if message.kind == "promoted" else cancelled_text(event, t)
+        return self._plain(message.chat_id, body, None)
+
+    def _plain(self, chat_id: int, text: str, link_kind: str | None) -> Send:
+        """A text message to one chat."""
+
+        async def send() -> Delivered:
+            """One sendMessage."""
+            sent = await self.bot.send_message(chat_id, text, rate_limit_args=NO_RETRY)
+            return Delivered(sent, link_kind)
+
+        return send
