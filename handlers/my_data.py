@@ -132,6 +132,11 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
         "subscriptions": sorted(await repos.subscriptions.quarters_of(user_id)),
         "topics": sorted(await repos.subscriptions.topics_of(user_id)) or "all",
         "event_registrations": rsvps,
+        # Messages about their concerns and events that Telegram has not taken yet.
+        "messages_waiting_for_you": [
+            {"kind": message.kind, "since": to_db_time(message.created_at)}
+            for message in await repos.outbox.for_chat(user_id)
+        ],
         "concern_draft": (
             {
                 "step": draft.step,

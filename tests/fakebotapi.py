@@ -343,6 +343,8 @@ class FakeBotApi:
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str | None, float] = {}
         self._chat_errors: dict[int, ApiError] = {}
+        #: What the bot registered with setWebhook (url, secret_token), if it did.
+        self.webhook: dict[str, Any] = {}
         self._methods: dict[str, tuple[str, Handler]] = {}
         self._register_builtin_methods()
 
@@ -723,6 +725,11 @@ class FakeBotApi:
             else:
                 self._delays.pop(key, None)
 
+    def flood_chat(self, chat_id: int, retry_after: int) -> None:
+        """Sends to ``chat_id`` fail with 429 (flood control) until ``unblock_user``."""
+        error = ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        self._set_chat_error(chat_id, error)
+
     def block_user(self, chat_id: int) -> None:
         """Sends to ``chat_id`` fail with 403 as if the user blocked the bot."""
         self._set_chat_error(chat_id, ApiError(403, "Forbidden: bot was blocked by the user"))
@@ -1060,6 +1067,7 @@ class FakeBotApi:
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
@@ -1143,6 +1151,13 @@ class FakeBotApi:
         """Up to ``limit`` pending updates; disallowed types are dropped as Telegram does."""
         self._pending = [u for u in self._pending if self._is_allowed(u)]
         return copy.deepcopy(self._pending[:limit])
+
+    def _set_webhook(self, params: JsonDict) -> bool:
+        """setWebhook: remembered; the test itself then posts updates to the bot's endpoint."""
+        with self._cond:
+            self.webhook = {key: params.get(key) for key in ("url", "secret_token")}
+            self._cond.notify_all()
+        return True
 
     def _delete_webhook(self, params: JsonDict) -> bool:
         """deleteWebhook (optionally dropping pending updates)."""
