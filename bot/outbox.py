@@ -108,12 +108,11 @@ class OutboxService:
 
     async def delivered_within(self, message_id: int, seconds: float) -> bool | None:
         """Wait briefly for one message: True delivered, False refused, None still waiting."""
-        state = await self.repos.outbox.state_of(message_id)
-        if state is None:
-            return True
-        if state == "failed":
-            return False
+        # Watched first, then looked up: a delivery in between settles the future itself.
         future = self._watched.setdefault(message_id, asyncio.get_running_loop().create_future())
+        state = await self.repos.outbox.state_of(message_id)
+        if state is None or state == "failed":
+            self._settle(message_id, state is None)
         self.wake()
         try:
             return await asyncio.wait_for(asyncio.shield(future), seconds)
@@ -180,7 +179,13 @@ class OutboxService:
         if not await self.repos.outbox.claim(message.id):
             return
         interval = self.group_interval if message.chat_id < 0 else self.private_interval
-        send = await self._prepare(message)
+        try:
+            send = await self._prepare(message)
+        except Exception:
+            # A bug or a database hiccup while rendering: try again later, never lose the row.
+            log.exception("outbox: %s could not be prepared", message.kind)
+            await self.repos.outbox.retry_at(message.id, utc_now() + MAX_BACKOFF)
+            return
         if send is None:
             # Its subject is gone (erased, anonymised): nothing to say any more.
             await self._finish(message, False)
