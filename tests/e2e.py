@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.config import load_config
+from bot.repositories import Repositories
+from tests.conftest import ADMIN_ID
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 
@@ -107,3 +112,35 @@ def sent_keyboard(api: FakeBotApi, chat_id: int) -> list[str]:
         ):
             return [b["text"] for row in markup["keyboard"] for b in row]
     return []
+
+
+def seed_broadcast(bot: BotProcess, recipients: int) -> list[int]:
+    """Residents subscribed to the Bahnhofsvorstadt and one due broadcast, before the bot starts."""
+
+    async def seed() -> list[int]:
+        repos = Repositories.create(load_config(bot.config))
+        await repos.db.open()
+        ids = list(range(5_000_000, 5_000_000 + recipients))
+        now = "2026-01-01T00:00:00Z"
+        await repos.db.executemany(
+            "INSERT INTO residents (user_id, language, quarter_id, first_seen, last_seen) "
+            "VALUES (?, 'de', 'bahnhofsvorstadt', ?, ?)",
+            [(i, now, now) for i in ids],
+        )
+        await repos.db.executemany(
+            "INSERT INTO subscriptions (user_id, quarter_id, created_at) VALUES (?, ?, ?)",
+            [(i, "bahnhofsvorstadt", now) for i in ids],
+        )
+        await repos.broadcasts.create(
+            created_by=ADMIN_ID,
+            quarters=["bahnhofsvorstadt"],
+            topic_id=None,
+            language=None,
+            text="Straßenfest am Samstag!",
+            photo_file_id=None,
+            scheduled_at=datetime.now(UTC),
+        )
+        await repos.db.close()
+        return ids
+
+    return asyncio.run(seed())

@@ -7,7 +7,6 @@ The CI variants are short; QUARTIERBOT_CHAOS=long runs bigger ones.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -19,15 +18,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
-from bot.repositories import Repositories
-from tests.conftest import ADMIN_ID, TEST_CONFIG
-from tests.e2e import BotProcess, Chat
+from tests.conftest import TEST_CONFIG
+from tests.e2e import BotProcess, Chat, seed_broadcast
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 LONG = os.environ.get("QUARTIERBOT_CHAOS") == "long"
@@ -166,38 +162,6 @@ def test_kill9_while_residents_submit_concerns(api: FakeBotApi, bot: BotProcess)
             "references told": sum(len(r) for r in told.values()),
         },
     )
-
-
-def seed_broadcast(bot: BotProcess, recipients: int) -> list[int]:
-    """Residents subscribed to the Bahnhofsvorstadt and one due broadcast, before the bot starts."""
-
-    async def seed() -> list[int]:
-        repos = Repositories.create(load_config(bot.config))
-        await repos.db.open()
-        ids = list(range(5_000_000, 5_000_000 + recipients))
-        now = "2026-01-01T00:00:00Z"
-        await repos.db.executemany(
-            "INSERT INTO residents (user_id, language, quarter_id, first_seen, last_seen) "
-            "VALUES (?, 'de', 'bahnhofsvorstadt', ?, ?)",
-            [(i, now, now) for i in ids],
-        )
-        await repos.db.executemany(
-            "INSERT INTO subscriptions (user_id, quarter_id, created_at) VALUES (?, ?, ?)",
-            [(i, "bahnhofsvorstadt", now) for i in ids],
-        )
-        await repos.broadcasts.create(
-            created_by=ADMIN_ID,
-            quarters=["bahnhofsvorstadt"],
-            topic_id=None,
-            language=None,
-            text="Straßenfest am Samstag!",
-            photo_file_id=None,
-            scheduled_at=datetime.now(UTC),
-        )
-        await repos.db.close()
-        return ids
-
-    return asyncio.run(seed())
 
 
 def broadcast_status(bot: BotProcess) -> str:

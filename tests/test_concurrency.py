@@ -29,7 +29,7 @@ from bot.repositories import Repositories
 from storage.events import EventInput
 from storage.outbox import enqueue
 from tests.conftest import ADMIN_ID, GROUP_ID, TEST_CONFIG
-from tests.e2e import BotProcess, Chat
+from tests.e2e import BotProcess, Chat, seed_broadcast
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 
@@ -106,29 +106,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def test_one_resident_waits_for_nobody_else(api: FakeBotApi, bot: BotProcess) -> None:
-    async def broadcast_to_a_thousand(repos: Repositories) -> None:
-        ids = range(5_000_000, 5_001_000)
-        now = "2026-01-01T00:00:00Z"
-        await repos.db.executemany(
-            "INSERT INTO residents (user_id, language, quarter_id, first_seen, last_seen) "
-            "VALUES (?, 'de', 'bahnhofsvorstadt', ?, ?)",
-            [(i, now, now) for i in ids],
-        )
-        await repos.db.executemany(
-            "INSERT INTO subscriptions (user_id, quarter_id, created_at) VALUES (?, ?, ?)",
-            [(i, "bahnhofsvorstadt", now) for i in ids],
-        )
-        await repos.broadcasts.create(
-            created_by=ADMIN_ID,
-            quarters=["bahnhofsvorstadt"],
-            topic_id=None,
-            language=None,
-            text="Straßenfest am Samstag!",
-            photo_file_id=None,
-            scheduled_at=datetime.now(UTC),
-        )
-
-    seed(bot, broadcast_to_a_thousand)
+    seed_broadcast(bot, 1000)
     # (a) The staff group answers every post with 429, retry after 25 s.
     api.flood_chat(GROUP_ID, retry_after=25)
     bot.start()
