@@ -161,11 +161,45 @@ def _iso_date(text: str) -> date:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script; nothing it prints carries the token."""
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta), which our code
     # already handles, instead of a deprecation warning on every flood-limit answer.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = build_parser().parse_args(argv)
+    try:
+        return _command(args)
+    except Exception as exc:  # noqa: BLE001 - the last guard: no traceback may quote the token
+        # Whatever escaped (a library's error can quote the request URL, and with it the token):
+        # one redacted line instead of a traceback.
+        print(f"quartierbot: failed: {redact(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+        return 1
+
+
+def redact(text: str) -> str:
+    """`text` without the bot token (or its secret half) and the webhook secret."""
+    for name in (TOKEN_ENV, WEBHOOK_SECRET_ENV):
+        secret = os.environ.get(name, "").strip()
+        for part in (secret, secret.partition(":")[2]):
+            if len(part) >= 8:
+                text = text.replace(part, "<redacted>")
+    return text
+
+
+def api_urls() -> tuple[str, str]:
+    """The Bot API and file base URLs; ValueError unless they end like Telegram's (…/bot)."""
+    base = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    files = os.environ.get(BASE_FILE_URL_ENV) or DEFAULT_BASE_FILE_URL
+    # python-telegram-bot appends the token right after these: without the trailing "bot" the
+    # token would land in the host or port part, and an error would quote it.
+    if not base.endswith("/bot"):
+        raise ValueError(f"{BASE_URL_ENV} must end in /bot, like {DEFAULT_BASE_URL}")
+    if not files.endswith("/file/bot"):
+        raise ValueError(f"{BASE_FILE_URL_ENV} must end in /file/bot, like {DEFAULT_BASE_FILE_URL}")
+    return base, files
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the chosen sub-command."""
     config_path: Path = args.config or default_config_path()
     if args.command == "check-config":
         return check_config(config_path)
@@ -251,6 +285,11 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
             return EXIT_USAGE
         webhook = WebhookSettings(args.webhook_url, args.listen, args.port, secret)
     setup_logging([token, webhook.secret if webhook else ""])
+    try:
+        base_url, base_file_url = api_urls()
+    except ValueError as exc:
+        print(f"quartierbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     config = _load(config_path)
     if config is None:
         return EXIT_USAGE
@@ -260,12 +299,7 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
         print(f"quartierbot: database problem: {exc}", file=sys.stderr)
         return EXIT_USAGE
     repos = Repositories.create(config)
-    app = build_application(
-        repos,
-        token,
-        base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-        base_file_url=os.environ.get(BASE_FILE_URL_ENV) or DEFAULT_BASE_FILE_URL,
-    )
+    app = build_application(repos, token, base_url=base_url, base_file_url=base_file_url)
     log.info(
         "quartierbot %s starting: quarters %s; languages %s; database %s; %s",
         __version__,
@@ -285,7 +319,7 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except TelegramError as exc:
         # The message of a TelegramError never carries the token (the URL is not in it).
-        print(f"quartierbot: cannot reach Telegram: {exc}", file=sys.stderr)
+        print(f"quartierbot: cannot reach Telegram: {redact(str(exc))}", file=sys.stderr)
         return 1
     log.info("quartierbot stopped")
     return 0 if healthy else EXIT_USAGE
@@ -417,8 +451,8 @@ def poster(config_path: Path, args: argparse.Namespace) -> int:
     try:
         username = args.username or asyncio.run(_bot_username())
         font = find_font(os.environ.get("QUARTIERBOT_FONT"))
-    except (PosterError, TelegramError) as exc:
-        print(f"quartierbot: {exc}", file=sys.stderr)
+    except (PosterError, TelegramError, ValueError) as exc:
+        print(f"quartierbot: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     out = args.out or Path(f"poster-{quarter.id}.pdf")
     link = make_poster(quarter, catalogs, languages, username, out, font)
@@ -433,7 +467,8 @@ async def _bot_username() -> str:
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         raise PosterError(f"give --username, or set {TOKEN_ENV} so the bot can ask Telegram")
-    bot = Bot(token, base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    base_url, base_file_url = api_urls()
+    bot = Bot(token, base_url=base_url, base_file_url=base_file_url)
     async with bot:
         return str(bot.username)
 

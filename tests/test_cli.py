@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from storage.migrations import SCHEMA_VERSION
 from tests.fakebotapi import FakeBotApi
 
@@ -82,6 +84,28 @@ def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     result = quartierbot("run", "--config", str(config), env={"TELEGRAM_BOT_TOKEN": SECRET})
     assert result.returncode == 2
     assert "upgrade quartierbot" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "poster"])
+def test_a_base_url_without_bot_is_refused_without_printing_the_token(
+    tmp_path: Path, command: str
+) -> None:
+    # Before, python-telegram-bot appended the token to "…:9" and httpx printed it as a port.
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    extra = ["bahnhofsvorstadt"] if command == "poster" else []
+    result = quartierbot(
+        command,
+        "--config",
+        str(config),
+        *extra,
+        env={"TELEGRAM_BOT_TOKEN": SECRET, "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_API_BASE_URL must end in /bot" in result.stderr
+    assert SECRET.split(":")[1] not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
 
 
