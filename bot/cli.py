@@ -90,6 +90,11 @@ def setup_logging(secrets: Sequence[str]) -> None:
     root.handlers[:] = [handler]
     level = os.environ.get(LOG_LEVEL_ENV, "INFO").upper()
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    # At DEBUG, python-telegram-bot logs whole updates and request parameters, and aiosqlite
+    # every statement's parameters: message texts, names and usernames. They stay at INFO or
+    # above whatever the level (logs outlive /deleteme in journald).
+    for name in ("telegram", "aiosqlite"):
+        logging.getLogger(name).setLevel(max(logging.INFO, root.getEffectiveLevel()))
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -24,13 +24,16 @@ class BotProcess:
         self.config = config
         self.log_path = log
         self.proc: subprocess.Popen[bytes] | None = None
+        #: Log at DEBUG instead of INFO.
+        self.debug = False
 
     def start(self) -> None:
         """Start `quartierbot run` and wait until it long-polls."""
+        level = "DEBUG" if self.debug else "INFO"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
-                env={**self.api.bot_env(), "QUARTIERBOT_LOG_LEVEL": "INFO"},
+                env={**self.api.bot_env(), "QUARTIERBOT_LOG_LEVEL": level},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.config.parent,
