@@ -49,6 +49,13 @@ class PrivacyRepository:
             await conn.execute("DELETE FROM concern_drafts WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM concern_links WHERE chat_id = ?", (user_id,))
             await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (user_id,))
+            # Updates of theirs not yet marked handled (this very /deleteme among them) still
+            # carry their name and username: the content goes now, the ids stay for redelivery.
+            await conn.execute(
+                "UPDATE inbox SET payload = NULL WHERE payload IS NOT NULL AND EXISTS "
+                "(SELECT 1 FROM json_tree(inbox.payload) WHERE key = 'id' AND value = ?)",
+                (user_id,),
+            )
             for statement in _ERASE_USER_ROWS:
                 await conn.execute(statement, (user_id,))
             await conn.execute("DELETE FROM residents WHERE user_id = ?", (user_id,))
