@@ -16,7 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.context import BotContext, QuartierApplication
 from bot.events import EventInputError, parse_when
 from bot.i18n import Translator, native_name
-from handlers.common import PRIVATE, audit_denied, edit_text, message_of, user_of
+from handlers.common import PRIVATE, audit_denied, edit_text, message_of, parse_id, user_of
 from storage.broadcasts import Broadcast
 from storage.drafts import StaffDraft
 
@@ -291,7 +291,8 @@ async def announce_event(update: Update, context: BotContext) -> None:
     t = context.t
     repos = context.repos
     raw = query.data.removeprefix("evann:")
-    event = await repos.events.get(int(raw)) if raw.isdigit() else None
+    event_id = parse_id(raw)
+    event = await repos.events.get(event_id) if event_id is not None else None
     if event is None or event.quarter_id not in await repos.staff.quarters_of(user.id):
         await audit_denied(context, user.id, "broadcast", f"event:{raw[:12]}")
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
@@ -377,7 +378,8 @@ async def cancel_broadcast_button(update: Update, context: BotContext) -> None:
     t = context.t
     repos = context.repos
     raw = query.data.removeprefix("bcx:")
-    broadcast = await repos.broadcasts.get(int(raw)) if raw.isdigit() else None
+    broadcast_id = parse_id(raw)
+    broadcast = await repos.broadcasts.get(broadcast_id) if broadcast_id is not None else None
     # Still staff now (an officer may have been removed since), and its author or an admin.
     allowed = (
         broadcast is not None

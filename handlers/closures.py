@@ -18,6 +18,7 @@ from handlers.common import (
     edit_text,
     is_admin,
     message_of,
+    parse_id,
     user_of,
 )
 from storage.closures import Closure
@@ -183,12 +184,13 @@ async def closure_button(update: Update, context: BotContext) -> None:
         return
     _, action, raw_id = ([*query.data.split(":"), "", ""])[:3]
     today = repos.now().astimezone(repos.config.timezone).date()
-    if action == "del" and raw_id.isdigit():
-        removed = await repos.closures.delete(user.id, int(raw_id))
+    closure_id = parse_id(raw_id)
+    if action == "del" and closure_id is not None:
+        removed = await repos.closures.delete(user.id, closure_id)
         await query.answer(t._("Deleted.") if removed else t._("This closure was already deleted."))
-    elif action == "ask" and raw_id.isdigit():
+    elif action == "ask" and closure_id is not None:
         closure = next(
-            (c for c in await repos.closures.upcoming(today) if c.id == int(raw_id)), None
+            (c for c in await repos.closures.upcoming(today) if c.id == closure_id), None
         )
         if closure is None:
             await query.answer(t._("This closure was already deleted."))

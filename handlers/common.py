@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import (
     CallbackQuery,
@@ -112,9 +113,21 @@ async def answer_unrecognised(update: Update, context: BotContext) -> None:
 
 
 async def audit_denied(context: BotContext, user_id: int, action: str, subject: str = "") -> None:
-    """Audit a refused staff action; only staff are named, so a resident's id stays erasable."""
-    actor = user_id if await context.repos.staff.is_staff(user_id) else 0
-    await context.repos.audit.record(actor, f"{action}.denied", subject)
+    """Audit a refused staff action with who tried it (a security record: /deleteme keeps it)."""
+    await context.repos.audit.record(user_id, f"{action}.denied", subject)
+
+
+#: Ids typed or tapped by users: ASCII digits, at most this many (Telegram ids need 16 at most).
+MAX_ID_DIGITS = 16
+_ID = re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}")
+
+
+def parse_id(text: str) -> int | None:
+    """A positive id from user input, or None: only ASCII digits, bounded (not "²", not 10**30)."""
+    if not _ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value > 0 else None
 
 
 #: The button that turns an event card back into the list of coming events.

@@ -12,7 +12,15 @@ from bot.context import BotContext, QuartierApplication
 from bot.events import build_ics, render_event_list
 from bot.i18n import Translator
 from bot.menu import MENU_EVENTS
-from handlers.common import EVENT_LIST, PRIVATE, edit_text, event_card, message_of, user_of
+from handlers.common import (
+    EVENT_LIST,
+    PRIVATE,
+    edit_text,
+    event_card,
+    message_of,
+    parse_id,
+    user_of,
+)
 from storage.events import Event, EventCounts, EventError
 
 EVENTS_SHOWN = 8
@@ -124,7 +132,8 @@ async def event_button(update: Update, context: BotContext) -> None:
     if action == "list":
         await show_list(update, context)
         return
-    event = await repos.events.get(int(raw_id)) if raw_id.isdigit() else None
+    event_id = parse_id(raw_id)
+    event = await repos.events.get(event_id) if event_id is not None else None
     if event is None or action not in ("go", "no", "ics", "show"):
         await query.answer(t._("This event does not exist any more."), show_alert=True)
         return

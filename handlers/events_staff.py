@@ -25,7 +25,7 @@ from bot.events import (
     validate_title,
 )
 from bot.i18n import Translator
-from handlers.common import PRIVATE, audit_denied, edit_text, message_of, user_of
+from handlers.common import PRIVATE, audit_denied, edit_text, message_of, parse_id, user_of
 from storage.drafts import StaffDraft
 from storage.events import Event, EventCounts, EventError, EventInput
 
@@ -189,7 +189,8 @@ async def editable_event(update: Update, context: BotContext, action: str) -> Ev
     if not quarters:
         return None
     raw = (context.args[0] if context.args else "").lstrip("#")
-    event = await context.repos.events.get(int(raw)) if raw.isdigit() else None
+    event_id = parse_id(raw)
+    event = await context.repos.events.get(event_id) if event_id is not None else None
     if event is None:
         await message_of(update).reply_text(
             t._("There is no event with the number “{number}”.", number=raw[:12])
@@ -430,7 +431,8 @@ async def cancel_confirmed(update: Update, context: BotContext) -> None:
         await query.answer()
         await edit_text(query, t._("The event stays."))
         return
-    event = await repos.events.get(int(raw)) if raw.isdigit() else None
+    event_id = parse_id(raw)
+    event = await repos.events.get(event_id) if event_id is not None else None
     if event is None or event.quarter_id not in await repos.staff.quarters_of(user.id):
         await audit_denied(context, user.id, "event.cancel", f"event:{raw[:12]}")
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)

@@ -14,6 +14,7 @@ from handlers.common import (
     PRIVATE,
     edit_text,
     message_of,
+    parse_id,
     quarter_from_button,
     show_event,
     unknown_quarter_text,
@@ -68,8 +69,8 @@ async def start(update: Update, context: BotContext) -> None:
 
 def event_from_payload(payload: str | None) -> int | None:
     """The event id of a deep link `ev-<id>`."""
-    if payload and payload.startswith("ev-") and payload[3:].isdigit():
-        return int(payload[3:])
+    if payload and payload.startswith("ev-"):
+        return parse_id(payload[3:])
     return None
 
 

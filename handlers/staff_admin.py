@@ -7,7 +7,7 @@ from telegram.ext import CommandHandler
 
 from bot.commands import publish_staff_menu
 from bot.context import BotContext, QuartierApplication
-from handlers.common import PRIVATE, audit_denied, is_admin, message_of, user_of
+from handlers.common import PRIVATE, audit_denied, is_admin, message_of, parse_id, user_of
 
 
 async def staff_command(update: Update, context: BotContext) -> None:
@@ -26,10 +26,10 @@ async def staff_command(update: Update, context: BotContext) -> None:
         await message.reply_text(await staff_listing(context) + "\n\n" + usage)
         return
     action = args[0].lower()
-    if action not in ("add", "remove") or len(args) < 2 or not args[1].isdigit():
+    officer_id = parse_id(args[1]) if len(args) >= 2 else None
+    if action not in ("add", "remove") or officer_id is None:
         await message.reply_text(usage)
         return
-    officer_id = int(args[1])
     if action == "remove":
         removed = await repos.officers.remove(user.id, officer_id)
         await publish_staff_menu(context.bot, repos, officer_id)

@@ -29,6 +29,7 @@ from handlers.common import (
     command_argument,
     edit_text,
     message_of,
+    parse_id,
     user_of,
 )
 from storage.concerns import STATUSES, Concern
@@ -298,7 +299,8 @@ async def button_concern(
     assert query is not None
     user = user_of(update)
     t = context.t
-    concern = await context.repos.concerns.get(int(raw_id)) if raw_id.isdigit() else None
+    concern_id = parse_id(raw_id)
+    concern = await context.repos.concerns.get(concern_id) if concern_id is not None else None
     if concern is None:
         await audit_denied(context, user.id, action, raw_id[:20])
         await query.answer(t._("This button is no longer active."), show_alert=True)

@@ -152,13 +152,13 @@ async def test_authorisation_matrix(
         if proof:
             assert proof not in shown
         assert not any(c.method == "sendDocument" for c in calls)
-        # A refusal is audited — naming staff, but never a resident (erasure must stay possible).
+        # A refusal is audited with who tried it (a security record).
         if name != "/concerns" or role == "resident":
             denied = [e for e in entries if e.action.endswith(".denied")]
             assert denied, f"refusal of {name} for {role} not audited"
-            assert all(e.actor_id in (0, OTHER_OFFICER, OFFICER) for e in denied)
+            assert all(e.actor_id in (RESIDENT, OTHER_OFFICER, OFFICER) for e in denied)
             if role == "resident":
-                assert all(e.actor_id == 0 for e in denied)
+                assert all(e.actor_id == RESIDENT for e in denied)
         # Nothing reached the resident behind the concern.
         assert not [c for c in calls if str(c.params.get("chat_id")) == str(AUTHOR)]
 

@@ -267,3 +267,37 @@ async def test_hostile_updates_are_handled_safely(
         if chat_id is not None and int(chat_id) < 0 and chat_id != GROUP_ID:
             # Only /export gets a hint in a foreign group: a command addressed to the bot.
             assert str((message or {}).get("text", "")).startswith("/export"), call
+
+
+@pytest.mark.parametrize("raw", ["²", "１２", "1" * 20, "0", "-3", "3 ", "", "12a"])
+def test_ids_from_users_are_parsed_strictly(raw: str) -> None:
+    from handlers.common import parse_id
+
+    # str.isdigit() accepts "²" and "１２", and int() of 20 digits overflowed SQLite's integers.
+    assert parse_id(raw) is None
+
+
+def test_a_plain_id_is_accepted() -> None:
+    from handlers.common import parse_id
+
+    assert parse_id("42") == 42
+    assert parse_id("9" * 16) == int("9" * 16)
+
+
+@pytest.mark.parametrize(
+    "data", ["ev:go:" + "9" * 20, "ev:show:²", "bcx:" + "1" * 25, "closure:del:" + "8" * 30]
+)
+async def test_oversized_or_odd_ids_in_buttons_are_refused_without_an_error(
+    app: tuple[QuartierApplication, RecordingRequest],
+    caplog: pytest.LogCaptureFixture,
+    data: str,
+) -> None:
+    from tests.recording import Person
+
+    application, request = app
+    person = Person(application, request, 700777, "en")
+    with caplog.at_level(logging.ERROR):
+        calls = await person.press_data(person.old_bot_message(), data)
+    # 20 digits used to overflow SQLite's integers and log the attacker's text in a traceback.
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert any(c.method == "answerCallbackQuery" for c in calls)

@@ -79,8 +79,8 @@ async def test_resident_cannot_use_closed_and_attempt_is_audited(
     assert texts(calls) == ["Sorry, this command is only for staff."]
     assert await repos.closures.upcoming(date(2026, 1, 1)) == []
     (entry,) = await repos.audit.recent()
-    # Residents are not named in the audit log: their id must stay erasable.
-    assert (entry.actor_id, entry.action) == (0, "closure.add.denied")
+    # Who tried it is recorded: a refused staff action is a security record.
+    assert (entry.actor_id, entry.action) == (resident.user_id, "closure.add.denied")
 
 
 async def test_list_and_delete_with_confirmation(german_admin: Person, repos: Repositories) -> None:
