@@ -87,6 +87,21 @@ def status_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons])
 
 
+#: Bidirectional embedding, override and isolate controls: in a resident's text they can reorder
+#: what staff read ("‮gnp.exe" shows as "exe.png"). Ordinary right-to-left text needs none.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None)
+
+
+def plain_text(text: str) -> str:
+    """What a resident typed, without bidi controls, trimmed."""
+    return text.translate(BIDI_CONTROLS).strip()
+
+
+def resident_quote(text: str) -> str:
+    """A resident's text for an HTML message to staff: escaped, in a blockquote."""
+    return f"<blockquote>{html.escape(plain_text(text))}</blockquote>"
+
+
 def staff_post(
     concern: Concern, repos: Repositories, t: Translator, stamp: StatusStamp | None = None
 ) -> str:
@@ -113,7 +128,8 @@ def staff_post(
     if concern.anonymised_at is not None:
         lines += ["", html.escape(t._("The content was deleted (privacy)."))]
     elif concern.text:
-        lines += ["", html.escape(concern.text)]
+        # Set apart, so a resident's lines cannot pass for the post's own ("Status: done").
+        lines += ["", resident_quote(concern.text)]
     if concern.photo_file_id and not concern.anonymised_at:
         lines.append(html.escape(t._("📷 Photo below")))
     if concern.latitude is not None and not concern.anonymised_at:

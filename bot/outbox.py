@@ -26,6 +26,7 @@ from telegram.ext import ExtBot
 
 from bot.broadcasts import NO_RETRY, Pacer, SendOutcome, classify
 from bot.concerns import (
+    resident_quote,
     resident_translator,
     staff_post,
     staff_translator,
@@ -343,8 +344,11 @@ class OutboxService:
         """A resident's follow-up, under the concern's post in the staff group."""
         t = staff_translator(self.repos)
         post = await self._under_post(chat_id, concern)
+        # HTML: the resident's text is escaped and set apart (resident_quote); the rest is ours.
         body = t._(
-            "💬 Message about {reference}:\n\n{text}", reference=concern.reference, text=text
+            "💬 Message about {reference}:\n\n{text}",
+            reference=concern.reference,
+            text=resident_quote(text),
         )
 
         async def send() -> Delivered:
@@ -352,6 +356,7 @@ class OutboxService:
             sent = await self.bot.send_message(
                 chat_id,
                 body,
+                parse_mode=ParseMode.HTML,
                 reply_to_message_id=post,
                 allow_sending_without_reply=True,
                 rate_limit_args=NO_RETRY,

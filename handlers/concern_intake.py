@@ -11,7 +11,7 @@ from datetime import timedelta
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.concerns import MAX_DESCRIPTION, quarter_name, topic_label
+from bot.concerns import MAX_DESCRIPTION, plain_text, quarter_name, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
 from bot.menu import MENU_CONCERN, main_menu
@@ -573,7 +573,7 @@ async def take_description(update: Update, context: BotContext, draft: Draft) ->
     t = context.t
     repository = context.repos.concerns
     if message.text is not None:
-        text = message.text.strip()
+        text = plain_text(message.text)
         if not text:
             await message.reply_text(t._("The message was empty. Please describe your concern."))
             return
@@ -590,8 +590,8 @@ async def take_description(update: Update, context: BotContext, draft: Draft) ->
         fields: dict[str, object] = {}
         if message.photo:
             fields["photo_file_id"] = message.photo[-1].file_id
-            if message.caption and message.caption.strip():
-                fields["text"] = message.caption.strip()[:MAX_DESCRIPTION]
+            if message.caption and plain_text(message.caption):
+                fields["text"] = plain_text(message.caption)[:MAX_DESCRIPTION]
         if message.location:
             fields["latitude"] = message.location.latitude
             fields["longitude"] = message.location.longitude
@@ -622,7 +622,7 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
     message = message_of(update)
     t = context.t
     repos = context.repos
-    text = (message.text or "").strip()
+    text = plain_text(message.text or "")
     if not text:
         return
     if len(text) > MAX_DESCRIPTION:

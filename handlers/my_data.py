@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 from typing import Any
@@ -34,12 +35,14 @@ async def my_concerns(update: Update, context: BotContext) -> None:
     lines = [bold(t._("Your concerns"))]
     for concern in concerns:
         lines.append(
-            t._(
-                "{reference} · {topic} · {date} · {status}",
-                reference=concern.reference,
-                topic=topic_label(concern.topic_id, repos.config, t),
-                date=t.fmt_short_date(concern.created_at.astimezone(t.tz).date()),
-                status=status_label(concern.status, t),
+            html.escape(
+                t._(
+                    "{reference} · {topic} · {date} · {status}",
+                    reference=concern.reference,
+                    topic=topic_label(concern.topic_id, repos.config, t),
+                    date=t.fmt_short_date(concern.created_at.astimezone(t.tz).date()),
+                    status=status_label(concern.status, t),
+                )
             )
         )
     older = total - len(concerns)
