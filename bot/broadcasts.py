@@ -451,7 +451,15 @@ class BroadcastService:
         for broadcast in await repository.in_progress():
             self.start(broadcast.id)
         for broadcast in await repository.due_scheduled(self.repos.now()):
-            self.start(broadcast.id)
+            # Checked again when it is due: its author may have lost these quarters meanwhile.
+            if set(broadcast.quarters) <= await self.repos.staff.quarters_of(broadcast.created_by):
+                self.start(broadcast.id)
+                continue
+            await repository.cancel(broadcast.id)
+            await self.repos.audit.record(
+                broadcast.created_by, "broadcast.denied", f"broadcast:{broadcast.id}"
+            )
+            log.warning("broadcast %d cancelled: its author may not send there", broadcast.id)
 
     def running(self) -> list[int]:
         """Ids of broadcasts being delivered right now."""

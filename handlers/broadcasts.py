@@ -185,6 +185,12 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
         except EventInputError as exc:
             await message.reply_text(str(exc))
             return
+        # The same check as "Send now": the quarters may have changed since the draft began.
+        quarters = list(data.get("quarters", []))
+        if not set(quarters) <= await repos.staff.quarters_of(draft.user_id):
+            await audit_denied(context, draft.user_id, "broadcast", ",".join(quarters))
+            await message.reply_text(t._("Sorry, this is only for staff."))
+            return
         broadcast = await create(context, draft, when.isoformat())
         await message.reply_text(
             t._(

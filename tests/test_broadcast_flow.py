@@ -298,3 +298,44 @@ async def test_residents_who_blocked_the_bot_are_skipped_until_they_write(
         assert await broadcast_preview(admin, "Repair-Café") == (
             "This is the preview. It goes to 3 residents."
         )
+
+
+async def test_a_broadcast_to_quarters_its_author_lost_is_neither_scheduled_nor_sent(
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
+) -> None:
+    application, request = app
+    recipients = await subscribe_residents(repos, 3)
+    officer_id = 910010
+    await repos.officers.assign(ADMIN_ID, officer_id, ["bahnhofsvorstadt", "huenertshagen"])
+    officer = Person(application, request, officer_id, "en")
+    # Scheduled while an officer of the quarter.
+    await officer.send("/broadcast bahnhofsvorstadt")
+    await officer.press("All topics")
+    await officer.press("All languages")
+    await officer.send("Straßenfest")
+    await officer.press("Schedule")
+    await officer.send("2026-11-27 10:00")
+    (scheduled,) = await repos.broadcasts.due_scheduled(datetime(2100, 1, 1, tzinfo=UTC))
+    # A second draft gets as far as the time, then the officer loses the quarter.
+    await officer.send("/broadcast bahnhofsvorstadt")
+    await officer.press("All topics")
+    await officer.press("All languages")
+    await officer.send("Noch ein Fest")
+    await officer.press("Schedule")
+    # Now an officer of Hünertshagen only: still staff, no longer of the Bahnhofsvorstadt.
+    await repos.officers.assign(ADMIN_ID, officer_id, ["huenertshagen"])
+    calls = await officer.send("2026-11-27 11:00")
+    assert texts(calls) == ["Sorry, this is only for staff."]
+    assert len(await repos.broadcasts.due_scheduled(datetime(2100, 1, 1, tzinfo=UTC))) == 1
+    # When the first one is due, it is not sent: it is cancelled and the refusal audited.
+    await repos.db.execute(
+        "UPDATE broadcasts SET scheduled_at = '2020-01-01T00:00:00Z' WHERE id = ?",
+        (scheduled.id,),
+    )
+    assert application.broadcaster is not None
+    await application.broadcaster.resume_and_start_due()
+    await wait_until_idle(application)
+    assert not [c for c in request.of("sendMessage") if c.params["chat_id"] in recipients]
+    stored = await repos.broadcasts.get(scheduled.id)
+    assert stored is not None and stored.status == "cancelled"
+    assert any(e.action == "broadcast.denied" for e in await repos.audit.recent())
