@@ -85,6 +85,9 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
             "first_seen": to_db_time(resident.first_seen),
             "last_seen": to_db_time(resident.last_seen),
             "privacy_consent": to_db_time(resident.consent_at) if resident.consent_at else None,
+            "unreachable_since": (
+                to_db_time(resident.inactive_since) if resident.inactive_since else None
+            ),
         }
     draft = await repos.concerns.draft(user_id)
     concerns = []
@@ -135,6 +138,9 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
         "subscriptions": sorted(await repos.subscriptions.quarters_of(user_id)),
         "topics": sorted(await repos.subscriptions.topics_of(user_id)) or "all",
         "event_registrations": rsvps,
+        # Every stored row about them, table by table, exactly as stored: complete by
+        # construction (storage.privacy.PERSONAL_TABLES; tests/test_privacy.py walks the schema).
+        "all_records": await repos.privacy.rows_about(user_id),
         # Messages about their concerns and events that Telegram has not taken yet.
         "messages_waiting_for_you": [
             {"kind": message.kind, "since": to_db_time(message.created_at)}

@@ -35,11 +35,49 @@ _ERASE_USER_ROWS = (
 )
 
 
+#: Every table with rows about one person, and the column naming them (their private chat's id is
+#: their user id). A concern's thread is theirs through the concern (`rows_about`).
+PERSONAL_TABLES: dict[str, str] = {
+    "residents": "user_id",
+    "subscriptions": "user_id",
+    "topic_filters": "user_id",
+    "rsvps": "user_id",
+    "reminders_sent": "user_id",
+    "deliveries": "chat_id",
+    "concern_links": "chat_id",
+    "concerns": "resident_id",
+    "concern_drafts": "user_id",
+    "staff_drafts": "user_id",
+    "outbox": "chat_id",
+    "officers": "user_id",
+    "audit_log": "actor_id",
+}
+
+
 class PrivacyRepository:
-    """The resident's right to erasure and the retention limit."""
+    """The resident's rights of access and erasure, and the retention limit."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def rows_about(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Every stored row about the person, table by table, as stored (for /mydata)."""
+        records: dict[str, list[dict[str, Any]]] = {}
+        async with self.db.reader() as conn:
+            conn.row_factory = aiosqlite.Row
+            for table, column in PERSONAL_TABLES.items():
+                rows = await conn.execute_fetchall(
+                    f"SELECT * FROM {table} WHERE {column} = ?",  # noqa: S608 - constant names
+                    (user_id,),
+                )
+                records[table] = [dict(row) for row in rows]
+            rows = await conn.execute_fetchall(
+                "SELECT * FROM concern_events WHERE concern_id IN "
+                "(SELECT id FROM concerns WHERE resident_id = ?) ORDER BY id",
+                (user_id,),
+            )
+            records["concern_events"] = [dict(row) for row in rows]
+        return records
 
     async def erase_resident(self, user_id: int) -> list[Link]:
         """Erase all personal data of a resident; returns staff-group posts to redact."""
