@@ -252,11 +252,10 @@ def summary(config: Config, catalogs: Catalogs) -> list[str]:
             f"office open on {days} day(s) a week)"
         )
     staff = config.staff
-    group = staff.group_chat_id if staff.group_chat_id is not None else "not set"
     lines.append(
-        f"staff: {len(staff.admins)} admin(s), {len(staff.officers)} officer(s) in the config, "
-        f"staff group {group}"
+        f"staff: {len(staff.admins)} admin(s), {len(staff.officers)} officer(s) in the config"
     )
+    lines += staff_group_lines(config)
     not_offered = [code for code in config.languages if code not in catalogs.offered]
     languages = f"languages: {', '.join(catalogs.offered)} (default {config.default_language})"
     if not_offered:
@@ -269,6 +268,22 @@ def summary(config: Config, catalogs: Catalogs) -> list[str]:
         lines.append(
             "warning: [privacy] controller is empty; /privacy cannot name who is responsible"
         )
+    return lines
+
+
+def staff_group_lines(config: Config) -> list[str]:
+    """Which staff group sees which quarters' concerns, with a warning where one sees several."""
+    groups = config.staff_groups
+    if not groups:
+        return ["staff groups: none (staff use /concerns in their private chats)"]
+    lines = ["staff groups (who reads which quarters' concerns):"]
+    for group, quarter_ids in groups.items():
+        lines.append(f"  {group}: {', '.join(quarter_ids)}")
+        if len(quarter_ids) > 1:
+            lines.append(
+                f"warning: staff group {group} sees the concerns of {len(quarter_ids)} quarters; "
+                "give each quarter its own with [[quarters]] staff_group_chat_id"
+            )
     return lines
 
 
@@ -306,13 +321,22 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
     repos = Repositories.create(config)
     app = build_application(repos, token, base_url=base_url, base_file_url=base_file_url)
     log.info(
-        "quartierbot %s starting: quarters %s; languages %s; database %s; %s",
+        "quartierbot %s starting: quarters %s; languages %s; database %s; %s; staff groups %s",
         __version__,
         ", ".join(config.quarter_ids),
         ", ".join(repos.catalogs.offered),
         config.database,
         f"webhook {webhook.url} on {webhook.listen}:{webhook.port}" if webhook else "long polling",
+        "; ".join(f"{g} → {', '.join(q)}" for g, q in config.staff_groups.items()) or "none",
     )
+    for group, quarter_ids in config.staff_groups.items():
+        if len(quarter_ids) > 1:
+            log.warning(
+                "staff group %s sees the concerns of %d quarters (%s)",
+                group,
+                len(quarter_ids),
+                ", ".join(quarter_ids),
+            )
     try:
         healthy = asyncio.run(_serve(app, webhook))
     except InvalidToken:

@@ -141,7 +141,7 @@ async def refresh_staff_post(
     bot: ExtBot[RateLimitArgs], repos: Repositories, concern: Concern, stamp: StatusStamp | None
 ) -> None:
     """Show the new status (and who set it) in the staff group post."""
-    group = repos.config.staff.group_chat_id
+    group = repos.config.staff_group_for(concern.quarter_id)
     if group is None:
         return
     t = staff_translator(repos)

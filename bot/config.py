@@ -57,6 +57,8 @@ class Quarter:
     name: str
     prefix: str
     office: Office
+    #: This quarter's own staff group; None: the group of [staff].group_chat_id.
+    staff_group_chat_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,23 @@ class Config:
     broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     _quarter_index: Mapping[str, Quarter] = field(repr=False, compare=False, default_factory=dict)
+
+    def staff_group_for(self, quarter_id: str) -> int | None:
+        """The staff group that sees this quarter's concerns: its own, else [staff]'s, or None."""
+        quarter = self.quarter(quarter_id)
+        if quarter is not None and quarter.staff_group_chat_id is not None:
+            return quarter.staff_group_chat_id
+        return self.staff.group_chat_id
+
+    @property
+    def staff_groups(self) -> dict[int, tuple[str, ...]]:
+        """Every staff group with the quarters whose concerns it sees."""
+        groups: dict[int, list[str]] = {}
+        for quarter in self.quarters:
+            group = self.staff_group_for(quarter.id)
+            if group is not None:
+                groups.setdefault(group, []).append(quarter.id)
+        return {group: tuple(ids) for group, ids in groups.items()}
 
     def quarter(self, quarter_id: str | None) -> Quarter | None:
         """The quarter with this id, or None."""
@@ -318,7 +337,7 @@ class _Parser:
 
     def quarter(self, item: Mapping[str, Any], key: str) -> Quarter:
         """One quarter with its office."""
-        self.check_unknown(item, key, {"id", "name", "prefix", "office"})
+        self.check_unknown(item, key, {"id", "name", "prefix", "office", "staff_group_chat_id"})
         quarter_id = self.string(item, f"{key}.id", "id")
         if not _QUARTER_ID.match(quarter_id):
             raise self.fail(
@@ -332,7 +351,18 @@ class _Parser:
         if not _PREFIX.match(prefix):
             raise self.fail(f"{key}.prefix", f"{prefix!r} must be 1 to 4 capital letters")
         office = self.office(self.table(item, f"{key}.office", "office"), f"{key}.office")
-        return Quarter(id=quarter_id, name=name.strip(), prefix=prefix, office=office)
+        group = item.get("staff_group_chat_id")
+        if group is not None:
+            group = self.integer(group, f"{key}.staff_group_chat_id")
+            if group >= 0:
+                raise self.fail(f"{key}.staff_group_chat_id", "a group's chat id is negative")
+        return Quarter(
+            id=quarter_id,
+            name=name.strip(),
+            prefix=prefix,
+            office=office,
+            staff_group_chat_id=group,
+        )
 
     def office(self, item: Mapping[str, Any], key: str) -> Office:
         """A quarter's office: address and weekly hours."""

@@ -180,7 +180,7 @@ class TerminalChat:
         """Who a chat belongs to, from the current persona's point of view."""
         if chat_id == self.user_id:
             return "you"
-        if chat_id == self.config.staff.group_chat_id:
+        if chat_id in self.config.staff_groups:
             return "staff group"
         if chat_id == self.staff_id:
             return "staff"

@@ -471,7 +471,8 @@ async def submit(update: Update, context: BotContext) -> None:
         await edit_text(query, concern_limit_text(context))
         return
     try:
-        staff_chat = repos.config.staff.group_chat_id
+        # Only the quarter's own staff group sees it (or the common one, if it has none).
+        staff_chat = repos.config.staff_group_for(draft.quarter_id)
         concern = await repos.concerns.submit(user.id, quarter.prefix, t.language, staff_chat)
     except DraftGone:
         await draft_gone(update, context)
@@ -632,7 +633,7 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
     if sent >= repos.config.limits.followups_per_hour:
         await message.reply_text(followup_limit_text(context))
         return
-    staff_chat = repos.config.staff.group_chat_id
+    staff_chat = repos.config.staff_group_for(concern.quarter_id)
     await repos.concerns.add_resident_message(concern.id, user_of(update).id, text, staff_chat)
     # The staff group gets it through the outbox, under the concern's post.
     context.outbox.wake()

@@ -328,7 +328,7 @@ async def status_button(update: Update, context: BotContext) -> None:
         return
     updated = await apply_status(context, user_of(update), concern, status, "")
     await query.answer(context.t._("Status: {status}", status=status_label(status, context.t)))
-    group = context.repos.config.staff.group_chat_id
+    group = context.repos.config.staff_group_for(updated.quarter_id)
     chat = query.message.chat.id if query.message else None
     if chat is not None and chat != group:
         await edit_text(
@@ -367,11 +367,11 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CommandHandler("note", note_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(status_button, pattern=r"^cst:"))
     app.add_handler(CallbackQueryHandler(show_button, pattern=r"^cshow:"))
-    group = app.repos.config.staff.group_chat_id
-    if group is not None:
+    groups = list(app.repos.config.staff_groups)
+    if groups:
         app.add_handler(
             MessageHandler(
-                filters.Chat(group)
+                filters.Chat(groups)
                 & filters.REPLY
                 & filters.TEXT
                 & ~filters.COMMAND
