@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 import logging
+import struct
+import zlib
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
@@ -78,13 +80,36 @@ class StatusStamp:
 
 
 def status_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
-    """Status buttons under a staff post (the current status is not offered again)."""
+    """Status buttons under a staff post (the current status is not offered again).
+
+    A location is never posted where a whole group reads it: a button sends it privately to
+    the officer who presses it (handlers/staff_concerns.py checks the quarter and audits).
+    """
     buttons = [
         InlineKeyboardButton(t._(label), callback_data=f"cst:{concern.id}:{status}")
         for status, label in STATUS_BUTTONS
         if status != concern.status
     ]
-    return InlineKeyboardMarkup([buttons])
+    rows = [buttons]
+    if concern.latitude is not None and concern.anonymised_at is None:
+        location = t._("📍 Send me the location")
+        rows.append([InlineKeyboardButton(location, callback_data=f"cloc:{concern.id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def placeholder_image() -> bytes:
+    """A plain grey PNG that replaces an erased photo in a staff group (made with zlib only)."""
+    width, height = 320, 200
+    row = b"\x00" + bytes([0xDD, 0xDD, 0xDD]) * width
+    raw = zlib.compress(row * height, 9)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        """One PNG chunk with its CRC."""
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 #: Bidirectional embedding, override and isolate controls: in a resident's text they can reorder
@@ -133,7 +158,9 @@ def staff_post(
     if concern.photo_file_id and not concern.anonymised_at:
         lines.append(html.escape(t._("📷 Photo below")))
     if concern.latitude is not None and not concern.anonymised_at:
-        lines.append(html.escape(t._("📍 Location below")))
+        lines.append(
+            html.escape(t._("📍 With a location: the button below sends it to you privately."))
+        )
     return "\n".join(lines)
 
 
@@ -190,6 +217,17 @@ async def redact_staff_posts(
                 # Bots may edit their messages at any age, but delete them only for 48 hours.
                 await bot.edit_message_text(
                     t._("🗑 Message deleted (privacy)."),
+                    chat_id=post.chat_id,
+                    message_id=post.message_id,
+                )
+            elif post.kind == "photo":
+                # Replaced, not deleted: editMessageMedia works on messages of any age.
+                reference = concern.reference if concern is not None else ""
+                await bot.edit_message_media(
+                    InputMediaPhoto(
+                        placeholder_image(),
+                        caption=t._("{reference}: photo deleted (privacy)", reference=reference),
+                    ),
                     chat_id=post.chat_id,
                     message_id=post.message_id,
                 )

@@ -263,8 +263,6 @@ class OutboxService:
             return self._post(message.chat_id, concern)
         if message.kind == "concern_photo" and concern.photo_file_id:
             return await self._photo(message.chat_id, concern)
-        if message.kind == "concern_location" and concern.latitude is not None:
-            return await self._location(message.chat_id, concern)
         if message.kind == "followup" and entry is not None and entry.text:
             return await self._followup(message.chat_id, concern, entry.text)
         if message.kind == "reply" and entry is not None and entry.text:
@@ -318,25 +316,6 @@ class OutboxService:
                 rate_limit_args=NO_RETRY,
             )
             return Delivered(sent, "photo")
-
-        return send
-
-    async def _location(self, chat_id: int, concern: Concern) -> Send:
-        """The concern's location under its post."""
-        post = await self._under_post(chat_id, concern)
-        latitude, longitude = float(concern.latitude or 0), float(concern.longitude or 0)
-
-        async def send() -> Delivered:
-            """One sendLocation."""
-            sent = await self.bot.send_location(
-                chat_id,
-                latitude=latitude,
-                longitude=longitude,
-                reply_to_message_id=post,
-                allow_sending_without_reply=True,
-                rate_limit_args=NO_RETRY,
-            )
-            return Delivered(sent, "location")
 
         return send
 

@@ -10,6 +10,7 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
+from telegram.error import Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.concerns import (
@@ -291,6 +292,34 @@ async def show_button(update: Update, context: BotContext) -> None:
         )
 
 
+async def location_button(update: Update, context: BotContext) -> None:
+    """'Send me the location': privately, to an officer of the concern's quarter (audited)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    concern = await button_concern(
+        update, context, query.data.removeprefix("cloc:"), "concern.location"
+    )
+    if concern is None:
+        return
+    t = context.t
+    user = user_of(update)
+    if concern.latitude is None or concern.longitude is None or concern.anonymised_at:
+        await query.answer(t._("This concern has no location (any more)."), show_alert=True)
+        return
+    try:
+        await context.bot.send_location(
+            user.id, latitude=concern.latitude, longitude=concern.longitude
+        )
+    except Forbidden:
+        await query.answer(
+            t._("Please start a private chat with the bot first (/start), then press again."),
+            show_alert=True,
+        )
+        return
+    await context.repos.audit.record(user.id, "concern.location", concern.reference)
+    await query.answer(t._("The location is in your private chat with the bot."))
+
+
 async def button_concern(
     update: Update, context: BotContext, raw_id: str, action: str
 ) -> Concern | None:
@@ -367,6 +396,7 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CommandHandler("note", note_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(status_button, pattern=r"^cst:"))
     app.add_handler(CallbackQueryHandler(show_button, pattern=r"^cshow:"))
+    app.add_handler(CallbackQueryHandler(location_button, pattern=r"^cloc:"))
     groups = list(app.repos.config.staff_groups)
     if groups:
         app.add_handler(

@@ -517,9 +517,11 @@ class ConcernRepository:
 
 
 async def _enqueue_post(conn: aiosqlite.Connection, staff_chat: int, concern: Concern) -> None:
-    """The staff-group post of a new concern, then its photo and location under it."""
+    """The staff-group post of a new concern, then its photo under it.
+
+    Never the location: a whole group would read where someone lives. The post's button sends
+    it privately to an officer of the quarter who asks.
+    """
     await enqueue(conn, staff_chat, "concern_post", concern_id=concern.id)
     if concern.photo_file_id:
         await enqueue(conn, staff_chat, "concern_photo", concern_id=concern.id)
-    if concern.latitude is not None:
-        await enqueue(conn, staff_chat, "concern_location", concern_id=concern.id)

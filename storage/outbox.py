@@ -24,7 +24,6 @@ OUTBOX_KINDS: frozenset[str] = frozenset(
     {
         "concern_post",  # a new concern to the staff group
         "concern_photo",  # its photo, under the post
-        "concern_location",  # its location, under the post
         "followup",  # a resident's follow-up to the staff group
         "reply",  # a staff reply to the resident
         "status",  # a status change (with its note) to the resident
