@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -154,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("--config", type=Path, help=config_help)
     backup.add_argument("--out", type=Path, required=True, help="file to write")
+    backup.add_argument(
+        "--keep",
+        type=int,
+        help="keep only this many backups named like --out (digits may differ), newest first",
+    )
     return parser
 
 
@@ -211,7 +217,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "export":
         return export(config_path, args)
     if args.command == "backup":
-        return backup(config_path, args.out)
+        return backup(config_path, args.out, args.keep)
     if args.command == "chat":
         return chat(config_path, args)
     if args.command == "poster":
@@ -515,7 +521,7 @@ def chat(config_path: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def backup(config_path: Path, out: Path) -> int:
+def backup(config_path: Path, out: Path, keep: int | None = None) -> int:
     """Write a consistent copy of the database while the bot may keep running."""
     config = _load(config_path)
     if config is None:
@@ -529,7 +535,29 @@ def backup(config_path: Path, out: Path) -> int:
         print(f"quartierbot: backup failed: {exc}", file=sys.stderr)
         return 1
     print(f"database copied to {out}")
+    if keep is not None:
+        for old in rotate_backups(out, keep, config.database):
+            print(f"old backup removed: {old}")
     return 0
+
+
+def rotate_backups(latest: Path, keep: int, database: Path) -> list[Path]:
+    """Delete all but the `keep` newest backups named like `latest` (its digits may differ).
+
+    'quartierbot-2026-12-05.sqlite3' rotates 'quartierbot-*-*-*.sqlite3' in its folder: erased
+    data lives on in older backups only as long as they are kept (README, /privacy).
+    """
+    pattern = re.sub(r"[0-9]+", "*", latest.name)
+    live = {
+        database.resolve(),
+        *(database.with_name(database.name + s).resolve() for s in ("-wal", "-shm")),
+    }
+    backups = [p for p in latest.parent.glob(pattern) if p.is_file() and p.resolve() not in live]
+    backups.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    removed = backups[max(keep, 1) :]
+    for path in removed:
+        path.unlink()
+    return removed
 
 
 async def _backup(config: Config, out: Path) -> None:

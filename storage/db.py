@@ -136,9 +136,12 @@ class Database:
 
     async def backup(self, target: Path) -> None:
         """A consistent copy of the live database (SQLite's online backup API)."""
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = target.with_name(target.name + ".part")
         partial.unlink(missing_ok=True)
+        # Readable by the bot's user only, whatever the umask: a backup holds concerns.
+        partial.touch(mode=0o600)
+        partial.chmod(0o600)
         async with aiosqlite.connect(partial) as destination, self.lock:
             await self.conn.backup(destination)
         # Only a finished copy gets the requested name: a cron job never sees half a backup.

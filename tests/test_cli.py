@@ -151,6 +151,34 @@ def test_backup_makes_a_consistent_copy(tmp_path: Path) -> None:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+def test_backups_are_private_and_rotated(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    database = tmp_path / "quartierbot.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    for day in (1, 2, 3):
+        old = folder / f"quartierbot-2026-12-0{day}.sqlite3"
+        old.write_bytes(b"old")
+        os.utime(old, (1_700_000_000 + day, 1_700_000_000 + day))
+    unrelated = folder / "notes.sqlite3"
+    unrelated.write_bytes(b"keep me")
+    out = folder / "quartierbot-2026-12-04.sqlite3"
+    old_umask = os.umask(0o022)
+    try:
+        result = quartierbot("backup", "--config", str(config), "--out", str(out), "--keep", "2")
+    finally:
+        os.umask(old_umask)
+    assert result.returncode == 0, result.stderr
+    # Readable by the owner only, although the umask would allow 0644.
+    assert out.stat().st_mode & 0o777 == 0o600
+    # The newest two named like it stay; other files in the folder are not touched.
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == ["notes.sqlite3", "quartierbot-2026-12-03.sqlite3", out.name]
+
+
 def test_run_refuses_a_damaged_database(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")

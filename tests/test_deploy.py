@@ -31,3 +31,15 @@ def test_systemd_unit() -> None:
     assert "EnvironmentFile=/etc/quartierbot/env" in unit  # the token is not in the unit
     assert "KillSignal=SIGTERM" in unit and "Restart=on-failure" in unit
     assert "User=quartierbot" in unit and "ProtectSystem=strict" in unit
+
+
+def test_the_backup_unit_is_hardened_and_rotates() -> None:
+    unit = (ROOT / "deploy" / "quartierbot-backup.service").read_text(encoding="utf-8")
+    for setting in (
+        "UMask=0077",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=true",
+        "PrivateTmp=true",
+    ):
+        assert setting in unit, setting
+    assert "quartierbot backup --keep 14" in unit
