@@ -84,7 +84,16 @@ class PrivacySettings:
 
     controller: str = ""
     contact: str = ""
+    #: Closed concerns lose everything that identifies the resident after this many days.
     retention_days: int = 365
+    #: A profile unused this long, with no news followed (or the bot blocked), is deleted.
+    inactive_resident_days: int = 365
+    #: Event sign-ups and sent reminders are deleted this long after the event.
+    event_days: int = 90
+    #: Who received which broadcast is forgotten this long after the broadcast ended.
+    delivery_days: int = 30
+    #: How long the operator keeps backups (quartierbot backup --keep): stated in /privacy.
+    backup_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -450,14 +459,25 @@ class _Parser:
 
     def privacy(self, privacy: Mapping[str, Any]) -> PrivacySettings:
         """`[privacy]`: who is responsible and how long data is kept."""
-        self.check_unknown(privacy, "privacy", {"controller", "contact", "retention_days"})
-        days = self.integer(privacy.get("retention_days", 365), "privacy.retention_days")
-        if not 1 <= days <= 3650:
-            raise self.fail("privacy.retention_days", "must be between 1 and 3650 days")
+        periods = (
+            "retention_days",
+            "inactive_resident_days",
+            "event_days",
+            "delivery_days",
+            "backup_days",
+        )
+        self.check_unknown(privacy, "privacy", {"controller", "contact", *periods})
+        defaults = PrivacySettings()
+        days: dict[str, int] = {}
+        for name in periods:
+            value = self.integer(privacy.get(name, getattr(defaults, name)), f"privacy.{name}")
+            if not 1 <= value <= 3650:
+                raise self.fail(f"privacy.{name}", "must be between 1 and 3650 days")
+            days[name] = value
         return PrivacySettings(
             controller=self.string(privacy, "privacy.controller", "controller", "").strip(),
             contact=self.string(privacy, "privacy.contact", "contact", "").strip(),
-            retention_days=days,
+            **days,
         )
 
     def limit_settings(self, limits: Mapping[str, Any]) -> LimitSettings:

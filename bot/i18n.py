@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import (
     format_date,
     format_time,
+    format_timedelta,
     get_datetime_format,
     get_day_names,
     match_skeleton,
@@ -163,6 +164,10 @@ class Translator:
         local = value.astimezone(self.tz)
         pattern = str(get_datetime_format("medium", locale=self.locale))
         return pattern.format(self.fmt_time(local), self.fmt_short_date(local.date()))
+
+    def fmt_period(self, days: int) -> str:
+        """A number of days as people say it: '2 weeks', '3 months', '1 year'."""
+        return format_timedelta(timedelta(days=days), locale=self.locale)
 
     def fmt_number(self, value: float) -> str:
         """Number with the locale's separators."""

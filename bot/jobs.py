@@ -34,10 +34,26 @@ SCAN_INTERVAL = timedelta(seconds=30)
 
 
 async def run_retention(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
-    """Anonymise concerns closed longer than `[privacy] retention_days`; purge stale drafts."""
+    """Every retention period of `[privacy]`: concerns, profiles, sign-ups, deliveries, drafts."""
     now = repos.now()
-    cutoff = now - timedelta(days=repos.config.privacy.retention_days)
+    privacy = repos.config.privacy
+    cutoff = now - timedelta(days=privacy.retention_days)
     anonymised, posts = await repos.privacy.anonymise_closed(cutoff)
+    forgotten = await repos.privacy.forgotten_residents(
+        now - timedelta(days=privacy.inactive_resident_days)
+    )
+    for user_id in forgotten:
+        posts += await repos.privacy.erase_resident(user_id)
+    past = await repos.events.forget_past(now - timedelta(days=privacy.event_days))
+    delivered = await repos.broadcasts.forget_deliveries(
+        now - timedelta(days=privacy.delivery_days)
+    )
+    log.info(
+        "retention: %d residents deleted, %d sign-ups and reminders, %d delivery records",
+        len(forgotten),
+        past,
+        delivered,
+    )
     purged = await repos.concerns.purge_drafts(now - DRAFT_LIFETIME)
     purged += await repos.staff_drafts.purge(now - DRAFT_LIFETIME)
     purged += await repos.outbox.purge_failed(now - FAILED_OUTBOX_LIFETIME)

@@ -28,8 +28,15 @@ def privacy_notice(t: Translator, privacy: PrivacySettings) -> str:
         html.escape(
             t._(
                 "If you report a concern: its topic, your text, photo and location, whether the "
-                "quarter office may answer you, and the messages about it. The staff of the "
-                "quarter office see the concern, but not your name or your Telegram account."
+                "quarter office may answer you, and the messages about it. Only the staff of "
+                "your quarter's office see it, not your name or your Telegram account; the "
+                "location only an officer who asks for it."
+            )
+        ),
+        html.escape(
+            t._(
+                "If someone tries to use staff commands without being staff, we keep their "
+                "Telegram user number in our security log."
             )
         ),
         "",
@@ -52,6 +59,29 @@ def privacy_notice(t: Translator, privacy: PrivacySettings) -> str:
                 "status remain for statistics.",
                 days,
                 count=days,
+            )
+        ),
+        html.escape(
+            t._(
+                "If you have not written to the bot for {period} and follow no quarter's news, "
+                "or if you have blocked the bot, we delete your profile and everything else "
+                "about you.",
+                period=t.fmt_period(privacy.inactive_resident_days),
+            )
+        ),
+        html.escape(
+            t._(
+                "Sign-ups for events and their reminders are deleted {events} after the event; "
+                "the record of which news reached you, {news} after it was sent.",
+                events=t.fmt_period(privacy.event_days),
+                news=t.fmt_period(privacy.delivery_days),
+            )
+        ),
+        html.escape(
+            t._(
+                "Backups of the database are kept for {period}: what you delete can stay in them "
+                "that long, locked away; then it is gone from them too.",
+                period=t.fmt_period(privacy.backup_days),
             )
         ),
         "",

@@ -376,6 +376,14 @@ class BroadcastRepository:
             (to_db_time(utc_now()), broadcast_id),
         )
 
+    async def forget_deliveries(self, finished_before: datetime) -> int:
+        """Retention: who received which broadcast, for broadcasts that ended before then."""
+        return await self.db.execute(
+            "DELETE FROM deliveries WHERE broadcast_id IN "
+            "(SELECT id FROM broadcasts WHERE finished_at IS NOT NULL AND finished_at < ?)",
+            (to_db_time(finished_before),),
+        )
+
     async def cancel(self, broadcast_id: int) -> bool:
         """Cancel a scheduled or sending broadcast; its pending deliveries will not be sent."""
         now = to_db_time(utc_now())

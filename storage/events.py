@@ -391,6 +391,19 @@ class EventRepository:
         )
         return str(row["state"]) if row else None
 
+    async def forget_past(self, started_before: datetime) -> int:
+        """Retention: sign-ups and sent reminders of events that started before then."""
+        async with self.db.transaction() as conn:
+            removed = 0
+            for table in ("rsvps", "reminders_sent"):
+                async with conn.execute(
+                    f"DELETE FROM {table} WHERE event_id IN "  # noqa: S608 - constant names
+                    "(SELECT id FROM events WHERE starts_at < ?)",
+                    (to_db_time(started_before),),
+                ) as cursor:
+                    removed += cursor.rowcount
+        return removed
+
     async def rsvps_of(self, user_id: int) -> list[tuple[int, str]]:
         """(event id, state) of every RSVP of one resident (for their data and erasure)."""
         rows = await self.db.fetchall(

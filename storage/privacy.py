@@ -101,6 +101,19 @@ class PrivacyRepository:
         await self.db.checkpoint()
         return posts
 
+    async def forgotten_residents(self, unused_since: datetime, limit: int = 500) -> list[int]:
+        """Residents to delete: unused since then, no news followed or the bot blocked, and no
+        concern the office is still working on."""
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM residents r WHERE last_seen < ? "
+            "AND (inactive_since IS NOT NULL OR NOT EXISTS "
+            "(SELECT 1 FROM subscriptions s WHERE s.user_id = r.user_id)) "
+            "AND NOT EXISTS (SELECT 1 FROM concerns c WHERE c.resident_id = r.user_id "
+            "AND c.status IN ('new', 'in_progress')) ORDER BY last_seen LIMIT ?",
+            (to_db_time(unused_since), limit),
+        )
+        return [int(row[0]) for row in rows]
+
     async def anonymise_closed(self, closed_before: datetime) -> tuple[int, list[Link]]:
         """Anonymise concerns closed before the cut-off: how many, and staff posts to redact."""
         async with self.db.transaction() as conn:

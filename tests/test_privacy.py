@@ -226,3 +226,65 @@ async def test_retention_handles_more_concerns_than_sqlite_variables(
     assert anonymised == 1200
     left = await repos.db.fetchone("SELECT count(*) FROM concerns WHERE text IS NOT NULL")
     assert left is not None and left[0] == 0
+
+
+async def test_retention_covers_profiles_signups_and_deliveries(
+    repos: Repositories, admin: Person, app: object
+) -> None:
+    from datetime import UTC, datetime
+
+    from storage.events import EventInput
+
+    def stamp(days_ago: int) -> str:
+        return (repos.now() - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # Profiles: unused for 400 days (the default limit is 365) …
+    for user_id in (2001, 2002, 2003, 2004, 2005):
+        await repos.residents.set_quarter(user_id, "bahnhofsvorstadt")
+    await repos.subscriptions.subscribe(2002, ["bahnhofsvorstadt"])  # … but follows the news
+    await repos.subscriptions.subscribe(2003, ["bahnhofsvorstadt"])  # … follows, but blocked us
+    await repos.residents.mark_inactive(2003)
+    await repos.concerns.start_draft(2004, "bahnhofsvorstadt")  # … with a concern still open
+    await repos.concerns.update_draft(2004, topic_id="work", text="open", contact_allowed=1)
+    await repos.concerns.submit(2004, "BV", "de")
+    await repos.db.execute(
+        "UPDATE residents SET last_seen = ? WHERE user_id != 2005", (stamp(400),)
+    )
+    # Sign-ups and reminders: an event 100 days ago (limit 90) and one to come.
+    events = []
+    for starts in (repos.now() - timedelta(days=100), datetime(2030, 1, 1, tzinfo=UTC)):
+        event = await repos.events.create(
+            ADMIN_ID,
+            EventInput("bahnhofsvorstadt", "Fest", starts, None, "Platz", "", None, None),
+        )
+        await repos.db.execute(
+            "INSERT INTO rsvps (event_id, user_id, state, created_at) VALUES (?, 2005, 'going', ?)",
+            (event.id, stamp(120)),
+        )
+        await repos.events.mark_reminded(event.id, 2005, 60, repos.now())
+        events.append(event)
+    # Deliveries of a broadcast that ended 40 days ago (limit 30).
+    broadcast = await repos.broadcasts.create(
+        created_by=ADMIN_ID,
+        quarters=["bahnhofsvorstadt"],
+        topic_id=None,
+        language=None,
+        text="Fest",
+        photo_file_id=None,
+        scheduled_at=None,
+    )
+    await repos.broadcasts.start(broadcast.id)
+    await repos.db.execute(
+        "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
+        (stamp(40), broadcast.id),
+    )
+
+    await run_retention(admin.app.bot, repos)
+
+    remaining = {r for r in (2001, 2002, 2003, 2004, 2005) if await repos.residents.get(r)}
+    assert remaining == {2002, 2004, 2005}  # the subscriber, the open concern, the recent one
+    signups = await repos.db.fetchall("SELECT event_id FROM rsvps WHERE user_id = 2005")
+    assert [row[0] for row in signups] == [events[1].id]
+    reminders = await repos.db.fetchall("SELECT event_id FROM reminders_sent")
+    assert [row[0] for row in reminders] == [events[1].id]
+    assert await repos.db.fetchall("SELECT * FROM deliveries") == []
