@@ -122,8 +122,10 @@ async def _post_stop(app: Application[..., ..., ..., ..., ..., ...]) -> None:  #
 
 
 async def _post_shutdown(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
-    """Close the database; every write was committed before the bot answered."""
-    await _repositories(app).db.close()
+    """Close the database and the translation client; every write was already committed."""
+    repos = _repositories(app)
+    await repos.translation.close()
+    await repos.db.close()
 
 
 def _repositories(app: object) -> Repositories:

@@ -34,6 +34,7 @@ from bot.runner import (
     serve_webhook,
     webhook_secret,
 )
+from bot.translation import API_KEY_ENV as TRANSLATION_KEY_ENV
 from storage.db import Database, StorageError
 
 log = logging.getLogger("quartierbot")
@@ -188,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def redact(text: str) -> str:
     """`text` without the bot token (or its secret half) and the webhook secret."""
-    for name in (TOKEN_ENV, WEBHOOK_SECRET_ENV):
+    for name in (TOKEN_ENV, WEBHOOK_SECRET_ENV, TRANSLATION_KEY_ENV):
         secret = os.environ.get(name, "").strip()
         for part in (secret, secret.partition(":")[2]):
             if len(part) >= 8:
@@ -268,6 +269,15 @@ def summary(config: Config, catalogs: Catalogs) -> list[str]:
         languages += f"; not offered yet, catalogs incomplete: {', '.join(not_offered)}"
     lines.append(languages)
     lines.append(f"topics: {', '.join(topic.id for topic in config.topics)}")
+    translation = config.translation
+    if translation.enabled:
+        reads = translation.staff_language or config.default_language
+        lines.append(
+            f"translation: {translation.backend} at {translation.url} (staff read {reads}; "
+            f"texts are sent there: name it as a processor in your privacy notice)"
+        )
+    else:
+        lines.append("translation: none (no text leaves the bot)")
     lines.append(f"time zone: {config.timezone.key}")
     lines.append(f"database: {config.database}")
     if not config.privacy.controller:
@@ -310,7 +320,9 @@ def run(config_path: Path, args: argparse.Namespace) -> int:
             print(f"quartierbot: {WEBHOOK_SECRET_ENV}: {exc}", file=sys.stderr)
             return EXIT_USAGE
         webhook = WebhookSettings(args.webhook_url, args.listen, args.port, secret)
-    setup_logging([token, webhook.secret if webhook else ""])
+    setup_logging(
+        [token, webhook.secret if webhook else "", os.environ.get(TRANSLATION_KEY_ENV, "")]
+    )
     try:
         base_url, base_file_url = api_urls()
     except ValueError as exc:

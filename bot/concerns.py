@@ -8,6 +8,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -18,6 +19,7 @@ from bot.i18n import N_, Translator
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
 from storage.concerns import Concern, Link
+from storage.translations import StoredTranslation, concern_subject
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +129,65 @@ def resident_quote(text: str) -> str:
     return f"<blockquote>{html.escape(plain_text(text))}</blockquote>"
 
 
+def translated_quote(
+    original: str, translation: StoredTranslation | None, t: Translator, failed: bool = False
+) -> str:
+    """Someone's text for a reader of another language: the machine translation (labelled, with
+    the source language) and the original in an expandable quote; else the original alone."""
+    if translation is None or translation.source_language == t.language:
+        unavailable = "\n" + html.escape(t._("⚠️ Translation unavailable.")) if failed else ""
+        return resident_quote(original) + unavailable
+    source = language_name(translation.source_language, t)
+    return (
+        "<b>"
+        + html.escape(t._("🌐 Machine translation from {language}:", language=source))
+        + "</b>\n"
+        + resident_quote(translation.text)
+        + "\n"
+        + html.escape(t._("Original:"))
+        + "\n<blockquote expandable>"
+        + html.escape(plain_text(original))
+        + "</blockquote>"
+    )
+
+
+def language_name(code: str, t: Translator) -> str:
+    """A language's name in the reader's language ('Türkisch' for a German reader)."""
+    try:
+        return str(Locale.parse(code).get_display_name(t.locale) or code)
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+async def ensure_translated(
+    repos: Repositories, subject: str, text: str, target: str
+) -> tuple[StoredTranslation | None, bool]:
+    """The stored translation of `text` into `target`, asking the service once if there is none.
+
+    Returns (translation, failed): failed when the service was asked and could not answer (a
+    later look tries again). A text already in `target` is stored as such and shown as is.
+    """
+    if not repos.translation.enabled or not text:
+        return None, False
+    stored = await repos.translations.get(subject, target)
+    if stored is not None:
+        return stored, False
+    answer = await repos.translation.translate([text], target)
+    if answer is None:
+        return None, True
+    (translated,) = answer
+    stored = StoredTranslation(translated.text, translated.source_language or target)
+    await repos.translations.put(subject, target, stored)
+    return stored, False
+
+
 def staff_post(
-    concern: Concern, repos: Repositories, t: Translator, stamp: StatusStamp | None = None
+    concern: Concern,
+    repos: Repositories,
+    t: Translator,
+    stamp: StatusStamp | None = None,
+    translation: StoredTranslation | None = None,
+    translation_failed: bool = False,
 ) -> str:
     """The HTML post about a concern for staff; never names or identifies the resident."""
     config = repos.config
@@ -154,7 +213,7 @@ def staff_post(
         lines += ["", html.escape(t._("The content was deleted (privacy)."))]
     elif concern.text:
         # Set apart, so a resident's lines cannot pass for the post's own ("Status: done").
-        lines += ["", resident_quote(concern.text)]
+        lines += ["", translated_quote(concern.text, translation, t, translation_failed)]
     if concern.photo_file_id and not concern.anonymised_at:
         lines.append(html.escape(t._("📷 Photo below")))
     if concern.latitude is not None and not concern.anonymised_at:
@@ -162,6 +221,16 @@ def staff_post(
             html.escape(t._("📍 With a location: the button below sends it to you privately."))
         )
     return "\n".join(lines)
+
+
+async def staff_post_now(
+    concern: Concern, repos: Repositories, t: Translator, stamp: StatusStamp | None = None
+) -> str:
+    """The staff post with the stored translation of the concern, if there is one."""
+    translation = None
+    if concern.text and concern.anonymised_at is None:
+        translation = await repos.translations.get(concern_subject(concern.id), t.language)
+    return staff_post(concern, repos, t, stamp, translation)
 
 
 async def refresh_staff_post(
@@ -177,7 +246,7 @@ async def refresh_staff_post(
             continue
         try:
             await bot.edit_message_text(
-                staff_post(concern, repos, t, stamp),
+                await staff_post_now(concern, repos, t, stamp),
                 chat_id=group,
                 message_id=link.message_id,
                 parse_mode=ParseMode.HTML,

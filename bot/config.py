@@ -119,6 +119,27 @@ class EventSettings:
         return tuple(sorted({round(h * 60) for h in self.reminder_hours}, reverse=True))
 
 
+TRANSLATION_BACKENDS = ("none", "libretranslate", "deepl")
+
+
+@dataclass(frozen=True)
+class TranslationSettings:
+    """Machine translation of what people write (optional; nothing leaves the bot with none)."""
+
+    backend: str = "none"
+    #: LibreTranslate's base URL, or DeepL's (https://api-free.deepl.com, https://api.deepl.com).
+    url: str = "http://127.0.0.1:5000"
+    #: The language officers read and write; None: [bot].default_language.
+    staff_language: str | None = None
+    #: How long a translation may take before the original goes out instead.
+    timeout_seconds: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        """A service is configured."""
+        return self.backend != "none"
+
+
 @dataclass(frozen=True)
 class BroadcastSettings:
     """How fast broadcasts may go."""
@@ -155,6 +176,7 @@ class Config:
     events: EventSettings = field(default_factory=EventSettings)
     broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    translation: TranslationSettings = field(default_factory=TranslationSettings)
     _quarter_index: Mapping[str, Quarter] = field(repr=False, compare=False, default_factory=dict)
 
     def staff_group_for(self, quarter_id: str) -> int | None:
@@ -254,7 +276,17 @@ class _Parser:
         self.check_unknown(
             data,
             "",
-            {"bot", "staff", "quarters", "topics", "privacy", "events", "broadcast", "limits"},
+            {
+                "bot",
+                "staff",
+                "quarters",
+                "topics",
+                "privacy",
+                "events",
+                "broadcast",
+                "limits",
+                "translation",
+            },
         )
         bot = self.table(data, "bot", "bot")
         self.check_unknown(bot, "bot", {"default_language", "languages", "timezone", "database"})
@@ -275,6 +307,9 @@ class _Parser:
         events = self.event_settings(self.table(data, "events", "events"))
         broadcast = self.broadcast_settings(self.table(data, "broadcast", "broadcast"))
         limits = self.limit_settings(self.table(data, "limits", "limits"))
+        translation = self.translation_settings(
+            self.table(data, "translation", "translation"), languages
+        )
         return Config(
             path=self.path,
             default_language=default_language,
@@ -288,6 +323,7 @@ class _Parser:
             events=events,
             broadcast=broadcast,
             limits=limits,
+            translation=translation,
             _quarter_index={q.id: q for q in quarters},
         )
 
@@ -478,6 +514,42 @@ class _Parser:
             controller=self.string(privacy, "privacy.controller", "controller", "").strip(),
             contact=self.string(privacy, "privacy.contact", "contact", "").strip(),
             **days,
+        )
+
+    def translation_settings(
+        self, translation: Mapping[str, Any], languages: tuple[str, ...]
+    ) -> TranslationSettings:
+        """`[translation]`: backend, url, staff_language, timeout_seconds."""
+        self.check_unknown(
+            translation, "translation", {"backend", "url", "staff_language", "timeout_seconds"}
+        )
+        defaults = TranslationSettings()
+        backend = self.string(translation, "translation.backend", "backend", defaults.backend)
+        if backend not in TRANSLATION_BACKENDS:
+            raise self.fail(
+                "translation.backend", f"{backend!r}: use one of {', '.join(TRANSLATION_BACKENDS)}"
+            )
+        url = self.string(translation, "translation.url", "url", defaults.url).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise self.fail("translation.url", "must start with http:// or https://")
+        staff_language = translation.get("staff_language")
+        if staff_language is not None and staff_language not in KNOWN_LANGUAGES:
+            raise self.fail(
+                "translation.staff_language",
+                f"unknown language {staff_language!r}; use one of {', '.join(KNOWN_LANGUAGES)}",
+            )
+        timeout = translation.get("timeout_seconds", defaults.timeout_seconds)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout <= 60
+        ):
+            raise self.fail("translation.timeout_seconds", "must be above 0 and at most 60")
+        return TranslationSettings(
+            backend=backend,
+            url=url,
+            staff_language=staff_language,
+            timeout_seconds=float(timeout),
         )
 
     def limit_settings(self, limits: Mapping[str, Any]) -> LimitSettings:

@@ -26,20 +26,23 @@ from telegram.ext import ExtBot
 
 from bot.broadcasts import NO_RETRY, Pacer, SendOutcome, classify
 from bot.concerns import (
-    resident_quote,
+    ensure_translated,
     resident_translator,
     staff_post,
     staff_translator,
     status_keyboard,
     status_label,
     topic_label,
+    translated_quote,
 )
+from bot.i18n import N_
 from bot.notify import cancelled_text, promoted_text, translator_for_user
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
 from storage.concerns import Concern, ConcernEvent
 from storage.db import utc_now
 from storage.outbox import OutboxMessage
+from storage.translations import concern_subject, entry_subject
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,11 @@ GROUP_INTERVAL = 3.0
 MAX_BACKOFF = timedelta(minutes=10)
 #: Given up after this many tries (about a day of an unreachable Telegram).
 MAX_ATTEMPTS = 150
+#: A staff reply as the resident reads it (plain, or HTML around a translated quote).
+STAFF_REPLY = N_(
+    "Reply from the quarter office about your concern {reference}:\n\n{text}\n\n"
+    "To answer, reply to this message."
+)
 #: How often the outbox is looked at when nobody wakes it (a row may wait for its time).
 IDLE_POLL_SECONDS = 5.0
 
@@ -260,13 +268,13 @@ class OutboxService:
             return None
         entry = await self._entry(concern, message.entry_id)
         if message.kind == "concern_post":
-            return self._post(message.chat_id, concern)
+            return await self._post(message.chat_id, concern)
         if message.kind == "concern_photo" and concern.photo_file_id:
             return await self._photo(message.chat_id, concern)
         if message.kind == "followup" and entry is not None and entry.text:
-            return await self._followup(message.chat_id, concern, entry.text)
+            return await self._followup(message.chat_id, concern, entry)
         if message.kind == "reply" and entry is not None and entry.text:
-            return await self._reply(message.chat_id, concern, entry.text)
+            return await self._reply(message.chat_id, concern, entry)
         if message.kind == "status" and entry is not None:
             return await self._status(message.chat_id, concern, entry)
         return None
@@ -279,15 +287,20 @@ class OutboxService:
             (e for e in await self.repos.concerns.events(concern.id) if e.id == entry_id), None
         )
 
-    def _post(self, chat_id: int, concern: Concern) -> Send:
-        """The staff-group post of a new concern, with its status buttons."""
+    async def _post(self, chat_id: int, concern: Concern) -> Send:
+        """The staff-group post of a new concern (translated for staff), with its buttons."""
         t = staff_translator(self.repos)
+        # Here, in the background, not in the resident's submit: a slow service delays no one.
+        translation, failed = await ensure_translated(
+            self.repos, concern_subject(concern.id), concern.text or "", t.language
+        )
+        post = staff_post(concern, self.repos, t, None, translation, failed)
 
         async def send() -> Delivered:
             """One sendMessage."""
             sent = await self.bot.send_message(
                 chat_id,
-                staff_post(concern, self.repos, t),
+                post,
                 parse_mode=ParseMode.HTML,
                 reply_markup=status_keyboard(concern, t),
                 rate_limit_args=NO_RETRY,
@@ -319,15 +332,19 @@ class OutboxService:
 
         return send
 
-    async def _followup(self, chat_id: int, concern: Concern, text: str) -> Send:
-        """A resident's follow-up, under the concern's post in the staff group."""
+    async def _followup(self, chat_id: int, concern: Concern, entry: ConcernEvent) -> Send:
+        """A resident's follow-up (translated for staff), under the concern's post."""
         t = staff_translator(self.repos)
         post = await self._under_post(chat_id, concern)
+        text = entry.text or ""
+        translation, failed = await ensure_translated(
+            self.repos, entry_subject(entry.id), text, t.language
+        )
         # HTML: the resident's text is escaped and set apart (resident_quote); the rest is ours.
         body = t._(
             "💬 Message about {reference}:\n\n{text}",
             reference=concern.reference,
-            text=resident_quote(text),
+            text=translated_quote(text, translation, t, failed),
         )
 
         async def send() -> Delivered:
@@ -344,18 +361,25 @@ class OutboxService:
 
         return send
 
-    async def _reply(self, chat_id: int, concern: Concern, text: str) -> Send | None:
-        """A staff reply, in the resident's language; their Telegram reply joins the thread."""
+    async def _reply(self, chat_id: int, concern: Concern, entry: ConcernEvent) -> Send | None:
+        """A staff reply in the resident's language (machine-translated and labelled, with the
+        officer's original expandable); their Telegram reply joins the thread."""
         t = await resident_translator(self.repos, concern)
         if t is None:
             return None
-        body = t._(
-            "Reply from the quarter office about your concern {reference}:\n\n{text}\n\n"
-            "To answer, reply to this message.",
-            reference=concern.reference,
-            text=text,
+        text = entry.text or ""
+        translation, _ = await ensure_translated(
+            self.repos, entry_subject(entry.id), text, t.language
         )
-        return self._plain(chat_id, body, "text")
+        if translation is None or translation.source_language == t.language:
+            plain = t._(STAFF_REPLY, reference=concern.reference, text=text)
+            return self._plain(chat_id, plain, "text")
+        body = t._(
+            STAFF_REPLY,
+            reference=concern.reference,
+            text=translated_quote(text, translation, t),
+        )
+        return self._plain(chat_id, body, "text", html=True)
 
     async def _status(self, chat_id: int, concern: Concern, entry: ConcernEvent) -> Send | None:
         """A status change, with the office's note unless the concern is anonymous."""
@@ -382,12 +406,15 @@ class OutboxService:
         body = promoted_text(event, t) if message.kind == "promoted" else cancelled_text(event, t)
         return self._plain(message.chat_id, body, None)
 
-    def _plain(self, chat_id: int, text: str, link_kind: str | None) -> Send:
-        """A text message to one chat."""
+    def _plain(self, chat_id: int, text: str, link_kind: str | None, html: bool = False) -> Send:
+        """A text message to one chat (HTML when it quotes a translation)."""
+        parse_mode = ParseMode.HTML if html else None
 
         async def send() -> Delivered:
             """One sendMessage."""
-            sent = await self.bot.send_message(chat_id, text, rate_limit_args=NO_RETRY)
+            sent = await self.bot.send_message(
+                chat_id, text, parse_mode=parse_mode, rate_limit_args=NO_RETRY
+            )
             return Delivered(sent, link_kind)
 
         return send

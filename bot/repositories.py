@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.hours.status import HolidayCalendar
 from bot.i18n import Catalogs
 from bot.roles import StaffDirectory
+from bot.translation import TranslationService
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
 from storage.closures import ClosureRepository
@@ -24,6 +25,7 @@ from storage.privacy import PrivacyRepository
 from storage.residents import ResidentRepository
 from storage.stats import StatsRepository
 from storage.subscriptions import SubscriptionRepository
+from storage.translations import TranslationRepository
 
 
 def system_clock() -> datetime:
@@ -52,6 +54,9 @@ class Repositories:
     events: EventRepository
     broadcasts: BroadcastRepository
     stats: StatsRepository
+    translations: TranslationRepository
+    #: Machine translation (no text leaves the bot unless [translation] names a service).
+    translation: TranslationService
     holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
     #: Injected so tests can pin "now" (office hours depend on it).
     clock: Callable[[], datetime] = field(default=system_clock)
@@ -80,6 +85,8 @@ class Repositories:
             events=EventRepository(db),
             broadcasts=BroadcastRepository(db),
             stats=StatsRepository(db),
+            translations=TranslationRepository(db),
+            translation=TranslationService(config.translation, config.default_language),
         )
 
     def now(self) -> datetime:

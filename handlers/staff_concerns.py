@@ -17,7 +17,7 @@ from bot.concerns import (
     MAX_DESCRIPTION,
     StatusStamp,
     refresh_staff_post,
-    staff_post,
+    staff_post_now,
     status_keyboard,
     status_label,
     topic_label,
@@ -255,7 +255,7 @@ def concern_line(concern: Concern, context: BotContext, t: Translator) -> str:
 async def concern_detail(concern: Concern, context: BotContext) -> str:
     """The post plus the thread, for a staff member's private chat (HTML)."""
     t = context.t
-    lines = [staff_post(concern, context.repos, t)]
+    lines = [await staff_post_now(concern, context.repos, t)]
     events = await context.repos.concerns.events(concern.id)
     kinds = {
         "resident": t._("Resident"),

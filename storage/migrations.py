@@ -291,6 +291,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX concern_events_by_resident ON concern_events (author_id, created_at) "
         "WHERE kind = 'resident'",
     ),
+    # 6: machine translations, stored once and reused; a subject names the text translated
+    # ("concern:12", "entry:40"), so they go with it when it is erased or anonymised.
+    (
+        """
+        CREATE TABLE translations (
+            subject          TEXT NOT NULL,
+            target           TEXT NOT NULL,
+            source_language  TEXT NOT NULL,
+            text             TEXT NOT NULL,
+            created_at       TEXT NOT NULL,
+            PRIMARY KEY (subject, target)
+        ) STRICT
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -77,6 +77,13 @@ class PrivacyRepository:
                 (user_id,),
             )
             records["concern_events"] = [dict(row) for row in rows]
+            rows = await conn.execute_fetchall(
+                "SELECT * FROM translations WHERE subject IN (SELECT 'concern:' || id FROM "
+                "concerns WHERE resident_id = ? UNION SELECT 'entry:' || e.id FROM "
+                "concern_events e JOIN concerns c ON c.id = e.concern_id WHERE c.resident_id = ?)",
+                (user_id, user_id),
+            )
+            records["translations"] = [dict(row) for row in rows]
         return records
 
     async def erase_resident(self, user_id: int) -> list[Link]:
@@ -172,4 +179,11 @@ async def _anonymise_chunk(
     )
     # Undelivered messages about these concerns have nothing left to say.
     await conn.execute(f"DELETE FROM outbox WHERE concern_id IN ({marks})", ids)  # noqa: S608
+    # Translations of their texts go with the texts.
+    await conn.execute(
+        f"DELETE FROM translations WHERE subject IN (SELECT 'concern:' || id FROM concerns "  # noqa: S608
+        f"WHERE id IN ({marks}) UNION SELECT 'entry:' || id FROM concern_events "
+        f"WHERE concern_id IN ({marks}))",
+        [*ids, *ids],
+    )
     return posts

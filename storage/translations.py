@@ -1,0 +1,53 @@
+"""Machine translations, stored once per text and target language and reused.
+
+A subject names the text a translation belongs to: `concern:<id>` for a concern's description,
+`entry:<id>` for an entry of its thread. Erasure and anonymisation delete a subject's
+translations with the text (storage/privacy.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database, to_db_time, utc_now
+
+
+@dataclass(frozen=True)
+class StoredTranslation:
+    """A text in another language, and the language it came from."""
+
+    text: str
+    source_language: str
+
+
+def concern_subject(concern_id: int) -> str:
+    """The subject of a concern's description."""
+    return f"concern:{concern_id}"
+
+
+def entry_subject(entry_id: int) -> str:
+    """The subject of one entry of a concern's thread."""
+    return f"entry:{entry_id}"
+
+
+class TranslationRepository:
+    """Typed access to the translations table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, subject: str, target: str) -> StoredTranslation | None:
+        """The stored translation, if there is one."""
+        row = await self.db.fetchone(
+            "SELECT text, source_language FROM translations WHERE subject = ? AND target = ?",
+            (subject, target),
+        )
+        return StoredTranslation(str(row[0]), str(row[1])) if row else None
+
+    async def put(self, subject: str, target: str, translation: StoredTranslation) -> None:
+        """Keep a translation (a newer one replaces it)."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO translations (subject, target, source_language, text, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            (subject, target, translation.source_language, translation.text, to_db_time(utc_now())),
+        )

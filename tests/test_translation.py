@@ -1,0 +1,142 @@
+"""Machine translation of what people write, against loopback fakes of LibreTranslate and DeepL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import load_config
+from bot.context import QuartierApplication
+from bot.repositories import Repositories
+from tests.conftest import ADMIN_ID, GROUP_ID, MONDAY_11, TEST_CONFIG
+from tests.fake_translation import FakeTranslation
+from tests.recording import Person, RecordingRequest, running_app
+
+TURKISH = "Merdiven ışığı iki haftadır yanmıyor."
+GERMAN = "Das Treppenlicht brennt seit zwei Wochen nicht."
+API_KEY = "tr-key-4711-never-logged"
+ALL_LANGUAGES = '["de", "en", "tr", "ar", "uk", "ru", "bg", "ro", "pl"]'
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTranslation]:
+    """The loopback translation service."""
+    service = FakeTranslation()
+    yield service
+    service.close()
+
+
+@pytest.fixture(params=["libretranslate", "deepl"])
+async def world(
+    request: pytest.FixtureRequest,
+    fake: FakeTranslation,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[QuartierApplication, RecordingRequest, Repositories]]:
+    """The bot in every language, translating through one of the two APIs."""
+    monkeypatch.setenv("QUARTIERBOT_TRANSLATION_API_KEY", API_KEY)
+    config = TEST_CONFIG.replace('languages = ["de", "en"]', f"languages = {ALL_LANGUAGES}")
+    config += (
+        f'\n[translation]\nbackend = "{request.param}"\nurl = "{fake.url}"\n'
+        'staff_language = "de"\ntimeout_seconds = 1\n'
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(config, encoding="utf-8")
+    repos = Repositories.create(load_config(path))
+    repos.clock = lambda: MONDAY_11
+    async with running_app(repos) as (app, recording):
+        yield app, recording, repos
+
+
+async def turkish_concern(person: Person) -> None:
+    """A resident who reads Turkish sends a concern written in Turkish."""
+    await person.send("/start q-bahnhofsvorstadt")
+    await person.press_callback("lang:tr")
+    await person.send("/concern")
+    await person.press_callback("ctopic:housing")
+    await person.send(TURKISH)
+    await person.press_callback("ccontact:yes")
+    await person.press_callback("cconsent:yes")
+    await person.press_callback("cflow:submit")
+
+
+def group_posts(recording: RecordingRequest) -> list[Any]:
+    """sendMessage calls into the staff group."""
+    return [c for c in recording.to_chat(GROUP_ID) if c.method == "sendMessage"]
+
+
+async def test_a_turkish_concern_reaches_staff_in_german_with_the_original(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, _ = world
+    await turkish_concern(Person(app, recording, 704001, "tr"))
+    (post,) = group_posts(recording)
+    text = str(post.params["text"])
+    assert "🌐 Maschinelle Übersetzung, Originalsprache: Türkisch" in text
+    assert f"<blockquote>{GERMAN}</blockquote>" in text
+    assert f"<blockquote expandable>{TURKISH}</blockquote>" in text
+    assert fake.translations_to("de") == 1
+    # Stored once: another look at the post (a status change edits it) asks nobody again.
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.send("/status BV-0001 in_progress")
+    edited = [c for c in recording.to_chat(GROUP_ID) if c.method == "editMessageText"][-1]
+    assert GERMAN in str(edited.params["text"])
+    assert fake.translations_to("de") == 1
+
+
+async def test_an_officers_german_reply_reaches_the_resident_in_turkish(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    resident = Person(app, recording, 704002, "tr")
+    await turkish_concern(resident)
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.send("/reply BV-0001 Wir kommen morgen vorbei.")
+    reply = [c for c in recording.to_chat(resident.user_id) if c.method == "sendMessage"][-1]
+    text = str(reply.params["text"])
+    assert reply.params["parse_mode"] == "HTML"
+    assert "<blockquote>Yarın uğrayacağız.</blockquote>" in text
+    assert "Almanca" in text  # labelled, in Turkish, with the source language
+    assert "<blockquote expandable>Wir kommen morgen vorbei.</blockquote>" in text
+    # The resident's answer to it still joins the thread.
+    await resident.reply(resident.last_message_to(), "Teşekkürler")
+    entries = await repos.concerns.events(1)
+    assert entries[-1].kind == "resident" and entries[-1].text == "Teşekkürler"
+
+
+@pytest.mark.parametrize("trouble", ["down", "slow"])
+async def test_without_the_service_the_original_goes_out_in_time(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
+    fake: FakeTranslation,
+    trouble: str,
+) -> None:
+    app, recording, repos = world
+    fake.fail = trouble == "down"
+    fake.delay = 3.0 if trouble == "slow" else 0.0  # over timeout_seconds = 1
+    await turkish_concern(Person(app, recording, 704003, "tr"))
+    (post,) = group_posts(recording)
+    text = str(post.params["text"])
+    assert f"<blockquote>{TURKISH}</blockquote>" in text
+    assert "Übersetzung nicht verfügbar" in text
+    # Nothing is stored for it: a later look may try again.
+    assert await repos.translations.get("concern:1", "de") is None
+
+
+async def test_the_wire_formats(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, _ = world
+    await turkish_concern(Person(app, recording, 704004, "tr"))
+    ((path, body, headers),) = fake.calls
+    if path == "/translate":  # LibreTranslate
+        assert body["source"] == "auto" and body["target"] == "de" and body["q"] == [TURKISH]
+        assert body["format"] == "text"
+    else:  # DeepL
+        assert path == "/v2/translate"
+        assert body["target_lang"] == "DE" and body["text"] == [TURKISH]
+        assert headers["Authorization"] == f"DeepL-Auth-Key {API_KEY}"
+    if path == "/translate":
+        assert body["api_key"] == API_KEY
