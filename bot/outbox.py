@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,8 @@ STAFF_REPLY = N_(
     "Reply from the quarter office about your concern {reference}:\n\n{text}\n\n"
     "To answer, reply to this message."
 )
+#: An officer's note with a status change, as the resident reads it.
+OFFICE_NOTE = N_("Message from the quarter office: {note}")
 #: How often the outbox is looked at when nobody wakes it (a row may wait for its time).
 IDLE_POLL_SECONDS = 5.0
 
@@ -393,9 +396,16 @@ class OutboxService:
             status=status_label(entry.status or concern.status, t),
         )
         # For anonymous concerns staff cannot write to the resident, so a note stays internal.
-        if entry.text and not concern.anonymous:
-            body += "\n\n" + t._("Message from the quarter office: {note}", note=entry.text)
-        return self._plain(chat_id, body, "text")
+        if not entry.text or concern.anonymous:
+            return self._plain(chat_id, body, "text")
+        translation, _ = await ensure_translated(
+            self.repos, entry_subject(entry.id), entry.text, t.language
+        )
+        if translation is None or translation.source_language == t.language:
+            body += "\n\n" + t._(OFFICE_NOTE, note=entry.text)
+            return self._plain(chat_id, body, "text")
+        note = t._(OFFICE_NOTE, note=translated_quote(entry.text, translation, t))
+        return self._plain(chat_id, html.escape(body) + "\n\n" + note, "text", html=True)
 
     async def _event_notice(self, message: OutboxMessage) -> Send | None:
         """A waiting-list place, or a called-off event, in the resident's language."""

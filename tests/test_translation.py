@@ -140,3 +140,19 @@ async def test_the_wire_formats(
         assert headers["Authorization"] == f"DeepL-Auth-Key {API_KEY}"
     if path == "/translate":
         assert body["api_key"] == API_KEY
+
+
+async def test_a_status_note_reaches_the_resident_translated(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, _ = world
+    resident = Person(app, recording, 704005, "tr")
+    await turkish_concern(resident)
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.send("/status BV-0001 in_progress Wir kommen morgen vorbei.")
+    notice = [c for c in recording.to_chat(resident.user_id) if c.method == "sendMessage"][-1]
+    assert notice.params["parse_mode"] == "HTML"
+    assert "<blockquote>Yarın uğrayacağız.</blockquote>" in str(notice.params["text"])
+    assert "<blockquote expandable>Wir kommen morgen vorbei.</blockquote>" in str(
+        notice.params["text"]
+    )
