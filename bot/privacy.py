@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import html
+from urllib.parse import urlsplit
 
-from bot.config import PrivacySettings
+from bot.config import PrivacySettings, TranslationSettings
 from bot.i18n import Translator, bold
 
+#: How residents are told who translates (the service is a processor under GDPR Art. 28).
+SERVICE_NAMES = {"libretranslate": "LibreTranslate", "deepl": "DeepL (DeepL SE, Köln)"}
 
-def privacy_notice(t: Translator, privacy: PrivacySettings) -> str:
+
+def privacy_notice(
+    t: Translator, privacy: PrivacySettings, translation: TranslationSettings | None = None
+) -> str:
     """Who is responsible, what is stored, for how long, and the resident's rights (HTML)."""
     controller = privacy.controller or t._("the organisation that runs this bot")
     contact = privacy.contact or controller
@@ -38,6 +44,20 @@ def privacy_notice(t: Translator, privacy: PrivacySettings) -> str:
                 "If someone tries to use staff commands without being staff, we keep their "
                 "Telegram user number in our security log."
             )
+        ),
+        *(
+            [
+                html.escape(
+                    t._(
+                        "What you write to the office, and what it writes to you, is translated "
+                        "by a machine translation service ({service}), which processes these "
+                        "texts on our behalf.",
+                        service=_service_name(translation),
+                    )
+                )
+            ]
+            if translation is not None and translation.enabled
+            else []
         ),
         "",
         bold(t._("Why")),
@@ -96,3 +116,12 @@ def privacy_notice(t: Translator, privacy: PrivacySettings) -> str:
         ),
     ]
     return "\n".join(sections)
+
+
+def _service_name(translation: TranslationSettings) -> str:
+    """The service's name, and where a self-hosted one runs."""
+    name = SERVICE_NAMES.get(translation.backend, translation.backend)
+    if translation.backend == "libretranslate":
+        host = urlsplit(translation.url).hostname or translation.url
+        return f"{name}, {host}"
+    return name

@@ -38,7 +38,8 @@ def help_text(t: Translator, role: str) -> str:
 
 async def privacy_command(update: Update, context: BotContext) -> None:
     """Who is responsible, what is stored, for how long, and the resident's rights."""
-    notice = privacy_notice(context.t, context.repos.config.privacy)
+    config = context.repos.config
+    notice = privacy_notice(context.t, config.privacy, config.translation)
     await message_of(update).reply_text(notice, parse_mode=ParseMode.HTML)
 
 

@@ -291,7 +291,8 @@ async def settings_button(update: Update, context: BotContext) -> None:
             ),
         )
     elif query.data == "set:privacy":
-        notice = privacy_notice(t, context.repos.config.privacy)
+        config = context.repos.config
+        notice = privacy_notice(t, config.privacy, config.translation)
         await message.reply_text(notice, parse_mode=ParseMode.HTML)
 
 

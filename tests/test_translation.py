@@ -156,3 +156,28 @@ async def test_a_status_note_reaches_the_resident_translated(
     assert "<blockquote expandable>Wir kommen morgen vorbei.</blockquote>" in str(
         notice.params["text"]
     )
+
+
+async def test_privacy_names_the_translation_service(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
+) -> None:
+    app, recording, repos = world
+    resident = Person(app, recording, 704006, "en")
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press_callback("lang:en")
+    (answer,) = [c for c in await resident.send("/privacy") if c.method == "sendMessage"]
+    service = "DeepL" if repos.config.translation.backend == "deepl" else "LibreTranslate"
+    assert "machine translation service" in str(answer.params["text"])
+    assert service in str(answer.params["text"])
+
+
+async def test_without_a_service_no_text_leaves_the_bot_and_privacy_says_nothing_of_it(
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
+) -> None:
+    application, recording = app
+    assert not repos.translation.enabled
+    resident = Person(application, recording, 704007, "en")
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    (answer,) = [c for c in await resident.send("/privacy") if c.method == "sendMessage"]
+    assert "machine translation" not in str(answer.params["text"])
