@@ -11,10 +11,12 @@ progress message to staff and one background task per running broadcast.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import math
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -31,6 +33,7 @@ from bot.i18n import Translator
 from bot.ratelimit import RateLimitArgs, retry_seconds
 from bot.repositories import Repositories
 from storage.broadcasts import Broadcast, BroadcastRepository, Delivery, DeliveryResult
+from storage.translations import broadcast_subject
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +337,51 @@ def classify(error: TelegramError) -> SendResult:
     return SendResult(SendOutcome.TRANSIENT, error=type(error).__name__)
 
 
+#: Telegram's HTML tags, in a text: a translation must keep them all, in order.
+_TAG = re.compile(r"</?([a-zA-Z-]+)")
+#: Any tag, removed (and entities unescaped) to count a caption's length as Telegram does.
+_ANY_TAG = re.compile(r"<[^>]*>")
+#: Telegram's limit for a photo's caption, in characters after formatting.
+MAX_CAPTION = 1024
+
+
+@dataclass(frozen=True)
+class Version:
+    """What the residents of one language get: a text, or None for the original (and why)."""
+
+    text: str | None
+    #: "machine" (translated), "officer" (written by staff), "unavailable" or "formatting".
+    kind: str
+    source_language: str = ""
+
+
+async def translate_versions(
+    repos: Repositories, text: str, languages: Collection[str]
+) -> dict[str, Version]:
+    """A machine version per language, one call per language, all at once (not per recipient).
+
+    A language the text is already in needs none; the service down or slow, or a translation that
+    lost Telegram's formatting tags, leaves the original for that language.
+    """
+    wanted = sorted(languages)
+    answers = await asyncio.gather(
+        *(repos.translation.translate([text], language, html=True) for language in wanted)
+    )
+    versions: dict[str, Version] = {}
+    for language, answer in zip(wanted, answers, strict=True):
+        if answer is None:
+            versions[language] = Version(None, "unavailable")
+            continue
+        (translated,) = answer
+        if translated.source_language == language:
+            continue  # written in this language already
+        if _TAG.findall(translated.text) != _TAG.findall(text):
+            versions[language] = Version(None, "formatting")
+            continue
+        versions[language] = Version(translated.text, "machine", translated.source_language)
+    return versions
+
+
 class BroadcastService:
     """Starts, resumes and cancels broadcast tasks; one per running broadcast."""
 
@@ -362,24 +410,42 @@ class BroadcastService:
             return SendResult(SendOutcome.FAILED, error="event gone")
         return SendResult(SendOutcome.SENT, message_id=message.message_id)
 
+    async def _text_for(self, chat_id: int, broadcast: Broadcast) -> str:
+        """The recipient's language version (a machine one labelled), else the original."""
+        resident = await self.repos.residents.get(chat_id)
+        language = resident.language if resident else None
+        if not language or not broadcast.text:
+            return broadcast.text
+        version = await self.repos.translations.get(broadcast_subject(broadcast.id), language)
+        if version is None:
+            return broadcast.text
+        if version.source_language == language:
+            return version.text  # the officer's own version: as written
+        t = self.repos.catalogs.translator(language)
+        labelled = version.text + "\n\n<i>" + html.escape(t._("🌐 Machine translation")) + "</i>"
+        if broadcast.photo_file_id and len(html.unescape(_ANY_TAG.sub("", labelled))) > MAX_CAPTION:
+            return broadcast.text  # a longer translation would not fit under the photo
+        return labelled
+
     async def _send_message(self, chat_id: int, broadcast: Broadcast) -> Message | None:
         """The broadcast's message: an event card, a photo with caption, or text."""
         # None leaves the parameter out, so unpaid bots send exactly what they always sent.
         paid = True if self.paid else None
         if broadcast.event_id is not None:
             return await self._send_event(chat_id, broadcast.event_id, paid)
+        text = await self._text_for(chat_id, broadcast)
         if broadcast.photo_file_id:
             return await self.bot.send_photo(
                 chat_id,
                 broadcast.photo_file_id,
-                caption=broadcast.text or None,
+                caption=text or None,
                 parse_mode=ParseMode.HTML,
                 allow_paid_broadcast=paid,
                 rate_limit_args=NO_RETRY,
             )
         return await self.bot.send_message(
             chat_id,
-            broadcast.text,
+            text,
             parse_mode=ParseMode.HTML,
             allow_paid_broadcast=paid,
             rate_limit_args=NO_RETRY,

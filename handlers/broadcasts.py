@@ -6,6 +6,7 @@ keep getting answers while thousands of messages go out.
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import Any
 
@@ -13,14 +14,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.broadcasts import MAX_CAPTION, translate_versions
 from bot.context import BotContext, QuartierApplication
 from bot.events import EventInputError, parse_when
-from bot.i18n import Translator, native_name
+from bot.i18n import N_, Translator, native_name
 from handlers.common import PRIVATE, audit_denied, edit_text, message_of, parse_id, user_of
 from storage.broadcasts import Broadcast
 from storage.drafts import StaffDraft
-
-MAX_CAPTION = 1024
+from storage.translations import StoredTranslation, broadcast_subject
 
 
 def cancel_button(t: Translator) -> InlineKeyboardButton:
@@ -127,9 +128,87 @@ async def recipients(context: BotContext, data: dict[str, Any]) -> int:
     )
 
 
+#: What the preview says about one language's version (staff read it in their language).
+VERSION_NOTES = {
+    "machine": N_("🌐 Machine translation: check it, or replace it with your own text."),
+    "officer": N_("✍️ Your own version."),
+    "unavailable": N_("⚠️ Translation unavailable: these residents get the original."),
+    "formatting": N_("⚠️ The translation lost the formatting: these residents get the original."),
+}
+
+
+async def language_versions(context: BotContext, draft: StaffDraft) -> StaffDraft:
+    """Machine versions for every audience language that has none yet (one call each)."""
+    repos = context.repos
+    data = dict(draft.data)
+    text = str(data.get("text") or "")
+    if not repos.translation.enabled or data.get("language") or not text:
+        return draft
+    audience = await repos.broadcasts.recipients_by_language(
+        list(data.get("quarters", [])), data.get("topic_id"), None
+    )
+    versions: dict[str, Any] = dict(data.get("versions") or {})
+    missing = [language for language in audience if language and language not in versions]
+    if not missing:
+        return draft
+    for language, version in (await translate_versions(repos, text, missing)).items():
+        versions[language] = {
+            "text": version.text,
+            "kind": version.kind,
+            "source": version.source_language,
+        }
+    for language in missing:
+        versions.setdefault(language, {"kind": "same"})  # written in it already
+    data["versions"] = versions
+    return await repos.staff_drafts.save(draft.user_id, "broadcast", draft.step, data)
+
+
+async def show_versions(message: Message, context: BotContext, draft: StaffDraft) -> None:
+    """Per audience language: how many residents, and the version they get, with 'Replace'."""
+    t = context.t
+    data = draft.data
+    versions: dict[str, Any] = data.get("versions") or {}
+    if not versions:
+        return
+    audience = await context.repos.broadcasts.recipients_by_language(
+        list(data.get("quarters", [])), data.get("topic_id"), None
+    )
+    for language, count in audience.items():
+        version = versions.get(language)
+        if not language or version is None or version["kind"] == "same":
+            continue
+        name = native_name(language)
+        lines = [
+            "<b>"
+            + html.escape(
+                t._n(
+                    "{language}: {count} resident",
+                    "{language}: {count} residents",
+                    count,
+                    language=name,
+                    count=t.fmt_number(count),
+                )
+            )
+            + "</b>",
+            html.escape(t._(VERSION_NOTES[version["kind"]])),
+        ]
+        if version.get("text"):
+            lines += ["", str(version["text"])]
+        button = InlineKeyboardButton(
+            t._("✏️ Replace the {language} version", language=name),
+            callback_data=f"bcv:{language}",
+        )
+        await message.reply_text(
+            "\n".join(lines),
+            parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup([[button]]),
+        )
+
+
 async def show_preview(message: Message, context: BotContext, draft: StaffDraft) -> None:
     """The message exactly as residents will see it, then the recipient count and the choices."""
     t = context.t
+    draft = await language_versions(context, draft)
     data = draft.data
     if data.get("photo"):
         await message.reply_photo(
@@ -137,6 +216,7 @@ async def show_preview(message: Message, context: BotContext, draft: StaffDraft)
         )
     else:
         await message.reply_text(str(data.get("text", "")), parse_mode=ParseMode.HTML)
+    await show_versions(message, context, draft)
     count = await recipients(context, data)
     keyboard = InlineKeyboardMarkup(
         [
@@ -179,6 +259,27 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
         draft = await repos.staff_drafts.save(draft.user_id, "broadcast", "preview", data)
         await show_preview(message, context, draft)
         return
+    if draft.step == "version":
+        # The officer's own text for one language replaces its machine version.
+        language = str(data["version_language"])
+        written = message.text_html if message.text else message.caption_html
+        if not written:
+            await message.reply_text(
+                t._(
+                    "Send the {language} version as these residents should see it.",
+                    language=native_name(language),
+                )
+            )
+            return
+        if data.get("photo") and len(message.text or message.caption or "") > MAX_CAPTION:
+            await message.reply_text(t._("The caption is too long for a photo."))
+            return
+        versions = dict(data.get("versions") or {})
+        versions[language] = {"text": written, "kind": "officer", "source": language}
+        data["versions"] = versions
+        draft = await repos.staff_drafts.save(draft.user_id, "broadcast", "preview", data)
+        await show_preview(message, context, draft)
+        return
     if draft.step == "schedule":
         try:
             when = parse_when(message.text or "", t, repos.config.timezone, repos.now())
@@ -218,6 +319,12 @@ async def create(context: BotContext, draft: StaffDraft, scheduled: str | None) 
         scheduled_at=datetime.fromisoformat(scheduled) if scheduled else None,
     )
     await repos.broadcasts.set_progress_message(broadcast.id, draft.user_id, None)
+    for language, version in (data.get("versions") or {}).items():
+        if version.get("text") and version["kind"] in ("machine", "officer"):
+            # An officer's version is stored as written in its own language (sent unlabelled).
+            source = language if version["kind"] == "officer" else str(version.get("source"))
+            stored = StoredTranslation(str(version["text"]), source)
+            await repos.translations.put(broadcast_subject(broadcast.id), language, stored)
     await repos.audit.record(
         draft.user_id,
         "broadcast.create",
@@ -270,6 +377,20 @@ async def flow_button(update: Update, context: BotContext) -> None:
     elif kind == "bcl" and step == "language":
         data["language"] = None if value == "*" else value
         draft = await repos.staff_drafts.save(user.id, "broadcast", "content", data)
+    elif (
+        kind == "bcv" and step in ("preview", "version") and value in context.repos.catalogs.offered
+    ):
+        data["version_language"] = value
+        draft = await repos.staff_drafts.save(user.id, "broadcast", "version", data)
+        if message is not None:
+            await message.reply_text(
+                t._(
+                    "Send the {language} version as these residents should see it.",
+                    language=native_name(value),
+                ),
+                reply_markup=InlineKeyboardMarkup([[cancel_button(t)]]),
+            )
+        return
     elif query.data == "bcf:schedule" and step == "preview":
         draft = await repos.staff_drafts.save(user.id, "broadcast", "schedule", data)
     elif query.data == "bcf:now" and step == "preview":
@@ -413,6 +534,6 @@ def register(app: QuartierApplication) -> None:
     app.staff_input["broadcast"] = take_input
     app.add_handler(CommandHandler("broadcast", broadcast_command, filters=PRIVATE))
     app.add_handler(CommandHandler("broadcasts", broadcasts_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(flow_button, pattern=r"^(bcf|bcq|bct|bcl):"))
+    app.add_handler(CallbackQueryHandler(flow_button, pattern=r"^(bcf|bcq|bct|bcl|bcv):"))
     app.add_handler(CallbackQueryHandler(announce_event, pattern=r"^evann:"))
     app.add_handler(CallbackQueryHandler(cancel_broadcast_button, pattern=r"^bcx:"))

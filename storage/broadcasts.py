@@ -231,6 +231,18 @@ class BroadcastRepository:
         row = await self.db.fetchone(f"SELECT count(*) FROM ({sql})", params)  # noqa: S608
         return int(row[0]) if row else 0
 
+    async def recipients_by_language(
+        self, quarters: Collection[str], topic_id: str | None, language: str | None
+    ) -> dict[str, int]:
+        """How many residents a broadcast would reach now, per chosen language ('' unknown)."""
+        sql, params = _recipients_sql(quarters, topic_id, language)
+        rows = await self.db.fetchall(
+            f"SELECT coalesce(r.language, ''), count(*) FROM ({sql}) t "  # noqa: S608
+            "JOIN residents r ON r.user_id = t.user_id GROUP BY 1 ORDER BY 2 DESC",
+            params,
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
     # -- the delivery cycle ---------------------------------------------------------------
 
     async def start(self, broadcast_id: int) -> int:

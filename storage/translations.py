@@ -1,8 +1,9 @@
 """Machine translations, stored once per text and target language and reused.
 
 A subject names the text a translation belongs to: `concern:<id>` for a concern's description,
-`entry:<id>` for an entry of its thread. Erasure and anonymisation delete a subject's
-translations with the text (storage/privacy.py).
+`entry:<id>` for an entry of its thread, `broadcast:<id>` for a broadcast's versions (machine
+ones, or an officer's own, stored with the target as its source language). Erasure and
+anonymisation delete a concern's translations with its texts (storage/privacy.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class StoredTranslation:
 def concern_subject(concern_id: int) -> str:
     """The subject of a concern's description."""
     return f"concern:{concern_id}"
+
+
+def broadcast_subject(broadcast_id: int) -> str:
+    """The subject of a broadcast's text (versions per language, machine or the officer's)."""
+    return f"broadcast:{broadcast_id}"
 
 
 def entry_subject(entry_id: int) -> str:

@@ -20,6 +20,16 @@ PHRASES: dict[str, tuple[str, dict[str, str]]] = {
         {"de": "Das Treppenlicht brennt seit zwei Wochen nicht."},
     ),
     "Wir kommen morgen vorbei.": ("de", {"tr": "Yarın uğrayacağız.", "ar": "سنمر غدًا."}),
+    "<b>Straßenfest</b> am Samstag!": (
+        "de",
+        {
+            "tr": "<b>Sokak şenliği</b> cumartesi!",
+            "ar": "<b>مهرجان الشارع</b> يوم السبت!",
+            "uk": "<b>Вуличне свято</b> в суботу!",
+            # A translation that dropped the tags: the bot must not send it.
+            "ru": "Уличный праздник в субботу!",
+        },
+    ),
     "Straßenfest am Samstag": (
         "de",
         {

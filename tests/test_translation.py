@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,101 @@ async def test_without_a_service_no_text_leaves_the_bot_and_privacy_says_nothing
     await resident.press("English")
     (answer,) = [c for c in await resident.send("/privacy") if c.method == "sendMessage"]
     assert "machine translation" not in str(answer.params["text"])
+
+
+FESTIVAL = {
+    "text": "Straßenfest am Samstag!",
+    "entities": [{"type": "bold", "offset": 0, "length": 11}],
+}
+FESTIVAL_HTML = "<b>Straßenfest</b> am Samstag!"
+ARABIC_BY_HAND = "مهرجان الحي يوم السبت، أهلًا بالجميع!"
+
+
+async def residents_reading(repos: Repositories, languages: list[str]) -> dict[str, list[int]]:
+    """Two residents per language following the Bahnhofsvorstadt."""
+    readers: dict[str, list[int]] = {}
+    user_id = 705000
+    for language in languages:
+        for _ in range(2):
+            user_id += 1
+            await repos.residents.set_language(user_id, language)
+            await repos.residents.set_quarter(user_id, "bahnhofsvorstadt")
+            await repos.subscriptions.subscribe(user_id, ["bahnhofsvorstadt"])
+            readers.setdefault(language, []).append(user_id)
+    return readers
+
+
+async def broadcast_until_preview(officer: Person) -> list[Any]:
+    """/broadcast to every topic and language, then the festival text; the preview's calls."""
+    await officer.send("/broadcast bahnhofsvorstadt")
+    await officer.press_callback("bct:*")
+    await officer.press_callback("bcl:*")
+    return await officer.send_extra(FESTIVAL, FESTIVAL["text"])
+
+
+async def delivered_text(recording: RecordingRequest, user_id: int) -> str:
+    """The one broadcast message a resident got."""
+    (call,) = [c for c in recording.to_chat(user_id) if c.method == "sendMessage"]
+    assert call.params["parse_mode"] == "HTML"
+    return str(call.params["text"])
+
+
+async def finish(app: QuartierApplication) -> None:
+    """Until the background broadcast is done."""
+    assert app.broadcaster is not None
+    for _ in range(200):
+        if not app.broadcaster.running():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("broadcast still running")
+
+
+async def test_a_broadcast_goes_out_in_each_residents_language(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    readers = await residents_reading(repos, ["de", "tr", "ar", "uk", "ru"])
+    officer = Person(app, recording, ADMIN_ID, "de")
+    preview = [str(c.params.get("text")) for c in await broadcast_until_preview(officer)]
+    # One call per audience language for the whole broadcast, not one per resident.
+    assert [fake.translations_to(language) for language in ("tr", "ar", "uk", "ru")] == [1] * 4
+    turkish = next(text for text in preview if text.startswith("<b>Türkçe: 2 Personen</b>"))
+    assert "Maschinelle Übersetzung: bitte prüfen" in turkish
+    assert turkish.endswith("<b>Sokak şenliği</b> cumartesi!")
+    russian = next(text for text in preview if text.startswith("<b>Русский: 2 Personen</b>"))
+    assert "Formatierung verloren" in russian
+    assert not any(text.startswith("<b>Deutsch") for text in preview)  # written in it already
+    # The officer writes the Arabic version by hand.
+    await officer.press_callback("bcv:ar")
+    await officer.send(ARABIC_BY_HAND)
+    await officer.press_callback("bcf:now")
+    await finish(app)
+    label_tr = "<i>🌐 Makine çevirisi</i>"
+    assert await delivered_text(recording, readers["tr"][0]) == (
+        "<b>Sokak şenliği</b> cumartesi!\n\n" + label_tr
+    )
+    assert (await delivered_text(recording, readers["uk"][1])).startswith(
+        "<b>Вуличне свято</b> в суботу!"
+    )
+    for user_id in readers["ar"]:
+        assert await delivered_text(recording, user_id) == ARABIC_BY_HAND  # as written, unlabelled
+    for user_id in readers["de"] + readers["ru"]:
+        assert await delivered_text(recording, user_id) == FESTIVAL_HTML
+    # Sending asked the service nothing more.
+    assert [fake.translations_to(language) for language in ("tr", "ar", "uk", "ru")] == [1] * 4
+
+
+async def test_a_broadcast_without_the_service_goes_out_as_written(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    fake.fail = True
+    readers = await residents_reading(repos, ["de", "tr"])
+    officer = Person(app, recording, ADMIN_ID, "de")
+    preview = [str(c.params.get("text")) for c in await broadcast_until_preview(officer)]
+    turkish = next(text for text in preview if text.startswith("<b>Türkçe: 2 Personen</b>"))
+    assert "Übersetzung nicht verfügbar: Diese Personen erhalten das Original." in turkish
+    await officer.press_callback("bcf:now")
+    await finish(app)
+    for user_id in readers["de"] + readers["tr"]:
+        assert await delivered_text(recording, user_id) == FESTIVAL_HTML
