@@ -28,11 +28,13 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.concerns import quarter_name, topic_label
-from bot.events import render_event
+from bot.events import event_for_reader, events_for_reader, original_button, render_event
 from bot.i18n import Translator
 from bot.ratelimit import RateLimitArgs, retry_seconds
 from bot.repositories import Repositories
+from bot.translation import translate_stored
 from storage.broadcasts import Broadcast, BroadcastRepository, Delivery, DeliveryResult
+from storage.events import Event
 from storage.translations import broadcast_subject
 
 log = logging.getLogger(__name__)
@@ -360,12 +362,16 @@ async def translate_versions(
 ) -> dict[str, Version]:
     """A machine version per language, one call per language, all at once (not per recipient).
 
-    A language the text is already in needs none; the service down or slow, or a translation that
-    lost Telegram's formatting tags, leaves the original for that language.
+    Stored by content, so the same text again asks the service nothing. A language the text is
+    already in needs none; the service down or slow, or a translation that lost Telegram's
+    formatting tags, leaves the original for that language.
     """
     wanted = sorted(languages)
     answers = await asyncio.gather(
-        *(repos.translation.translate([text], language, html=True) for language in wanted)
+        *(
+            translate_stored(repos.translation, repos.translations, [text], language, html=True)
+            for language in wanted
+        )
     )
     versions: dict[str, Version] = {}
     for language, answer in zip(wanted, answers, strict=True):
@@ -380,6 +386,19 @@ async def translate_versions(
             continue
         versions[language] = Version(translated.text, "machine", translated.source_language)
     return versions
+
+
+async def prepare_event_languages(
+    repos: Repositories, event: Event, languages: Collection[str]
+) -> None:
+    """Translate an announced event into every audience language at once, before delivery.
+
+    Deliveries then only look the stored texts up: no recipient waits for the service, and
+    recipients of one language sent in parallel do not each ask it.
+    """
+    await asyncio.gather(
+        *(events_for_reader(repos, [event], language) for language in sorted(languages) if language)
+    )
 
 
 class BroadcastService:
@@ -461,19 +480,24 @@ class BroadcastService:
         config = self.repos.config
         counts = await self.repos.events.counts(event.id)
         topic = topic_label(event.topic_id, config, t) if event.topic_id else None
+        # Translated when the broadcast was created (see prepare_event_languages): a lookup here.
+        reader = await event_for_reader(self.repos, event, t.language)
         card = render_event(
-            event, t, quarter_name(event.quarter_id, config), topic, counts, event.capacity
+            reader.event,
+            t,
+            quarter_name(event.quarter_id, config),
+            topic,
+            counts,
+            event.capacity,
+            reader.source_language,
         )
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(t._("✅ I'll come"), callback_data=f"ev:go:{event.id}")],
-                [
-                    InlineKeyboardButton(
-                        t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}"
-                    )
-                ],
-            ]
-        )
+        rows = [
+            [InlineKeyboardButton(t._("✅ I'll come"), callback_data=f"ev:go:{event.id}")],
+            [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")],
+        ]
+        if reader.source_language:
+            rows.append([original_button(event.id, t)])
+        keyboard = InlineKeyboardMarkup(rows)
         return await self.bot.send_message(
             chat_id,
             t._("📣 New event") + "\n\n" + card,

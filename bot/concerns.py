@@ -8,7 +8,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -137,7 +136,7 @@ def translated_quote(
     if translation is None or translation.source_language == t.language:
         unavailable = "\n" + html.escape(t._("⚠️ Translation unavailable.")) if failed else ""
         return resident_quote(original) + unavailable
-    source = language_name(translation.source_language, t)
+    source = t.language_name(translation.source_language)
     return (
         "<b>"
         + html.escape(t._("🌐 Machine translation from {language}:", language=source))
@@ -149,14 +148,6 @@ def translated_quote(
         + html.escape(plain_text(original))
         + "</blockquote>"
     )
-
-
-def language_name(code: str, t: Translator) -> str:
-    """A language's name in the reader's language ('Türkisch' for a German reader)."""
-    try:
-        return str(Locale.parse(code).get_display_name(t.locale) or code)
-    except (ValueError, UnknownLocaleError):
-        return code
 
 
 async def ensure_translated(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from telegram import InlineKeyboardButton
 
 from bot.dateparse import parse_date
 from bot.i18n import Translator
+from bot.repositories import Repositories
+from bot.translation import translate_stored
 from storage.events import Event, EventCounts
 
 #: The steps of the staff's guided creation, in order. "quarter" and "topic" are answered with
@@ -231,8 +235,12 @@ def render_event(
     topic_name: str | None,
     counts: EventCounts,
     capacity: int | None,
+    source_language: str | None = None,
 ) -> str:
-    """The plain-text event card in the reader's language (send without parse mode)."""
+    """The plain-text event card in the reader's language (send without parse mode).
+
+    With `source_language`, title and description are a machine translation: labelled.
+    """
     lines = []
     if event.is_cancelled:
         lines.append(t._("❌ This event has been cancelled."))
@@ -240,18 +248,24 @@ def render_event(
     lines.append("📅 " + _when(event, t))
     lines.append("📍 " + event.place)
     lines.append("🏘 " + (f"{quarter_name} · {topic_name}" if topic_name else quarter_name))
-    if event.description:
-        lines += ["", event.description, ""]
+    below = ["", event.description] if event.description else []
+    if source_language:
+        below += ["", machine_label(source_language, t)]
+    if below:
+        lines += [*below, ""]
     if not event.is_cancelled:
         lines.append("👥 " + _places(counts, capacity, t))
     return "\n".join(lines).strip()
 
 
-def render_event_list(entries: Sequence[tuple[Event, str | None]], t: Translator) -> str:
+def render_event_list(
+    entries: Sequence[tuple[Event, str | None]], t: Translator, translated: bool = False
+) -> str:
     """Several events in one plain-text message: numbered, when, where, the reader's RSVP.
 
     One message instead of one card per event: a chat with a resident takes about one message
-    per second, and eight cards at once would flood their phone.
+    per second, and eight cards at once would flood their phone. `translated`: some titles are
+    machine translations (each card names its source language).
     """
     blocks = [t._("📅 Coming events in your quarters")]
     for number, (event, state) in enumerate(entries, start=1):
@@ -261,6 +275,8 @@ def render_event_list(entries: Sequence[tuple[Event, str | None]], t: Translator
         elif state == "waiting":
             lines.append(t._("⏳ You are on the waiting list."))
         blocks.append("\n".join(lines))
+    if translated:
+        blocks.append(t._("🌐 Titles: machine translation."))
     blocks.append(t._("Tap an event to register or to add it to your calendar."))
     return "\n\n".join(blocks)
 
@@ -270,8 +286,13 @@ def event_link(event_id: int, bot_username: str | None) -> str | None:
     return f"https://t.me/{bot_username}?start=ev-{event_id}" if bot_username else None
 
 
-def build_ics(event: Event, quarter_name: str, bot_username: str | None, tz: ZoneInfo) -> bytes:
-    """An iCalendar file with one VEVENT in local wall time and the VTIMEZONE it needs."""
+def build_ics(
+    event: Event, quarter_name: str, bot_username: str | None, tz: ZoneInfo, note: str = ""
+) -> bytes:
+    """An iCalendar file with one VEVENT in local wall time and the VTIMEZONE it needs.
+
+    `note` ends the description (a machine translation's label and the original).
+    """
     start = event.starts_at.astimezone(tz)
     end = (event.ends_at or event.starts_at + DEFAULT_DURATION).astimezone(tz)
     link = event_link(event.id, bot_username)
@@ -291,7 +312,7 @@ def build_ics(event: Event, quarter_name: str, bot_username: str | None, tz: Zon
     vevent.add("dtend", end)
     vevent.add("summary", event.title)
     vevent.add("location", f"{event.place}, {quarter_name}")
-    description = "\n\n".join(part for part in (event.description, link) if part)
+    description = "\n\n".join(part for part in (event.description, note, link) if part)
     if description:
         vevent.add("description", description)
     if link:
@@ -334,3 +355,69 @@ def reminder_text(event: Event, offset_minutes: int, t: Translator, quarter_name
         count=offset_minutes,
         **values,
     )
+
+
+@dataclass(frozen=True)
+class ReaderEvent:
+    """An event as one reader sees it: title and description in their language where translated."""
+
+    event: Event
+    original: Event
+    #: The original's language when a machine translation is shown, else None.
+    source_language: str | None = None
+
+
+async def events_for_reader(
+    repos: Repositories, events: Sequence[Event], language: str
+) -> list[ReaderEvent]:
+    """The events' titles and descriptions in `language`: stored, or one service call for all.
+
+    Staff may write in any language, so the source is detected. Without a service, or when it
+    cannot answer, the originals stand (a later view tries again).
+    """
+    answer = None
+    if repos.translation.enabled and events:
+        texts = [text for event in events for text in (event.title, event.description)]
+        answer = await translate_stored(repos.translation, repos.translations, texts, language)
+    if answer is None:
+        return [ReaderEvent(event, event) for event in events]
+    readers = []
+    for index, event in enumerate(events):
+        title, description = answer[2 * index], answer[2 * index + 1]
+        shown = event
+        source = None
+        if description.source_language != language:
+            shown = replace(shown, description=description.text)
+            source = description.source_language
+        if title.source_language != language:
+            shown = replace(shown, title=title.text)
+            source = title.source_language
+        readers.append(ReaderEvent(shown, event, source))
+    return readers
+
+
+async def event_for_reader(repos: Repositories, event: Event, language: str) -> ReaderEvent:
+    """One event in the reader's language (see events_for_reader)."""
+    (reader,) = await events_for_reader(repos, [event], language)
+    return reader
+
+
+def machine_label(source_language: str, t: Translator) -> str:
+    """The label under an event's machine-translated title and text, in the reader's language."""
+    return t._(
+        "🌐 Title and text: machine translation from {language}.",
+        language=t.language_name(source_language),
+    )
+
+
+def original_text(event: Event, t: Translator) -> str:
+    """An event's title and description as staff wrote them (the 'Original' button)."""
+    parts = [t._("Original:"), event.title]
+    if event.description:
+        parts += ["", event.description]
+    return "\n".join(parts)
+
+
+def original_button(event_id: int, t: Translator) -> InlineKeyboardButton:
+    """The button under a machine-translated event that shows what staff wrote."""
+    return InlineKeyboardButton(t._("🌐 Show the original"), callback_data=f"ev:orig:{event_id}")

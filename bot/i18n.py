@@ -118,6 +118,13 @@ class Translator:
         """Wrap an embedded value so its direction does not scramble a right-to-left line."""
         return f"{FSI}{text}{PDI}" if self.rtl else text
 
+    def language_name(self, code: str) -> str:
+        """A language's name in the reader's language ('Türkisch' for a German reader)."""
+        try:
+            return str(Locale.parse(code).get_display_name(self.locale) or code)
+        except (ValueError, UnknownLocaleError):
+            return code
+
     def weekday(self, weekday: int) -> str:
         """Full weekday name, Monday == 0."""
         return str(get_day_names("wide", locale=self.locale)[weekday])

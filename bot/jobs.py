@@ -14,12 +14,11 @@ from telegram.ext import ExtBot
 
 from bot.concerns import quarter_name, redact_staff_posts
 from bot.context import BotContext, QuartierApplication
-from bot.events import reminder_text
+from bot.events import ReaderEvent, event_for_reader, machine_label, reminder_text
 from bot.i18n import Translator
-from bot.notify import send_to_resident
+from bot.notify import send_to_resident, translator_for_user
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
-from storage.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ async def run_retention(bot: ExtBot[RateLimitArgs], repos: Repositories) -> int:
     purged = await repos.concerns.purge_drafts(now - DRAFT_LIFETIME)
     purged += await repos.staff_drafts.purge(now - DRAFT_LIFETIME)
     purged += await repos.outbox.purge_failed(now - FAILED_OUTBOX_LIFETIME)
+    # Translations of broadcasts and events by content: an old event's texts are not needed.
+    purged += await repos.translations.forget_texts(now - timedelta(days=privacy.event_days))
     log.info("retention: %d concerns anonymised, %d stale rows removed", anonymised, purged)
     await redact_staff_posts(bot, repos, posts)
     return anonymised
@@ -71,14 +72,23 @@ async def send_due_reminders(bot: ExtBot[RateLimitArgs], repos: Repositories) ->
         if not await repos.events.mark_reminded(event.id, user_id, offset, repos.now()):
             continue
         place = quarter_name(event.quarter_id, repos.config)
-        message = await send_to_resident(bot, repos, user_id, _reminder(event, offset, place))
+        language = (await translator_for_user(repos, user_id)).language
+        reader = await event_for_reader(repos, event, language)
+        message = await send_to_resident(bot, repos, user_id, _reminder(reader, offset, place))
         sent += message is not None
     return sent
 
 
-def _reminder(event: Event, offset: int, place: str) -> Callable[[Translator], str]:
-    """The reminder text builder for one resident's language."""
-    return lambda t: reminder_text(event, offset, t, place)
+def _reminder(reader: ReaderEvent, offset: int, place: str) -> Callable[[Translator], str]:
+    """The reminder text builder for one resident's language (a translated title labelled)."""
+
+    def build(t: Translator) -> str:
+        text = reminder_text(reader.event, offset, t, place)
+        if reader.source_language:
+            text += "\n\n" + machine_label(reader.source_language, t)
+        return text
+
+    return build
 
 
 async def _reminder_job(context: BotContext) -> None:

@@ -36,6 +36,7 @@ from bot.concerns import (
     topic_label,
     translated_quote,
 )
+from bot.events import event_for_reader, machine_label
 from bot.i18n import N_
 from bot.notify import cancelled_text, promoted_text, translator_for_user
 from bot.ratelimit import RateLimitArgs
@@ -413,7 +414,11 @@ class OutboxService:
         if event is None:
             return None
         t = await translator_for_user(self.repos, message.chat_id)
-        body = promoted_text(event, t) if message.kind == "promoted" else cancelled_text(event, t)
+        reader = await event_for_reader(self.repos, event, t.language)
+        shown = reader.event
+        body = promoted_text(shown, t) if message.kind == "promoted" else cancelled_text(shown, t)
+        if reader.source_language:
+            body += "\n\n" + machine_label(reader.source_language, t)
         return self._plain(message.chat_id, body, None)
 
     def _plain(self, chat_id: int, text: str, link_kind: str | None, html: bool = False) -> Send:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,11 +19,16 @@ from typing import Any, Protocol
 import httpx
 
 from bot.config import TranslationSettings
+from storage.translations import StoredTranslation, TranslationRepository, text_subject
 
 log = logging.getLogger(__name__)
 
 #: The service's key, from the environment only (LibreTranslate api_key, DeepL auth key).
 API_KEY_ENV = "QUARTIERBOT_TRANSLATION_API_KEY"
+
+#: After the service was down or too slow, how long the bot shows originals without asking it:
+#: otherwise every event card and every reader would wait out the timeout again.
+OUTAGE_REST_SECONDS = 30.0
 
 #: DeepL names a few target languages with a variant; the others are the code in capitals.
 _DEEPL_TARGETS = {"en": "EN-GB", "pt": "PT-PT"}
@@ -121,6 +127,14 @@ class DeepL:
         ]
 
 
+def _outage(error: Exception) -> bool:
+    """The service is away (no answer in time, no connection, a server error), not just refusing
+    one request (a 4xx, say for a language it lacks, concerns that request only)."""
+    if isinstance(error, httpx.HTTPStatusError):
+        return error.response.status_code >= 500
+    return isinstance(error, TimeoutError | httpx.TransportError)
+
+
 def _language(detected: object, source: str | None) -> str:
     """LibreTranslate's detectedLanguage ({language, confidence}), else the given source."""
     if isinstance(detected, dict) and detected.get("language"):
@@ -136,6 +150,7 @@ class TranslationService:
         self.staff_language = settings.staff_language or default_language
         self._client: httpx.AsyncClient | None = None
         self._backend: Backend | None = None
+        self._resting_until = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -155,7 +170,7 @@ class TranslationService:
         self, texts: Sequence[str], target: str, source: str | None = None, html: bool = False
     ) -> list[Translated] | None:
         """Every text in `target`, or None (disabled, down, slow, an error, a missing language)."""
-        if not self.enabled or not texts:
+        if not self.enabled or not texts or time.monotonic() < self._resting_until:
             return None
         try:
             async with asyncio.timeout(self.settings.timeout_seconds):
@@ -163,6 +178,8 @@ class TranslationService:
         except (TimeoutError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             # The type only: the error may quote the request, and with it residents' texts.
             log.warning("translation unavailable: %s", type(exc).__name__)
+            if _outage(exc):
+                self._resting_until = time.monotonic() + OUTAGE_REST_SECONDS
             return None
 
     async def close(self) -> None:
@@ -171,3 +188,36 @@ class TranslationService:
             await self._client.aclose()
             self._client = None
             self._backend = None
+
+
+async def translate_stored(
+    service: TranslationService,
+    store: TranslationRepository,
+    texts: Sequence[str],
+    target: str,
+    html: bool = False,
+) -> list[StoredTranslation] | None:
+    """Staff texts in `target`: stored ones by content, the rest in one call, then stored.
+
+    None when the service is off, or could not answer for the texts not stored yet (a later
+    look tries again). A translation whose source is `target` means: written in it already.
+    """
+    if not service.enabled:
+        return None
+    subjects = [text_subject(text, html) for text in texts]
+    found: list[StoredTranslation | None] = []
+    for subject, text in zip(subjects, texts, strict=True):
+        found.append(await store.get(subject, target) if text else None)
+    missing = [index for index, text in enumerate(texts) if text and found[index] is None]
+    if missing:
+        answer = await service.translate([texts[i] for i in missing], target, html=html)
+        if answer is None:
+            return None
+        for index, translated in zip(missing, answer, strict=True):
+            stored = StoredTranslation(translated.text, translated.source_language or target)
+            await store.put(subjects[index], target, stored)
+            found[index] = stored
+    # An empty text needs no translation: it stands as it is.
+    return [
+        stored or StoredTranslation(text, target) for stored, text in zip(found, texts, strict=True)
+    ]

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.broadcasts import MAX_CAPTION, translate_versions
+from bot.broadcasts import MAX_CAPTION, prepare_event_languages, translate_versions
 from bot.context import BotContext, QuartierApplication
 from bot.events import EventInputError, parse_when
 from bot.i18n import N_, Translator, native_name
@@ -425,6 +425,11 @@ async def announce_event(update: Update, context: BotContext) -> None:
         await query.answer(t._("Sorry, this is only for staff."), show_alert=True)
         return
     await query.answer()
+    if repos.translation.enabled:
+        audience = await repos.broadcasts.recipients_by_language(
+            [event.quarter_id], event.topic_id, None
+        )
+        await prepare_event_languages(repos, event, audience)
     broadcast = await repos.broadcasts.create(
         created_by=user.id,
         quarters=[event.quarter_id],

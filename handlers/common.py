@@ -20,7 +20,7 @@ from bot.catalogcheck import MESSAGE_LIMIT
 from bot.concerns import quarter_name, topic_label
 from bot.config import Quarter
 from bot.context import BotContext
-from bot.events import render_event
+from bot.events import event_for_reader, original_button, render_event
 from bot.i18n import Translator
 from bot.menu import main_menu
 from storage.events import Event, EventCounts
@@ -152,7 +152,10 @@ async def event_card(
     counts, state = known
     topic = topic_label(event.topic_id, repos.config, t) if event.topic_id else None
     quarter = quarter_name(event.quarter_id, repos.config)
-    return render_card(event, counts, state, quarter, topic, t, back_to_list)
+    reader = await event_for_reader(repos, event, t.language)
+    return render_card(
+        reader.event, counts, state, quarter, topic, t, back_to_list, reader.source_language
+    )
 
 
 def render_card(
@@ -163,9 +166,13 @@ def render_card(
     topic: str | None,
     t: Translator,
     back_to_list: bool = False,
+    source_language: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The card's text and buttons (opened from the event list: a button back to it)."""
-    text = render_event(event, t, quarter, topic, counts, event.capacity)
+    """The card's text and buttons (opened from the event list: a button back to it).
+
+    A machine-translated card is labelled and has a button that shows the original.
+    """
+    text = render_event(event, t, quarter, topic, counts, event.capacity, source_language)
     if state == "going":
         text += "\n" + t._("✅ You are registered.")
     elif state == "waiting":
@@ -187,6 +194,8 @@ def render_card(
     rows.append(
         [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
     )
+    if source_language:
+        rows.append([original_button(event.id, t)])
     if back_to_list:
         rows.append([InlineKeyboardButton(t._("📋 All events"), callback_data=EVENT_LIST)])
     return text, InlineKeyboardMarkup(rows)

@@ -9,7 +9,14 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.concerns import quarter_name
 from bot.context import BotContext, QuartierApplication
-from bot.events import build_ics, render_event_list
+from bot.events import (
+    build_ics,
+    event_for_reader,
+    events_for_reader,
+    machine_label,
+    original_text,
+    render_event_list,
+)
 from bot.i18n import Translator
 from bot.menu import MENU_EVENTS
 from handlers.common import (
@@ -30,11 +37,16 @@ EVENTS_SHOWN = 8
 BUTTON_TITLE = 40
 
 
-def event_list(
-    events: tuple[tuple[Event, EventCounts, str | None], ...], t: Translator
+async def event_list(
+    context: BotContext, events: tuple[tuple[Event, EventCounts, str | None], ...]
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Several coming events as one message, with one button per event that opens its card."""
-    text = render_event_list([(event, state) for event, _, state in events], t)
+    t = context.t
+    readers = await events_for_reader(context.repos, [event for event, _, _ in events], t.language)
+    shown = [reader.event for reader in readers]
+    translated = any(reader.source_language for reader in readers)
+    states = [state for _, _, state in events]
+    text = render_event_list(list(zip(shown, states, strict=True)), t, translated)
     rows = [
         [
             InlineKeyboardButton(
@@ -42,7 +54,7 @@ def event_list(
                 callback_data=f"ev:show:{event.id}",
             )
         ]
-        for number, (event, _, _) in enumerate(events, start=1)
+        for number, event in enumerate(shown, start=1)
     ]
     return text, InlineKeyboardMarkup(rows)
 
@@ -90,7 +102,7 @@ async def events_command(update: Update, context: BotContext) -> None:
         event, counts, state = events[0]
         text, keyboard = await event_card(context, event, user.id, (counts, state))
     else:
-        text, keyboard = event_list(tuple(events), t)
+        text, keyboard = await event_list(context, tuple(events))
     await message.reply_text(text, reply_markup=keyboard)
 
 
@@ -118,7 +130,7 @@ async def show_list(update: Update, context: BotContext) -> None:
         event, counts, state = events[0]
         await edit_text(query, *await event_card(context, event, user.id, (counts, state)))
     else:
-        await edit_text(query, *event_list(tuple(events), context.t))
+        await edit_text(query, *await event_list(context, tuple(events)))
 
 
 async def event_button(update: Update, context: BotContext) -> None:
@@ -134,12 +146,18 @@ async def event_button(update: Update, context: BotContext) -> None:
         return
     event_id = parse_id(raw_id)
     event = await repos.events.get(event_id) if event_id is not None else None
-    if event is None or action not in ("go", "no", "ics", "show"):
+    if event is None or action not in ("go", "no", "ics", "show", "orig"):
         await query.answer(t._("This event does not exist any more."), show_alert=True)
         return
     if action == "ics":
         await query.answer()
         await send_calendar_file(update, context, event)
+        return
+    if action == "orig":
+        await query.answer()
+        chat = update.effective_chat
+        if chat is not None:
+            await context.bot.send_message(chat.id, original_text(event, t))
         return
     if action == "show":
         await query.answer()
@@ -178,11 +196,18 @@ async def event_button(update: Update, context: BotContext) -> None:
 async def send_calendar_file(update: Update, context: BotContext, event: Event) -> None:
     """The event as an .ics file for the phone's calendar."""
     repos = context.repos
+    t = context.t
+    reader = await event_for_reader(repos, event, t.language)
+    note = ""
+    if reader.source_language:
+        # A calendar has no button: the original travels in the description.
+        note = machine_label(reader.source_language, t) + "\n\n" + original_text(event, t)
     data = build_ics(
-        event,
+        reader.event,
         quarter_name(event.quarter_id, repos.config),
         context.bot.username,
         repos.config.timezone,
+        note,
     )
     chat = update.effective_chat
     if chat is None:
@@ -191,7 +216,7 @@ async def send_calendar_file(update: Update, context: BotContext, event: Event) 
         chat.id,
         io.BytesIO(data),
         filename=f"event-{event.id}.ics",
-        caption=context.t._("Open the file to add “{title}” to your calendar.", title=event.title),
+        caption=t._("Open the file to add “{title}” to your calendar.", title=reader.event.title),
     )
 
 

@@ -4,11 +4,17 @@ A subject names the text a translation belongs to: `concern:<id>` for a concern'
 `entry:<id>` for an entry of its thread, `broadcast:<id>` for a broadcast's versions (machine
 ones, or an officer's own, stored with the target as its source language). Erasure and
 anonymisation delete a concern's translations with its texts (storage/privacy.py).
+
+Staff texts meant for everyone (broadcasts, event titles and descriptions) are stored by their
+content, `text:<hash>`: an edited event simply has new texts, so nothing goes stale, and a
+second identical broadcast needs no service. Retention forgets them after a while.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from storage.db import Database, to_db_time, utc_now
 
@@ -29,6 +35,12 @@ def concern_subject(concern_id: int) -> str:
 def broadcast_subject(broadcast_id: int) -> str:
     """The subject of a broadcast's text (versions per language, machine or the officer's)."""
     return f"broadcast:{broadcast_id}"
+
+
+def text_subject(text: str, html: bool = False) -> str:
+    """The subject of a staff text by its content (HTML and plain text translate differently)."""
+    digest = hashlib.sha256(("html\0" if html else "text\0").encode() + text.encode()).hexdigest()
+    return f"text:{digest}"
 
 
 def entry_subject(entry_id: int) -> str:
@@ -56,4 +68,11 @@ class TranslationRepository:
             "INSERT OR REPLACE INTO translations (subject, target, source_language, text, "
             "created_at) VALUES (?, ?, ?, ?, ?)",
             (subject, target, translation.source_language, translation.text, to_db_time(utc_now())),
+        )
+
+    async def forget_texts(self, stored_before: datetime) -> int:
+        """Retention: translations of staff texts (`text:` subjects) stored before then."""
+        return await self.db.execute(
+            "DELETE FROM translations WHERE subject LIKE 'text:%' AND created_at < ?",
+            (to_db_time(stored_before),),
         )

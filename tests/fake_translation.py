@@ -30,6 +30,14 @@ PHRASES: dict[str, tuple[str, dict[str, str]]] = {
             "ru": "Уличный праздник в субботу!",
         },
     ),
+    "Musik, Essen und Spiele für Kinder.": (
+        "de",
+        {
+            "tr": "Müzik, yemek ve çocuklar için oyunlar.",
+            "ar": "موسيقى وطعام وألعاب للأطفال.",
+            "uk": "Музика, їжа та ігри для дітей.",
+        },
+    ),
     "Straßenfest am Samstag": (
         "de",
         {

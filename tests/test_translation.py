@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+import icalendar
 import pytest
 
 from bot.config import load_config
 from bot.context import QuartierApplication
+from bot.jobs import send_due_reminders
 from bot.repositories import Repositories
+from bot.translation import _outage
+from storage.events import EventInput
 from tests.conftest import ADMIN_ID, GROUP_ID, MONDAY_11, TEST_CONFIG
 from tests.fake_translation import FakeTranslation
 from tests.recording import Person, RecordingRequest, running_app
@@ -19,6 +25,7 @@ from tests.recording import Person, RecordingRequest, running_app
 TURKISH = "Merdiven ışığı iki haftadır yanmıyor."
 GERMAN = "Das Treppenlicht brennt seit zwei Wochen nicht."
 API_KEY = "tr-key-4711-never-logged"
+_REQUEST = httpx.Request("POST", "http://127.0.0.1/translate")
 ALL_LANGUAGES = '["de", "en", "tr", "ar", "uk", "ru", "bg", "ro", "pl"]'
 
 
@@ -280,3 +287,163 @@ async def test_a_broadcast_without_the_service_goes_out_as_written(
     await finish(app)
     for user_id in readers["de"] + readers["tr"]:
         assert await delivered_text(recording, user_id) == FESTIVAL_HTML
+
+
+async def test_a_second_identical_broadcast_asks_the_service_nothing(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    readers = await residents_reading(repos, ["de", "tr"])
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await broadcast_until_preview(officer)
+    await officer.press_callback("bcf:now")
+    await finish(app)
+    calls = len(fake.calls)
+    preview = [str(c.params.get("text")) for c in await broadcast_until_preview(officer)]
+    assert any(text.endswith("<b>Sokak şenliği</b> cumartesi!") for text in preview)
+    await officer.press_callback("bcf:now")
+    await finish(app)
+    assert len(fake.calls) == calls
+    turkish = [c for c in recording.to_chat(readers["tr"][0]) if c.method == "sendMessage"]
+    assert [str(c.params["text"]).split("\n")[0] for c in turkish] == [
+        "<b>Sokak şenliği</b> cumartesi!"
+    ] * 2
+
+
+FEST_TITLE = "Straßenfest am Samstag"
+FEST_TEXT = "Musik, Essen und Spiele für Kinder."
+
+
+async def festival(repos: Repositories) -> int:
+    """An event written in German by staff."""
+    event = await repos.events.create(
+        ADMIN_ID,
+        EventInput(
+            quarter_id="bahnhofsvorstadt",
+            title=FEST_TITLE,
+            starts_at=datetime(2026, 12, 5, 14, 0, tzinfo=UTC),
+            ends_at=None,
+            place="Bahnhofsplatz",
+            description=FEST_TEXT,
+            capacity=None,
+            topic_id=None,
+        ),
+    )
+    return event.id
+
+
+async def onboarded(
+    app: QuartierApplication, recording: RecordingRequest, user_id: int, language: str
+) -> Person:
+    """A resident of the Bahnhofsvorstadt reading `language`."""
+    person = Person(app, recording, user_id, language)
+    await person.send("/start q-bahnhofsvorstadt")
+    await person.press_callback(f"lang:{language}")
+    return person
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    """The callback data of a message's buttons."""
+    return [b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def test_an_event_reaches_a_turkish_reader_in_turkish_with_the_original_on_request(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    event_id = await festival(repos)
+    resident = await onboarded(app, recording, 706001, "tr")
+    card = str((await resident.send("/events"))[-1].params["text"])
+    assert card.startswith("Cumartesi sokak şenliği\n📅 ")
+    assert "\nMüzik, yemek ve çocuklar için oyunlar.\n" in card
+    assert "🌐 Başlık ve metin: makine çevirisi (kaynak dil: Almanca)." in card
+    assert f"ev:orig:{event_id}" in buttons(resident.last_message_to())
+    assert fake.translations_to("tr") == 1  # title and text in one request
+    # A second view, the calendar file and the reminder ask the service nothing.
+    await resident.send("/events")
+    original = await resident.press_callback(f"ev:orig:{event_id}")
+    assert [c.params["text"] for c in original if c.method == "sendMessage"] == [
+        f"Orijinali:\n{FEST_TITLE}\n\n{FEST_TEXT}"
+    ]
+    await resident.press_callback(f"ev:go:{event_id}")
+    await resident.press_callback(f"ev:ics:{event_id}")
+    _, content = recording.files[
+        (resident.user_id, max(m for (c, m) in recording.files if c == resident.user_id))
+    ]
+    (vevent,) = icalendar.Calendar.from_ical(content).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Cumartesi sokak şenliği"
+    assert FEST_TEXT in str(vevent["DESCRIPTION"])  # the original travels along
+    assert "makine çevirisi" in str(vevent["DESCRIPTION"])
+    repos.clock = lambda: datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert await send_due_reminders(app.bot, repos) == 1
+    reminder = str(resident.last_message_to()["text"])
+    assert "Cumartesi sokak şenliği" in reminder and "makine çevirisi" in reminder
+    assert fake.translations_to("tr") == 1
+
+
+async def test_an_event_in_the_readers_own_language_is_shown_as_written(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    event_id = await festival(repos)
+    resident = await onboarded(app, recording, 706002, "de")
+    card = str((await resident.send("/events"))[-1].params["text"])
+    assert card.startswith(FEST_TITLE) and "Maschinelle" not in card and "maschinelle" not in card
+    assert f"ev:orig:{event_id}" not in buttons(resident.last_message_to())
+
+
+async def test_an_announced_event_is_translated_once_per_language_before_delivery(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    readers = await residents_reading(repos, ["de", "tr", "ar", "uk"])
+    event_id = await festival(repos)
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.press_data(officer.old_bot_message(), f"evann:{event_id}")
+    await finish(app)
+    assert [fake.translations_to(language) for language in ("de", "tr", "ar", "uk")] == [1] * 4
+    arabic = str(recording.to_chat(readers["ar"][0])[-1].params["text"])
+    assert "مهرجان الشارع يوم السبت" in arabic and "ترجمة آلية" in arabic
+    ukrainian = recording.to_chat(readers["uk"][1])[-1].params
+    assert "Вуличне свято в суботу" in str(ukrainian["text"])
+    assert f"ev:orig:{event_id}" in buttons(ukrainian)
+    german = str(recording.to_chat(readers["de"][0])[-1].params["text"])
+    assert FEST_TITLE in german and "maschinelle" not in german
+
+
+async def test_an_event_without_the_service_is_shown_as_written_and_tried_again_later(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
+    fake: FakeTranslation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app, recording, repos = world
+    event_id = await festival(repos)
+    resident = await onboarded(app, recording, 706003, "tr")
+    fake.fail = True
+    card = str((await resident.send("/events"))[-1].params["text"])
+    assert card.startswith(FEST_TITLE) and "makine" not in card
+    assert f"ev:orig:{event_id}" not in buttons(resident.last_message_to())
+    # While the service rests after an outage, readers are not made to wait for it again.
+    asked = len(fake.calls)
+    await resident.send("/events")
+    assert len(fake.calls) == asked
+    # Once it is back (and the rest is over), the next view translates.
+    fake.fail = False
+    monkeypatch.setattr(repos.translation, "_resting_until", 0.0)
+    card = str((await resident.send("/events"))[-1].params["text"])
+    assert card.startswith("Cumartesi sokak şenliği")
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (httpx.ConnectError("refused"), True),
+        (TimeoutError(), True),
+        (httpx.HTTPStatusError("", request=_REQUEST, response=httpx.Response(503)), True),
+        (httpx.HTTPStatusError("", request=_REQUEST, response=httpx.Response(400)), False),
+        (ValueError("odd answer"), False),
+    ],
+)
+def test_only_an_outage_rests_the_service(error: Exception, outage: bool) -> None:
+    # A 400 (say, a language the service lacks) concerns that request, not every reader.
+    assert _outage(error) is outage
