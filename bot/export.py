@@ -43,6 +43,9 @@ EXPORT_HEADERS: tuple[str, ...] = (
     N_("Text"),
     N_("Replies"),
     N_("Last status change"),
+    # Last, so that sheets built on the earlier columns keep working.
+    N_("Machine translation"),
+    N_("Translated from"),
 )
 
 # --- what to export ------------------------------------------------------------------------------
@@ -128,6 +131,8 @@ class ExportRow:
     text: str
     replies: int
     last_status_change: datetime
+    translation: str = ""
+    translated_from: str = ""
 
 
 COLUMN_COUNT = len(fields(ExportRow))
@@ -185,6 +190,10 @@ async def export_rows(
             text=record.text or "",
             replies=record.replies,
             last_status_change=record.status_changed_at,
+            translation=record.translation or "",
+            translated_from=t.language_name(record.translated_from)
+            if record.translated_from
+            else "",
         )
 
 
@@ -212,7 +221,9 @@ async def write_report(
     """Write the export file of these quarters to `out`; return the number of concerns in it."""
     tz = repos.config.timezone
     created_from, created_before = _created_range(request, tz)
-    records = repos.export.concerns(sorted(quarter_ids), created_from, created_before)
+    records = repos.export.concerns(
+        sorted(quarter_ids), created_from, created_before, repos.translation.staff_language
+    )
     # aclosing: a failed export closes its read connection now, not whenever the GC runs.
     async with aclosing(records):
         rows = export_rows(records, repos.config, t)
@@ -278,6 +289,8 @@ def _csv_cells(row: ExportRow, labels: ExportLabels, tz: ZoneInfo) -> list[str]:
         safe_cell(row.text),
         str(row.replies),
         _local(row.last_status_change, tz).isoformat(sep=" ", timespec="minutes"),
+        safe_cell(row.translation),
+        safe_cell(row.translated_from),
     ]
 
 
@@ -310,7 +323,7 @@ _XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udf
 _XLSX_MAX_ROWS = 1_048_576
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 # Widths in characters, in ExportRow order; a longer header widens its column.
-_XLSX_WIDTHS = (10, 17, 20, 20, 16, 8, 10, 80, 8, 17)
+_XLSX_WIDTHS = (10, 17, 20, 20, 16, 8, 10, 80, 8, 17, 80, 12)
 
 
 def _utf16_len(text: str) -> int:
@@ -375,6 +388,8 @@ class _Sheet:
         sheet.write_string(r, 7, text(row.text))
         sheet.write_number(r, 8, row.replies)
         sheet.write_datetime(r, 9, _local(row.last_status_change, tz), self.datetime_format)
+        sheet.write_string(r, 10, text(row.translation))
+        sheet.write_string(r, 11, text(row.translated_from))
 
     def finish(self) -> None:
         """Set the autofilter over the header and every written row."""

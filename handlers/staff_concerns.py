@@ -16,11 +16,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.concerns import (
     MAX_DESCRIPTION,
     StatusStamp,
+    ensure_translated,
     refresh_staff_post,
-    staff_post_now,
+    staff_post,
     status_keyboard,
     status_label,
     topic_label,
+    translated_quote,
 )
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
@@ -34,6 +36,7 @@ from handlers.common import (
     user_of,
 )
 from storage.concerns import STATUSES, Concern
+from storage.translations import concern_subject, entry_subject
 
 LIST_LIMIT = 20
 
@@ -255,8 +258,14 @@ def concern_line(concern: Concern, context: BotContext, t: Translator) -> str:
 async def concern_detail(concern: Concern, context: BotContext) -> str:
     """The post plus the thread, for a staff member's private chat (HTML)."""
     t = context.t
-    lines = [await staff_post_now(concern, context.repos, t)]
-    events = await context.repos.concerns.events(concern.id)
+    repos = context.repos
+    translation, failed = None, False
+    if concern.text and concern.anonymised_at is None:
+        # Asked for now if the service could not answer when the concern came in.
+        subject = concern_subject(concern.id)
+        translation, failed = await ensure_translated(repos, subject, concern.text, t.language)
+    lines = [staff_post(concern, repos, t, None, translation, failed)]
+    events = await repos.concerns.events(concern.id)
     kinds = {
         "resident": t._("Resident"),
         "reply": t._("Reply"),
@@ -268,6 +277,14 @@ async def concern_detail(concern: Concern, context: BotContext) -> str:
     for event in events[-10:]:
         when = t.fmt_datetime(event.created_at)
         what = status_label(event.status, t) if event.kind == "status" and event.status else ""
+        if event.kind == "resident" and event.text and repos.translation.enabled:
+            # A resident's words in the reader's language, the original beside them.
+            entry, failed = await ensure_translated(
+                repos, entry_subject(event.id), event.text, t.language
+            )
+            lines.append(html.escape(f"{when} · {kinds[event.kind]}:"))
+            lines.append(translated_quote(event.text, entry, t, failed))
+            continue
         text = " ".join(part for part in (what, event.text or "") if part)
         lines.append(html.escape(f"{when} · {kinds[event.kind]}: {text}"))
     return "\n".join(lines)

@@ -30,6 +30,7 @@ PHRASES: dict[str, tuple[str, dict[str, str]]] = {
             "ru": "Уличный праздник в субботу!",
         },
     ),
+    "Hâlâ bozuk, bekliyorum.": ("tr", {"de": "Immer noch kaputt, ich warte."}),
     "Musik, Essen und Spiele für Kinder.": (
         "de",
         {

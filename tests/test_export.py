@@ -38,6 +38,8 @@ HEADERS = (
     "Anliegen",
     "Antworten",
     "Letzte Statusänderung",
+    "Maschinelle Übersetzung",
+    "Originalsprache",
 )
 LABELS = ExportLabels(headers=HEADERS, yes="ja", no="nein", sheet_name="Anliegen")
 
@@ -186,7 +188,7 @@ async def test_csv_round_trips_hostile_cells(tmp_path: Path) -> None:
     assert header == list(HEADERS)
     assert len(body) == len(rows)
     for row, cells in zip(rows, body, strict=True):
-        assert len(cells) == 10
+        assert len(cells) == 12
         assert [cells[c] for c in TEXT_COLUMNS] == [expected_csv(v) for v in text_cells(row)]
         assert cells[8] == str(row.replies)
     # The long text is kept whole: CSV has no cell limit.
@@ -304,7 +306,7 @@ async def test_xlsx_header_is_frozen_and_filtered(tmp_path: Path) -> None:
 
     sheet = open_sheet(out)
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:J6"
+    assert sheet.auto_filter.ref == "A1:L6"
     assert sheet.column_dimensions["H"].width > sheet.column_dimensions["A"].width
     # "Letzte Statusänderung" must fit its column.
     assert sheet.column_dimensions["J"].width >= len(HEADERS[9])
@@ -316,7 +318,7 @@ async def test_xlsx_with_no_rows_filters_the_header_only(tmp_path: Path) -> None
     assert await write_xlsx(stream([]), out, LABELS, BERLIN) == 0
 
     sheet = open_sheet(out)
-    assert sheet.auto_filter.ref == "A1:J1"
+    assert sheet.auto_filter.ref == "A1:L1"
     assert [cell.value for cell in sheet[1]] == list(HEADERS)
     assert sheet.max_row == 1
 
@@ -405,7 +407,7 @@ async def test_naive_datetimes_are_rejected(tmp_path: Path, fmt: str) -> None:
 
 
 def test_labels_need_one_header_per_column() -> None:
-    with pytest.raises(ValueError, match="10 headers"):
+    with pytest.raises(ValueError, match="12 headers"):
         ExportLabels(headers=HEADERS[:9], yes="ja", no="nein")
 
 

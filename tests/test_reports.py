@@ -306,6 +306,8 @@ async def test_export_labels_local_times_and_replies(opened: Repositories, tmp_p
         "Text",
         "Antworten",
         "Letzte Statusänderung",
+        "Maschinelle Übersetzung",
+        "Originalsprache",
     ]
     assert [cells[0] for cells in body] == [row.reference for row in rows]  # oldest first
     for row, cells in zip(rows, body, strict=True):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -447,3 +449,30 @@ async def test_an_event_without_the_service_is_shown_as_written_and_tried_again_
 def test_only_an_outage_rests_the_service(error: Exception, outage: bool) -> None:
     # A 400 (say, a language the service lacks) concerns that request, not every reader.
     assert _outage(error) is outage
+
+
+async def test_staff_read_the_thread_and_the_export_in_german_beside_the_originals(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, _ = world
+    resident = Person(app, recording, 707001, "tr")
+    await turkish_concern(resident)
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.send("/reply BV-0001 Wir kommen morgen vorbei.")
+    await resident.reply(resident.last_message_to(), "Hâlâ bozuk, bekliyorum.")
+    await officer.send("/concerns")
+    detail = [c for c in await officer.press_callback("cshow:1") if c.method == "sendMessage"]
+    text = str(detail[-1].params["text"])
+    assert f"<blockquote>{GERMAN}</blockquote>" in text
+    assert "<blockquote>Immer noch kaputt, ich warte.</blockquote>" in text
+    assert "<blockquote expandable>Hâlâ bozuk, bekliyorum.</blockquote>" in text
+    assert "Wir kommen morgen vorbei." in text  # the officer's own reply as written
+    calls = await officer.send("/export csv")
+    assert [c for c in calls if c.method == "sendDocument"]
+    keys = [key for key in recording.files if key[0] == ADMIN_ID]
+    content = recording.files[max(keys)][1].decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(content, newline=""), delimiter=";"))[:2]
+    columns = dict(zip(header, row, strict=True))
+    assert columns["Text"] == TURKISH
+    assert columns["Maschinelle Übersetzung"] == GERMAN
+    assert columns["Originalsprache"] == "Türkisch"
