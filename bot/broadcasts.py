@@ -574,13 +574,14 @@ class BroadcastService:
                 await self.bot.edit_message_text(
                     text, chat_id=broadcast.report_chat_id, message_id=broadcast.progress_message_id
                 )
+                if progress.finished:
+                    # An edit makes no sound: the end is told in a new message as well.
+                    await self.bot.send_message(broadcast.report_chat_id, text)
             else:
                 message = await self.bot.send_message(broadcast.report_chat_id, text)
                 await self.repos.broadcasts.set_progress_message(
                     broadcast.id, broadcast.report_chat_id, message.message_id
                 )
-            if progress.finished:
-                await self.bot.send_message(broadcast.report_chat_id, text)
         except TelegramError as exc:
             # Progress is a courtesy; the delivery itself goes on.
             log.info("broadcast progress not shown: %s", type(exc).__name__)

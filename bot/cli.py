@@ -21,7 +21,6 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import __version__
 from bot.app import DEFAULT_BASE_FILE_URL, DEFAULT_BASE_URL, build_application
-from bot.concerns import STAFF_LANGUAGE
 from bot.config import Config, ConfigError, default_config_path, load_config
 from bot.context import QuartierApplication
 from bot.export import ExportRequest, write_report
@@ -401,7 +400,7 @@ async def _export(
     repos = Repositories.create(config)
     await repos.db.open()
     try:
-        t = repos.catalogs.translator(language or STAFF_LANGUAGE)
+        t = repos.catalogs.translator(language or repos.translation.staff_language)
         return await write_report(repos, t, quarters, request, out)
     finally:
         await repos.db.close()

@@ -22,9 +22,6 @@ from storage.translations import StoredTranslation, concern_subject
 
 log = logging.getLogger(__name__)
 
-#: Staff group posts and exports are German unless a staff member chose otherwise.
-STAFF_LANGUAGE = "de"
-
 # The longest description we accept: the staff post adds a header and must fit Telegram's
 # 4096-character message limit.
 MAX_DESCRIPTION = 3500
@@ -68,8 +65,8 @@ def quarter_name(quarter_id: str, config: Config) -> str:
 
 
 def staff_translator(repos: Repositories) -> Translator:
-    """Translator for the staff group."""
-    return repos.catalogs.translator(STAFF_LANGUAGE)
+    """Translator for the staff group: `[translation] staff_language`, else the default language."""
+    return repos.catalogs.translator(repos.translation.staff_language)
 
 
 @dataclass(frozen=True)

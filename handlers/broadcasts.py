@@ -142,10 +142,10 @@ async def language_versions(context: BotContext, draft: StaffDraft) -> StaffDraf
     repos = context.repos
     data = dict(draft.data)
     text = str(data.get("text") or "")
-    if not repos.translation.enabled or data.get("language") or not text:
+    if not repos.translation.enabled or not text:
         return draft
     audience = await repos.broadcasts.recipients_by_language(
-        list(data.get("quarters", [])), data.get("topic_id"), None
+        list(data.get("quarters", [])), data.get("topic_id"), data.get("language")
     )
     versions: dict[str, Any] = dict(data.get("versions") or {})
     missing = [language for language in audience if language and language not in versions]
@@ -171,13 +171,13 @@ async def show_versions(message: Message, context: BotContext, draft: StaffDraft
     if not versions:
         return
     audience = await context.repos.broadcasts.recipients_by_language(
-        list(data.get("quarters", [])), data.get("topic_id"), None
+        list(data.get("quarters", [])), data.get("topic_id"), data.get("language")
     )
     for language, count in audience.items():
         version = versions.get(language)
         if not language or version is None or version["kind"] == "same":
             continue
-        name = native_name(language)
+        name = t.language_name(language)
         lines = [
             "<b>"
             + html.escape(
@@ -185,7 +185,7 @@ async def show_versions(message: Message, context: BotContext, draft: StaffDraft
                     "{language}: {count} resident",
                     "{language}: {count} residents",
                     count,
-                    language=name,
+                    language=name[:1].upper() + name[1:],  # "Türkisch", "Турецкий"
                     count=t.fmt_number(count),
                 )
             )
@@ -267,7 +267,7 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
             await message.reply_text(
                 t._(
                     "Send the {language} version as these residents should see it.",
-                    language=native_name(language),
+                    language=t.language_name(language),
                 )
             )
             return
@@ -386,7 +386,7 @@ async def flow_button(update: Update, context: BotContext) -> None:
             await message.reply_text(
                 t._(
                     "Send the {language} version as these residents should see it.",
-                    language=native_name(value),
+                    language=t.language_name(value),
                 ),
                 reply_markup=InlineKeyboardMarkup([[cancel_button(t)]]),
             )

@@ -26,6 +26,8 @@ class BotProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         #: Log at DEBUG instead of INFO.
         self.debug = False
+        #: Extra environment variables for the process (an API key, say).
+        self.env: dict[str, str] = {}
 
     def start(self) -> None:
         """Start `quartierbot run` and wait until it long-polls."""
@@ -33,7 +35,7 @@ class BotProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
-                env={**self.api.bot_env(), "QUARTIERBOT_LOG_LEVEL": level},
+                env={**self.api.bot_env(), "QUARTIERBOT_LOG_LEVEL": level, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.config.parent,
@@ -68,10 +70,10 @@ class Chat:
         self.api = api
         self.user = user
 
-    def say(self, text: str) -> list[dict[str, Any]]:
-        """Send a message and return every bot message it caused."""
+    def say(self, text: str, entities: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Send a message (formatted by `entities`) and return every bot message it caused."""
         cursor, first_call = self.api.cursor(), len(self.api.calls)
-        self.api.push_message(self.user, text)
+        self.api.push_message(self.user, text, entities=entities)
         return self._replies(cursor, first_call)
 
     def press(self, label: str) -> list[dict[str, Any]]:
@@ -85,6 +87,16 @@ class Chat:
             self.api.push_callback(self.user, message, data)
             return self._replies(cursor, first_call)
         raise AssertionError(f"no button {label!r} for {self.user.id}")
+
+    def tap(self, data: str) -> list[dict[str, Any]]:
+        """Tap the newest inline button with exactly this callback data (`lang:tr`, `bcf:now`)."""
+        for message in reversed(self.api.sent_messages(self.user.id)):
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            if any(button.get("callback_data") == data for row in rows for button in row):
+                cursor, first_call = self.api.cursor(), len(self.api.calls)
+                self.api.push_callback(self.user, message, data)
+                return self._replies(cursor, first_call)
+        raise AssertionError(f"no button with data {data!r} for {self.user.id}")
 
     def _replies(self, cursor: int, first_call: int) -> list[dict[str, Any]]:
         """Wait for the first reply, then until the bot is idle; return what it sent or edited."""

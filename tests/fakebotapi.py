@@ -430,14 +430,20 @@ class FakeBotApi:
         text: str,
         chat_id: int | None = None,
         reply_to_message_id: int | None = None,
+        entities: list[JsonDict] | None = None,
     ) -> int:
-        """A user sends a text message; returns the update_id."""
+        """A user sends a text message; returns the update_id.
+
+        ``entities`` adds formatting (bold, links…) as a Telegram client would send it.
+        """
         content: JsonDict = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             content["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
             ]
+        if entities:
+            content["entities"] = [*content.get("entities", []), *copy.deepcopy(entities)]
         return self._push_user_message(user, chat_id, content, reply_to_message_id)
 
     def push_location(

@@ -70,6 +70,12 @@ async def test_broadcast_preview_send_and_report(
     assert all(c.params["text"] == "<b>Street festival</b> on Saturday!" for c in delivered)
     report = texts(request.to_chat(ADMIN_ID))[-1]
     assert report.startswith("✅ Broadcast #1 finished: 6 delivered, 0 blocked the bot, 0 failed")
+    sent_reports = [
+        c
+        for c in request.to_chat(ADMIN_ID)
+        if c.method == "sendMessage" and "✅" in c.params["text"]
+    ]
+    assert len(sent_reports) == 1  # told once, not twice
     counts = await repos.broadcasts.counts(1)
     assert (counts.total, counts.sent) == (6, 6)
 

@@ -249,10 +249,10 @@ async def test_a_broadcast_goes_out_in_each_residents_language(
     preview = [str(c.params.get("text")) for c in await broadcast_until_preview(officer)]
     # One call per audience language for the whole broadcast, not one per resident.
     assert [fake.translations_to(language) for language in ("tr", "ar", "uk", "ru")] == [1] * 4
-    turkish = next(text for text in preview if text.startswith("<b>Türkçe: 2 Personen</b>"))
+    turkish = next(text for text in preview if text.startswith("<b>Türkisch: 2 Personen</b>"))
     assert "Maschinelle Übersetzung: bitte prüfen" in turkish
     assert turkish.endswith("<b>Sokak şenliği</b> cumartesi!")
-    russian = next(text for text in preview if text.startswith("<b>Русский: 2 Personen</b>"))
+    russian = next(text for text in preview if text.startswith("<b>Russisch: 2 Personen</b>"))
     assert "Formatierung verloren" in russian
     assert not any(text.startswith("<b>Deutsch") for text in preview)  # written in it already
     # The officer writes the Arabic version by hand.
@@ -283,7 +283,7 @@ async def test_a_broadcast_without_the_service_goes_out_as_written(
     readers = await residents_reading(repos, ["de", "tr"])
     officer = Person(app, recording, ADMIN_ID, "de")
     preview = [str(c.params.get("text")) for c in await broadcast_until_preview(officer)]
-    turkish = next(text for text in preview if text.startswith("<b>Türkçe: 2 Personen</b>"))
+    turkish = next(text for text in preview if text.startswith("<b>Türkisch: 2 Personen</b>"))
     assert "Übersetzung nicht verfügbar: Diese Personen erhalten das Original." in turkish
     await officer.press_callback("bcf:now")
     await finish(app)
@@ -476,3 +476,22 @@ async def test_staff_read_the_thread_and_the_export_in_german_beside_the_origina
     assert columns["Text"] == TURKISH
     assert columns["Maschinelle Übersetzung"] == GERMAN
     assert columns["Originalsprache"] == "Türkisch"
+
+
+async def test_a_broadcast_to_one_language_is_translated_into_it(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, repos = world
+    readers = await residents_reading(repos, ["de", "tr"])
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.send("/broadcast bahnhofsvorstadt")
+    await officer.press_callback("bct:*")
+    await officer.press_callback("bcl:tr")
+    await officer.send_extra(FESTIVAL, FESTIVAL["text"])
+    await officer.press_callback("bcf:now")
+    await finish(app)
+    assert (await delivered_text(recording, readers["tr"][1])).startswith(
+        "<b>Sokak şenliği</b> cumartesi!"
+    )
+    assert not [c for c in recording.to_chat(readers["de"][0]) if c.method == "sendMessage"]
+    assert fake.translations_to("tr") == 1 and fake.translations_to("de") == 0
