@@ -14,12 +14,12 @@ import asyncio
 import html
 import logging
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from html.parser import HTMLParser
 from typing import Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -29,7 +29,7 @@ from telegram.ext import ExtBot
 
 from bot.concerns import quarter_name, topic_label
 from bot.events import event_for_reader, events_for_reader, original_button, render_event
-from bot.i18n import Translator
+from bot.i18n import Translator, utf16_length
 from bot.ratelimit import RateLimitArgs, retry_seconds
 from bot.repositories import Repositories
 from bot.translation import translate_stored
@@ -339,12 +339,64 @@ def classify(error: TelegramError) -> SendResult:
     return SendResult(SendOutcome.TRANSIENT, error=type(error).__name__)
 
 
-#: Telegram's HTML tags, in a text: a translation must keep them all, in order.
-_TAG = re.compile(r"</?([a-zA-Z-]+)")
-#: Any tag, removed (and entities unescaped) to count a caption's length as Telegram does.
-_ANY_TAG = re.compile(r"<[^>]*>")
-#: Telegram's limit for a photo's caption, in characters after formatting.
+#: Telegram's limits, in UTF-16 units of the visible text (after formatting).
 MAX_CAPTION = 1024
+MAX_MESSAGE = 4096
+#: Room kept for the label under a machine version ("🌐 Machine translation" in any language).
+LABEL_ROOM = 60
+
+
+class _Tokens(HTMLParser):
+    """A text in Telegram's HTML as tags (with their exact source) and unescaped text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tokens: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """An opening tag, kept as written."""
+        self.tokens.append(("start", tag, self.get_starttag_text() or f"<{tag}>"))
+
+    def handle_endtag(self, tag: str) -> None:
+        """A closing tag."""
+        self.tokens.append(("end", tag, f"</{tag}>"))
+
+    def handle_data(self, data: str) -> None:
+        """Text between tags, with entities already unescaped."""
+        self.tokens.append(("data", "", data))
+
+
+def _tokens(text: str) -> list[tuple[str, str, str]]:
+    """The tokens of one HTML text."""
+    parser = _Tokens()
+    parser.feed(text)
+    parser.close()
+    return parser.tokens
+
+
+def visible_length(text: str) -> int:
+    """The length Telegram counts for an HTML text: its visible characters, in UTF-16 units."""
+    return utf16_length("".join(data for kind, _, data in _tokens(text) if kind == "data"))
+
+
+def carry_formatting(original: str, translated: str) -> str | None:
+    """The translation with the original's exact tags and every text escaped, or None.
+
+    The service's answer is not trusted as HTML: it must have the same tags in the same order
+    (else None), and its tags are replaced by the original's, so a changed link address or an
+    attribute cannot reach residents, and a stray "<" or "&" cannot break the message.
+    """
+    source = [token for token in _tokens(original) if token[0] != "data"]
+    answer = _tokens(translated)
+    if [(kind, tag) for kind, tag, _ in source] != [
+        (kind, tag) for kind, tag, _ in answer if kind != "data"
+    ]:
+        return None
+    tags = iter(source)
+    return "".join(
+        html.escape(text, quote=False) if kind == "data" else next(tags)[2]
+        for kind, _, text in answer
+    )
 
 
 @dataclass(frozen=True)
@@ -352,19 +404,20 @@ class Version:
     """What the residents of one language get: a text, or None for the original (and why)."""
 
     text: str | None
-    #: "machine" (translated), "officer" (written by staff), "unavailable" or "formatting".
+    #: "machine" (translated), "officer" (written by staff), "unavailable", "formatting" or
+    #: "too_long".
     kind: str
     source_language: str = ""
 
 
 async def translate_versions(
-    repos: Repositories, text: str, languages: Collection[str]
+    repos: Repositories, text: str, languages: Collection[str], limit: int = MAX_MESSAGE
 ) -> dict[str, Version]:
     """A machine version per language, one call per language, all at once (not per recipient).
 
     Stored by content, so the same text again asks the service nothing. A language the text is
-    already in needs none; the service down or slow, or a translation that lost Telegram's
-    formatting tags, leaves the original for that language.
+    already in needs none; the service down or slow, a translation that lost Telegram's
+    formatting tags, or one too long for `limit` with its label, leaves the original for it.
     """
     wanted = sorted(languages)
     answers = await asyncio.gather(
@@ -381,10 +434,13 @@ async def translate_versions(
         (translated,) = answer
         if translated.source_language == language:
             continue  # written in this language already
-        if _TAG.findall(translated.text) != _TAG.findall(text):
+        safe = carry_formatting(text, translated.text)
+        if safe is None:
             versions[language] = Version(None, "formatting")
-            continue
-        versions[language] = Version(translated.text, "machine", translated.source_language)
+        elif visible_length(safe) + LABEL_ROOM > limit:
+            versions[language] = Version(None, "too_long")
+        else:
+            versions[language] = Version(safe, "machine", translated.source_language)
     return versions
 
 
@@ -396,9 +452,9 @@ async def prepare_event_languages(
     Deliveries then only look the stored texts up: no recipient waits for the service, and
     recipients of one language sent in parallel do not each ask it.
     """
-    await asyncio.gather(
-        *(events_for_reader(repos, [event], language) for language in sorted(languages) if language)
-    )
+    # As delivery will: no language or one not offered means the default language.
+    readers = {repos.catalogs.translator(language or None).language for language in languages}
+    await asyncio.gather(*(events_for_reader(repos, [event], language) for language in readers))
 
 
 class BroadcastService:
@@ -442,8 +498,9 @@ class BroadcastService:
             return version.text  # the officer's own version: as written
         t = self.repos.catalogs.translator(language)
         labelled = version.text + "\n\n<i>" + html.escape(t._("🌐 Machine translation")) + "</i>"
-        if broadcast.photo_file_id and len(html.unescape(_ANY_TAG.sub("", labelled))) > MAX_CAPTION:
-            return broadcast.text  # a longer translation would not fit under the photo
+        limit = MAX_CAPTION if broadcast.photo_file_id else MAX_MESSAGE
+        if visible_length(labelled) > limit:
+            return broadcast.text  # checked in the preview already; a long label would not fit
         return labelled
 
     async def _send_message(self, chat_id: int, broadcast: Broadcast) -> Message | None:

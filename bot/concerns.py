@@ -6,6 +6,7 @@ import html
 import logging
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
@@ -14,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.config import Config
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, shorten, utf16_length
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
 from storage.concerns import Concern, Link
@@ -126,23 +127,34 @@ def resident_quote(text: str) -> str:
 
 
 def translated_quote(
-    original: str, translation: StoredTranslation | None, t: Translator, failed: bool = False
+    original: str,
+    translation: StoredTranslation | None,
+    t: Translator,
+    failed: bool = False,
+    limit: int = MAX_DESCRIPTION,
 ) -> str:
     """Someone's text for a reader of another language: the machine translation (labelled, with
-    the source language) and the original in an expandable quote; else the original alone."""
+    the source language) and the original in an expandable quote; else the original alone.
+
+    Translation and original together stay within `limit` (by default MAX_DESCRIPTION, the
+    room a message has for what someone wrote): the original is shortened first (the
+    translation is what the reader needs; staff find the whole original in the export).
+    """
     if translation is None or translation.source_language == t.language:
         unavailable = "\n" + html.escape(t._("⚠️ Translation unavailable.")) if failed else ""
-        return resident_quote(original) + unavailable
+        return resident_quote(shorten(plain_text(original), limit)) + unavailable
     source = t.language_name(translation.source_language)
+    shown = shorten(plain_text(translation.text), limit - limit // 6)
+    rest = limit - utf16_length(shown)
     return (
         "<b>"
         + html.escape(t._("🌐 Machine translation from {language}:", language=source))
         + "</b>\n"
-        + resident_quote(translation.text)
+        + resident_quote(shown)
         + "\n"
         + html.escape(t._("Original:"))
         + "\n<blockquote expandable>"
-        + html.escape(plain_text(original))
+        + html.escape(shorten(plain_text(original), rest))
         + "</blockquote>"
     )
 
@@ -155,18 +167,32 @@ async def ensure_translated(
     Returns (translation, failed): failed when the service was asked and could not answer (a
     later look tries again). A text already in `target` is stored as such and shown as is.
     """
-    if not repos.translation.enabled or not text:
-        return None, False
-    stored = await repos.translations.get(subject, target)
-    if stored is not None:
-        return stored, False
-    answer = await repos.translation.translate([text], target)
+    (translation,), failed = await ensure_all_translated(repos, [(subject, text)], target)
+    return translation, failed
+
+
+async def ensure_all_translated(
+    repos: Repositories, texts: Sequence[tuple[str, str]], target: str
+) -> tuple[list[StoredTranslation | None], bool]:
+    """Stored translations of several (subject, text) into `target`; the missing ones in one
+    request, so a reader waits at most one timeout. Returns (translations, failed)."""
+    found: list[StoredTranslation | None] = [None] * len(texts)
+    if not repos.translation.enabled:
+        return found, False
+    for index, (subject, text) in enumerate(texts):
+        if text:
+            found[index] = await repos.translations.get(subject, target)
+    missing = [i for i, (_, text) in enumerate(texts) if text and found[i] is None]
+    if not missing:
+        return found, False
+    answer = await repos.translation.translate([texts[i][1] for i in missing], target)
     if answer is None:
-        return None, True
-    (translated,) = answer
-    stored = StoredTranslation(translated.text, translated.source_language or target)
-    await repos.translations.put(subject, target, stored)
-    return stored, False
+        return found, True
+    for index, translated in zip(missing, answer, strict=True):
+        stored = StoredTranslation(translated.text, translated.source_language or target)
+        await repos.translations.put(texts[index][0], target, stored)
+        found[index] = stored
+    return found, False
 
 
 def staff_post(
@@ -176,8 +202,12 @@ def staff_post(
     stamp: StatusStamp | None = None,
     translation: StoredTranslation | None = None,
     translation_failed: bool = False,
+    text_room: int = MAX_DESCRIPTION,
 ) -> str:
-    """The HTML post about a concern for staff; never names or identifies the resident."""
+    """The HTML post about a concern for staff; never names or identifies the resident.
+
+    `text_room` bounds the resident's text (with its translation), for views that add more.
+    """
     config = repos.config
     created = t.fmt_datetime(concern.created_at)
     lines = [
@@ -201,7 +231,8 @@ def staff_post(
         lines += ["", html.escape(t._("The content was deleted (privacy)."))]
     elif concern.text:
         # Set apart, so a resident's lines cannot pass for the post's own ("Status: done").
-        lines += ["", translated_quote(concern.text, translation, t, translation_failed)]
+        quote = translated_quote(concern.text, translation, t, translation_failed, text_room)
+        lines += ["", quote]
     if concern.photo_file_id and not concern.anonymised_at:
         lines.append(html.escape(t._("📷 Photo below")))
     if concern.latitude is not None and not concern.anonymised_at:

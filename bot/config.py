@@ -533,10 +533,11 @@ class _Parser:
         if not url.startswith(("http://", "https://")):
             raise self.fail("translation.url", "must start with http:// or https://")
         staff_language = translation.get("staff_language")
-        if staff_language is not None and staff_language not in KNOWN_LANGUAGES:
+        if staff_language is not None and staff_language not in languages:
+            # Staff posts are written in it: the bot must offer it (and have its catalog).
             raise self.fail(
                 "translation.staff_language",
-                f"unknown language {staff_language!r}; use one of {', '.join(KNOWN_LANGUAGES)}",
+                f"{staff_language!r} is not one of [bot].languages ({', '.join(languages)})",
             )
         timeout = translation.get("timeout_seconds", defaults.timeout_seconds)
         if (

@@ -363,8 +363,14 @@ class ReaderEvent:
 
     event: Event
     original: Event
-    #: The original's language when a machine translation is shown, else None.
-    source_language: str | None = None
+    #: The original's language of a machine-translated title or description, else None.
+    title_source: str | None = None
+    description_source: str | None = None
+
+    @property
+    def source_language(self) -> str | None:
+        """The original's language if anything shown is a machine translation."""
+        return self.title_source or self.description_source
 
 
 async def events_for_reader(
@@ -384,15 +390,16 @@ async def events_for_reader(
     readers = []
     for index, event in enumerate(events):
         title, description = answer[2 * index], answer[2 * index + 1]
-        shown = event
-        source = None
-        if description.source_language != language:
-            shown = replace(shown, description=description.text)
-            source = description.source_language
-        if title.source_language != language:
-            shown = replace(shown, title=title.text)
-            source = title.source_language
-        readers.append(ReaderEvent(shown, event, source))
+        title_source = title.source_language if title.source_language != language else None
+        description_source = (
+            description.source_language if description.source_language != language else None
+        )
+        shown = replace(
+            event,
+            title=title.text if title_source else event.title,
+            description=description.text if description_source else event.description,
+        )
+        readers.append(ReaderEvent(shown, event, title_source, description_source))
     return readers
 
 
@@ -406,6 +413,14 @@ def machine_label(source_language: str, t: Translator) -> str:
     """The label under an event's machine-translated title and text, in the reader's language."""
     return t._(
         "🌐 Title and text: machine translation from {language}.",
+        language=t.language_name(source_language),
+    )
+
+
+def title_label(source_language: str, t: Translator) -> str:
+    """The label under a message that shows only an event's machine-translated title."""
+    return t._(
+        "🌐 Title: machine translation from {language}.",
         language=t.language_name(source_language),
     )
 

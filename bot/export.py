@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.concerns import quarter_name, status_label, topic_label
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, shorten
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -326,25 +326,6 @@ _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 _XLSX_WIDTHS = (10, 17, 20, 20, 16, 8, 10, 80, 8, 17, 80, 12)
 
 
-def _utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Excel's cell limit."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _truncate(text: str, limit: int) -> str:
-    """Cut text to at most `limit` UTF-16 units, marking a cut with `…`."""
-    if _utf16_len(text) <= limit:
-        return text
-    kept: list[str] = []
-    used = 1  # room for the ellipsis
-    for char in text:
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
-
-
 def _xlsx_text(text: str) -> str:
     """Make text storable in an XLSX cell: XML-safe and within Excel's length limit."""
     # XlsxWriter would store CR as `_x000D_`, which readers like openpyxl show literally;
@@ -353,7 +334,7 @@ def _xlsx_text(text: str) -> str:
     # XlsxWriter would write these as `_xHHHH_` escapes that Excel decodes back into the
     # invisible control character; a visible replacement character is more useful to staff.
     # (XlsxWriter itself escapes literal `_xHHHH_` text, so that needs no handling here.)
-    return _truncate(_XML_ILLEGAL_RE.sub("\ufffd", text), XLSX_CELL_LIMIT)
+    return shorten(_XML_ILLEGAL_RE.sub("\ufffd", text), XLSX_CELL_LIMIT)
 
 
 class _Sheet:

@@ -74,6 +74,25 @@ def native_name(language: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def utf16_length(text: str) -> int:
+    """Length as Telegram and Excel count it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-16 units, a cut marked with "…"."""
+    if utf16_length(text) <= limit:
+        return text
+    kept: list[str] = []
+    used = 1  # room for the ellipsis
+    for char in text:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
 class Translator:
     """Translates and formats for one language; handlers get one per update."""
 

@@ -14,7 +14,7 @@ from telegram.ext import ExtBot
 
 from bot.concerns import quarter_name, redact_staff_posts
 from bot.context import BotContext, QuartierApplication
-from bot.events import ReaderEvent, event_for_reader, machine_label, reminder_text
+from bot.events import ReaderEvent, event_for_reader, reminder_text, title_label
 from bot.i18n import Translator
 from bot.notify import send_to_resident, translator_for_user
 from bot.ratelimit import RateLimitArgs
@@ -84,8 +84,8 @@ def _reminder(reader: ReaderEvent, offset: int, place: str) -> Callable[[Transla
 
     def build(t: Translator) -> str:
         text = reminder_text(reader.event, offset, t, place)
-        if reader.source_language:
-            text += "\n\n" + machine_label(reader.source_language, t)
+        if reader.title_source:
+            text += "\n\n" + title_label(reader.title_source, t)
         return text
 
     return build

@@ -36,7 +36,7 @@ from bot.concerns import (
     topic_label,
     translated_quote,
 )
-from bot.events import event_for_reader, machine_label
+from bot.events import event_for_reader, title_label
 from bot.i18n import N_
 from bot.notify import cancelled_text, promoted_text, translator_for_user
 from bot.ratelimit import RateLimitArgs
@@ -266,6 +266,17 @@ class OutboxService:
         """The send for one row, rendered now; None when there is nothing left to send."""
         if message.kind in ("promoted", "event_cancelled"):
             return await self._event_notice(message)
+        send = await self._render(message)
+        if send is not None:
+            # Rendering may have waited for the translation service: if the concern was erased
+            # meanwhile (/deleteme, retention), render again from what is left.
+            concern = await self.repos.concerns.get(message.concern_id or 0)
+            if concern is None or concern.anonymised_at is not None:
+                return await self._render(message)
+        return send
+
+    async def _render(self, message: OutboxMessage) -> Send | None:
+        """The send for a row about a concern, from the concern as stored now."""
         concern = await self.repos.concerns.get(message.concern_id or 0)
         # A resident hears nothing more about an anonymised concern; staff see "deleted".
         if concern is None or (concern.anonymised_at is not None and message.chat_id > 0):
@@ -417,8 +428,8 @@ class OutboxService:
         reader = await event_for_reader(self.repos, event, t.language)
         shown = reader.event
         body = promoted_text(shown, t) if message.kind == "promoted" else cancelled_text(shown, t)
-        if reader.source_language:
-            body += "\n\n" + machine_label(reader.source_language, t)
+        if reader.title_source:
+            body += "\n\n" + title_label(reader.title_source, t)
         return self._plain(message.chat_id, body, None)
 
     def _plain(self, chat_id: int, text: str, link_kind: str | None, html: bool = False) -> Send:

@@ -128,10 +128,11 @@ class DeepL:
 
 
 def _outage(error: Exception) -> bool:
-    """The service is away (no answer in time, no connection, a server error), not just refusing
-    one request (a 4xx, say for a language it lacks, concerns that request only)."""
+    """The service is away (no answer in time, no connection, a server error, a rate or quota
+    limit), not just refusing one request (another 4xx, say for a language it lacks)."""
     if isinstance(error, httpx.HTTPStatusError):
-        return error.response.status_code >= 500
+        # 429: too many requests; 456: DeepL's quota is used up. Both concern every request.
+        return error.response.status_code >= 500 or error.response.status_code in (429, 456)
     return isinstance(error, TimeoutError | httpx.TransportError)
 
 

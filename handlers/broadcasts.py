@@ -14,11 +14,19 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.broadcasts import MAX_CAPTION, prepare_event_languages, translate_versions
+from bot.broadcasts import MAX_CAPTION, MAX_MESSAGE, prepare_event_languages, translate_versions
 from bot.context import BotContext, QuartierApplication
 from bot.events import EventInputError, parse_when
-from bot.i18n import N_, Translator, native_name
-from handlers.common import PRIVATE, audit_denied, edit_text, message_of, parse_id, user_of
+from bot.i18n import N_, Translator, native_name, utf16_length
+from handlers.common import (
+    PRIVATE,
+    audit_denied,
+    edit_text,
+    fits_one_message,
+    message_of,
+    parse_id,
+    user_of,
+)
 from storage.broadcasts import Broadcast
 from storage.drafts import StaffDraft
 from storage.translations import StoredTranslation, broadcast_subject
@@ -134,6 +142,9 @@ VERSION_NOTES = {
     "officer": N_("✍️ Your own version."),
     "unavailable": N_("⚠️ Translation unavailable: these residents get the original."),
     "formatting": N_("⚠️ The translation lost the formatting: these residents get the original."),
+    "too_long": N_(
+        "⚠️ The translation is too long for one message: these residents get the original."
+    ),
 }
 
 
@@ -148,17 +159,25 @@ async def language_versions(context: BotContext, draft: StaffDraft) -> StaffDraf
         list(data.get("quarters", [])), data.get("topic_id"), data.get("language")
     )
     versions: dict[str, Any] = dict(data.get("versions") or {})
-    missing = [language for language in audience if language and language not in versions]
+    # Unavailable before (an outage): worth asking again on the next preview.
+    missing = [
+        language
+        for language in audience
+        if language and versions.get(language, {}).get("kind", "unavailable") == "unavailable"
+    ]
     if not missing:
         return draft
-    for language, version in (await translate_versions(repos, text, missing)).items():
+    limit = MAX_CAPTION if data.get("photo") else MAX_MESSAGE
+    answered = await translate_versions(repos, text, missing, limit)
+    for language, version in answered.items():
         versions[language] = {
             "text": version.text,
             "kind": version.kind,
             "source": version.source_language,
         }
     for language in missing:
-        versions.setdefault(language, {"kind": "same"})  # written in it already
+        if language not in answered:
+            versions[language] = {"kind": "same"}  # written in it already
     data["versions"] = versions
     return await repos.staff_drafts.save(draft.user_id, "broadcast", draft.step, data)
 
@@ -192,16 +211,18 @@ async def show_versions(message: Message, context: BotContext, draft: StaffDraft
             + "</b>",
             html.escape(t._(VERSION_NOTES[version["kind"]])),
         ]
-        if version.get("text"):
-            lines += ["", str(version["text"])]
         button = InlineKeyboardButton(
             t._("✏️ Replace the {language} version", language=name),
             callback_data=f"bcv:{language}",
         )
+        version_text = str(version.get("text") or "")
+        combined = "\n".join([*lines, "", version_text]) if version_text else "\n".join(lines)
+        if version_text and not fits_one_message(combined):
+            # A version near Telegram's limit comes alone, its heading and button after it.
+            await message.reply_text(version_text, parse_mode=ParseMode.HTML)
+            combined = "\n".join(lines)
         await message.reply_text(
-            "\n".join(lines),
-            parse_mode=ParseMode.HTML,
-            reply_markup=InlineKeyboardMarkup([[button]]),
+            combined, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup([[button]])
         )
 
 
@@ -247,7 +268,7 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
     if draft.step == "content":
         if message.photo:
             caption = message.caption_html or ""
-            if len(message.caption or "") > MAX_CAPTION:
+            if utf16_length(message.caption or "") > MAX_CAPTION:
                 await message.reply_text(t._("The caption is too long for a photo."))
                 return
             data.update(photo=message.photo[-1].file_id, text=caption)
@@ -263,6 +284,12 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
         # The officer's own text for one language replaces its machine version.
         language = str(data["version_language"])
         written = message.text_html if message.text else message.caption_html
+        limit = MAX_CAPTION if data.get("photo") else MAX_MESSAGE
+        if written and utf16_length(message.text or message.caption or "") > limit:
+            await message.reply_text(
+                t._("The text is too long (at most {count} characters).", count=limit)
+            )
+            return
         if not written:
             await message.reply_text(
                 t._(
@@ -270,9 +297,6 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
                     language=t.language_name(language),
                 )
             )
-            return
-        if data.get("photo") and len(message.text or message.caption or "") > MAX_CAPTION:
-            await message.reply_text(t._("The caption is too long for a photo."))
             return
         versions = dict(data.get("versions") or {})
         versions[language] = {"text": written, "kind": "officer", "source": language}

@@ -21,7 +21,7 @@ from bot.concerns import quarter_name, topic_label
 from bot.config import Quarter
 from bot.context import BotContext
 from bot.events import event_for_reader, original_button, render_event
-from bot.i18n import Translator
+from bot.i18n import Translator, utf16_length
 from bot.menu import main_menu
 from storage.events import Event, EventCounts
 
@@ -66,7 +66,7 @@ def fits_one_message(text: str) -> bool:
     The strict reading of the 4,096 limit (some measure characters, emoji then count once):
     a combined message that might be refused is sent as two instead.
     """
-    return len(text.encode("utf-16-le")) // 2 <= MESSAGE_LIMIT
+    return utf16_length(text) <= MESSAGE_LIMIT
 
 
 async def edit_text(

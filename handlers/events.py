@@ -17,7 +17,7 @@ from bot.events import (
     original_text,
     render_event_list,
 )
-from bot.i18n import Translator
+from bot.i18n import Translator, shorten
 from bot.menu import MENU_EVENTS
 from handlers.common import (
     EVENT_LIST,
@@ -44,7 +44,7 @@ async def event_list(
     t = context.t
     readers = await events_for_reader(context.repos, [event for event, _, _ in events], t.language)
     shown = [reader.event for reader in readers]
-    translated = any(reader.source_language for reader in readers)
+    translated = any(reader.title_source for reader in readers)
     states = [state for _, _, state in events]
     text = render_event_list(list(zip(shown, states, strict=True)), t, translated)
     rows = [
@@ -57,11 +57,6 @@ async def event_list(
         for number, event in enumerate(shown, start=1)
     ]
     return text, InlineKeyboardMarkup(rows)
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text`, cut to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def opened_from_list(query: CallbackQuery) -> bool:

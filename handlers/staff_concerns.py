@@ -16,7 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.concerns import (
     MAX_DESCRIPTION,
     StatusStamp,
-    ensure_translated,
+    ensure_all_translated,
     refresh_staff_post,
     staff_post,
     status_keyboard,
@@ -25,18 +25,19 @@ from bot.concerns import (
     translated_quote,
 )
 from bot.context import BotContext, QuartierApplication
-from bot.i18n import Translator
+from bot.i18n import Translator, shorten
 from handlers.common import (
     PRIVATE,
     audit_denied,
     command_argument,
     edit_text,
+    fits_one_message,
     message_of,
     parse_id,
     user_of,
 )
-from storage.concerns import STATUSES, Concern
-from storage.translations import concern_subject, entry_subject
+from storage.concerns import STATUSES, Concern, ConcernEvent
+from storage.translations import StoredTranslation, concern_subject, entry_subject
 
 LIST_LIMIT = 20
 
@@ -255,39 +256,76 @@ def concern_line(concern: Concern, context: BotContext, t: Translator) -> str:
     )
 
 
+#: Entries of a concern's thread shown in its details, newest last.
+DETAIL_ENTRIES = 10
+#: Room (UTF-16 units) for the concern's text and for each entry's text in the details, so the
+#: post and the newest entries share one message; full texts are in the group and the export.
+DETAIL_TEXT_ROOM = 1500
+DETAIL_ENTRY_ROOM = 700
+
+
 async def concern_detail(concern: Concern, context: BotContext) -> str:
-    """The post plus the thread, for a staff member's private chat (HTML)."""
+    """The post plus the thread, for a staff member's private chat (HTML, one message).
+
+    What residents wrote comes in the reader's language beside the original; missing
+    translations are asked for now, all in one request (a later view tries again). Long texts
+    are shortened, and the oldest entries left out, so that the newest always fit.
+    """
     t = context.t
     repos = context.repos
-    translation, failed = None, False
-    if concern.text and concern.anonymised_at is None:
-        # Asked for now if the service could not answer when the concern came in.
-        subject = concern_subject(concern.id)
-        translation, failed = await ensure_translated(repos, subject, concern.text, t.language)
-    lines = [staff_post(concern, repos, t, None, translation, failed)]
     events = await repos.concerns.events(concern.id)
+    shown = events[-DETAIL_ENTRIES:]
+    live = concern.text if concern.anonymised_at is None else None
+    texts = [(concern_subject(concern.id), live or "")] + [
+        (entry_subject(e.id), e.text if e.kind == "resident" and e.text else "") for e in shown
+    ]
+    (translation, *entries), failed = await ensure_all_translated(repos, texts, t.language)
+    post = staff_post(
+        concern, repos, t, None, translation, failed and translation is None, DETAIL_TEXT_ROOM
+    )
+    blocks = [
+        detail_entry(event, entry, failed and entry is None, context)
+        for event, entry in zip(shown, entries, strict=True)
+    ]
+    hidden = len(events) - len(shown)
+    while True:
+        lines = [post]
+        if events:
+            lines += ["", "<b>" + html.escape(t._("History")) + "</b>"]
+        if hidden:
+            count = t.fmt_number(hidden)
+            older = t._n(
+                "{count} older entry not shown.",
+                "{count} older entries not shown.",
+                hidden,
+                count=count,
+            )
+            lines.append(html.escape(older))
+        detail = "\n".join(lines + blocks)
+        if fits_one_message(detail) or not blocks:
+            return detail
+        blocks.pop(0)  # the oldest entry goes first
+        hidden += 1
+
+
+def detail_entry(
+    event: ConcernEvent, translation: StoredTranslation | None, failed: bool, context: BotContext
+) -> str:
+    """One entry of a concern's history (HTML): a resident's text beside its translation."""
+    t = context.t
+    when = t.fmt_datetime(event.created_at)
     kinds = {
         "resident": t._("Resident"),
         "reply": t._("Reply"),
         "note": t._("Internal note"),
         "status": t._("Status"),
     }
-    if events:
-        lines += ["", "<b>" + html.escape(t._("History")) + "</b>"]
-    for event in events[-10:]:
-        when = t.fmt_datetime(event.created_at)
-        what = status_label(event.status, t) if event.kind == "status" and event.status else ""
-        if event.kind == "resident" and event.text and repos.translation.enabled:
-            # A resident's words in the reader's language, the original beside them.
-            entry, failed = await ensure_translated(
-                repos, entry_subject(event.id), event.text, t.language
-            )
-            lines.append(html.escape(f"{when} · {kinds[event.kind]}:"))
-            lines.append(translated_quote(event.text, entry, t, failed))
-            continue
-        text = " ".join(part for part in (what, event.text or "") if part)
-        lines.append(html.escape(f"{when} · {kinds[event.kind]}: {text}"))
-    return "\n".join(lines)
+    if event.kind == "resident" and event.text and context.repos.translation.enabled:
+        quote = translated_quote(event.text, translation, t, failed, DETAIL_ENTRY_ROOM)
+        return html.escape(f"{when} · {kinds[event.kind]}:") + "\n" + quote
+    what = status_label(event.status, t) if event.kind == "status" and event.status else ""
+    text = shorten(" ".join(part for part in (what, event.text or "") if part), DETAIL_ENTRY_ROOM)
+    return html.escape(f"{when} · {kinds[event.kind]}: {text}")
 
 
 async def show_button(update: Update, context: BotContext) -> None:

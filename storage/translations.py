@@ -63,12 +63,32 @@ class TranslationRepository:
         return StoredTranslation(str(row[0]), str(row[1])) if row else None
 
     async def put(self, subject: str, target: str, translation: StoredTranslation) -> None:
-        """Keep a translation (a newer one replaces it)."""
-        await self.db.execute(
-            "INSERT OR REPLACE INTO translations (subject, target, source_language, text, "
-            "created_at) VALUES (?, ?, ?, ?, ?)",
-            (subject, target, translation.source_language, translation.text, to_db_time(utc_now())),
+        """Keep a translation (a newer one replaces it).
+
+        A concern's or entry's translation is kept only while its text is: the service may
+        answer after /deleteme or retention erased the text, and must not bring it back.
+        """
+        kind, _, raw_id = subject.partition(":")
+        still_there = {
+            "concern": "SELECT 1 FROM concerns WHERE id = ? AND text IS NOT NULL "
+            "AND anonymised_at IS NULL",
+            "entry": "SELECT 1 FROM concern_events WHERE id = ? AND text IS NOT NULL",
+        }.get(kind)
+        row = (
+            subject,
+            target,
+            translation.source_language,
+            translation.text,
+            to_db_time(utc_now()),
         )
+        sql = (
+            "INSERT OR REPLACE INTO translations (subject, target, source_language, text, "
+            "created_at) SELECT ?, ?, ?, ?, ?"
+        )
+        if still_there is None:
+            await self.db.execute(sql, row)
+        else:
+            await self.db.execute(f"{sql} WHERE EXISTS ({still_there})", (*row, int(raw_id)))
 
     async def forget_texts(self, stored_before: datetime) -> int:
         """Retention: translations of staff texts (`text:` subjects) stored before then."""

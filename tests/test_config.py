@@ -148,6 +148,12 @@ BAD_CONFIGS = [
         "privacy.retention_days",
         "between",
     ),
+    (
+        "staff language not offered",
+        TEST_CONFIG + '\n[translation]\nstaff_language = "tr"\n',
+        "translation.staff_language",
+        "not one of [bot].languages",
+    ),
 ]
 
 

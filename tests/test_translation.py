@@ -14,12 +14,14 @@ import httpx
 import icalendar
 import pytest
 
+from bot.broadcasts import carry_formatting, visible_length
 from bot.config import load_config
 from bot.context import QuartierApplication
 from bot.jobs import send_due_reminders
 from bot.repositories import Repositories
 from bot.translation import _outage
 from storage.events import EventInput
+from storage.translations import StoredTranslation
 from tests.conftest import ADMIN_ID, GROUP_ID, MONDAY_11, TEST_CONFIG
 from tests.fake_translation import FakeTranslation
 from tests.recording import Person, RecordingRequest, running_app
@@ -442,6 +444,8 @@ async def test_an_event_without_the_service_is_shown_as_written_and_tried_again_
         (httpx.ConnectError("refused"), True),
         (TimeoutError(), True),
         (httpx.HTTPStatusError("", request=_REQUEST, response=httpx.Response(503)), True),
+        (httpx.HTTPStatusError("", request=_REQUEST, response=httpx.Response(429)), True),
+        (httpx.HTTPStatusError("", request=_REQUEST, response=httpx.Response(456)), True),
         (httpx.HTTPStatusError("", request=_REQUEST, response=httpx.Response(400)), False),
         (ValueError("odd answer"), False),
     ],
@@ -495,3 +499,106 @@ async def test_a_broadcast_to_one_language_is_translated_into_it(
     )
     assert not [c for c in recording.to_chat(readers["de"][0]) if c.method == "sendMessage"]
     assert fake.translations_to("tr") == 1 and fake.translations_to("de") == 0
+
+
+@pytest.mark.parametrize(
+    ("original", "translated", "carried"),
+    [
+        # The original's tags go out, not the service's: a changed address cannot reach anyone.
+        (
+            '<a href="https://bremen.de/fest">Fest</a> am Samstag',
+            '<a href="https://evil.example">Şenlik</a> cumartesi',
+            '<a href="https://bremen.de/fest">Şenlik</a> cumartesi',
+        ),
+        # Tags swapped or lost: the formatting did not survive.
+        ("<b>Fest</b> <i>heute</i>", "<i>Şenlik</i> <b>bugün</b>", None),
+        ("<b>Fest</b> heute", "Şenlik bugün", None),
+        # Stray signs in the answer are text, not markup.
+        ("<b>Alter</b> unter 6", "<b>Yaş</b> <6 & üstü", "<b>Yaş</b> &lt;6 &amp; üstü"),
+    ],
+)
+def test_formatting_is_carried_over_only_when_it_survived(
+    original: str, translated: str, carried: str | None
+) -> None:
+    assert carry_formatting(original, translated) == carried
+
+
+def test_the_visible_length_counts_what_telegram_counts() -> None:
+    assert visible_length("<b>Fest</b> &amp; 🎉") == len("Fest & ") + 2  # the emoji: 2 UTF-16 units
+
+
+async def test_a_translation_arriving_after_erasure_is_not_kept(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
+) -> None:
+    app, recording, repos = world
+    resident = Person(app, recording, 707001, "tr")
+    await turkish_concern(resident)
+    assert await repos.translations.get("concern:1", "de") is not None
+    await repos.privacy.erase_resident(707001)
+    # The service answers late, after /deleteme: nothing of the text comes back.
+    await repos.translations.put("concern:1", "de", StoredTranslation(GERMAN, "tr"))
+    assert await repos.translations.get("concern:1", "de") is None
+    await repos.translations.put("text:abc", "de", StoredTranslation(GERMAN, "tr"))
+    assert await repos.translations.get("text:abc", "de") is not None
+
+
+async def test_a_long_concern_and_its_translation_fit_one_staff_post(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
+) -> None:
+    app, recording, _ = world
+    resident = Person(app, recording, 707001, "tr")
+    long_text = ("Asansör yine çalışmıyor ve yaşlı komşular merdiven çıkamıyor. " * 60)[:3400]
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press_callback("lang:tr")
+    await resident.send("/concern")
+    await resident.press_callback("ctopic:housing")
+    await resident.send(long_text)
+    await resident.press_callback("ccontact:yes")
+    await resident.press_callback("cconsent:yes")
+    await resident.press_callback("cflow:submit")
+    (post,) = group_posts(recording)
+    text = str(post.params["text"])
+    # The fake takes unknown text for English.
+    assert "Maschinelle Übersetzung, Originalsprache: Englisch" in text
+    assert "<blockquote expandable>" in text
+    assert visible_length(text) <= 4096
+
+
+async def test_staff_see_the_newest_entries_when_a_thread_is_long(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories], fake: FakeTranslation
+) -> None:
+    app, recording, _ = world
+    resident = Person(app, recording, 707001, "tr")
+    await turkish_concern(resident)
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.send("/reply BV-0001 Wir kommen morgen vorbei.")
+    office_reply = resident.last_message_to()
+    for number in range(6):
+        follow_up = f"Ek bilgi {number}: " + "kapı kilitli değil, herkes girebiliyor. " * 70
+        await resident.reply(office_reply, follow_up[:3000])
+    await officer.send("/concerns")
+    calls_before = len(fake.calls)
+    detail = [c for c in await officer.press_callback("cshow:1") if c.method == "sendMessage"]
+    text = str(detail[-1].params["text"])
+    assert visible_length(text) <= 4096
+    assert "Ek bilgi 5" in text  # the newest entry is shown…
+    assert "nicht angezeigt." in text  # …and the officer is told older ones are left out
+    assert len(fake.calls) - calls_before <= 1  # the missing translations in one request
+
+
+async def test_a_translation_too_long_for_one_message_leaves_the_original(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
+) -> None:
+    app, recording, repos = world
+    readers = await residents_reading(repos, ["de", "tr"])
+    officer = Person(app, recording, ADMIN_ID, "de")
+    long_news = ("Die Sprechstunde fällt in dieser Woche aus. " * 100)[:4070]
+    await officer.send("/broadcast bahnhofsvorstadt")
+    await officer.press_callback("bct:*")
+    await officer.press_callback("bcl:*")
+    preview = [str(c.params.get("text")) for c in await officer.send(long_news)]
+    assert any("Die Übersetzung ist für eine Nachricht zu lang" in text for text in preview)
+    await officer.press_callback("bcf:now")
+    await finish(app)
+    for user_id in readers["tr"] + readers["de"]:
+        assert await delivered_text(recording, user_id) == long_news
