@@ -122,9 +122,10 @@ async def _post_stop(app: Application[..., ..., ..., ..., ..., ...]) -> None:  #
 
 
 async def _post_shutdown(app: Application[..., ..., ..., ..., ..., ...]) -> None:  # type: ignore[misc]
-    """Close the database and the translation client; every write was already committed."""
+    """Close the database and the HTTP clients; every write was already committed."""
     repos = _repositories(app)
     await repos.translation.close()
+    await repos.transcription.close()
     await repos.db.close()
 
 

@@ -277,6 +277,17 @@ def summary(config: Config, catalogs: Catalogs) -> list[str]:
         )
     else:
         lines.append("translation: none (no text leaves the bot)")
+    transcription = config.transcription
+    if transcription.enabled:
+        lines.append(
+            f"transcription: {transcription.model} at {transcription.url}, voice messages up to "
+            f"{transcription.max_seconds} s (recordings are sent there: name it as a processor)"
+        )
+    else:
+        lines.append(
+            f"transcription: none (voice messages up to {transcription.max_seconds} s go to "
+            "staff as they are; no audio leaves the bot)"
+        )
     lines.append(f"time zone: {config.timezone.key}")
     lines.append(f"database: {config.database}")
     if not config.privacy.controller:

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.config import Config
 from bot.i18n import N_, Translator, shorten, utf16_length
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
-from storage.concerns import Concern, Link
+from storage.concerns import Concern, Link, Voice
 from storage.translations import StoredTranslation, concern_subject
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,17 @@ def plain_text(text: str) -> str:
 def resident_quote(text: str) -> str:
     """A resident's text for an HTML message to staff: escaped, in a blockquote."""
     return f"<blockquote>{html.escape(plain_text(text))}</blockquote>"
+
+
+def voice_line(voice: Voice, transcribed: bool, t: Translator) -> str:
+    """'🎤 Voice message (0:42) below', saying whether the text shown is its transcript."""
+    duration = t.fmt_duration(voice.seconds)
+    if transcribed:
+        return t._(
+            "🎤 Voice message ({duration}) below; the text is its automatic transcript.",
+            duration=duration,
+        )
+    return t._("🎤 Voice message ({duration}) below.", duration=duration)
 
 
 def translated_quote(
@@ -235,6 +246,8 @@ def staff_post(
         lines += ["", quote]
     if concern.photo_file_id and not concern.anonymised_at:
         lines.append(html.escape(t._("📷 Photo below")))
+    if concern.voice and not concern.anonymised_at:
+        lines.append(html.escape(voice_line(concern.voice, concern.transcribed, t)))
     if concern.latitude is not None and not concern.anonymised_at:
         lines.append(
             html.escape(t._("📍 With a location: the button below sends it to you privately."))
@@ -311,15 +324,28 @@ async def redact_staff_posts(
             elif post.kind == "photo":
                 # Replaced, not deleted: editMessageMedia works on messages of any age.
                 reference = concern.reference if concern is not None else ""
-                await bot.edit_message_media(
-                    InputMediaPhoto(
-                        placeholder_image(),
-                        caption=t._("{reference}: photo deleted (privacy)", reference=reference),
-                    ),
-                    chat_id=post.chat_id,
-                    message_id=post.message_id,
-                )
+                caption = t._("{reference}: photo deleted (privacy)", reference=reference)
+                await replace_media(bot, post, caption)
+            elif post.kind == "voice":
+                reference = concern.reference if concern is not None else ""
+                caption = t._("{reference}: voice message deleted (privacy)", reference=reference)
+                try:
+                    await replace_media(bot, post, caption)
+                except BadRequest:
+                    # Telegram documents editMessageMedia for photos, videos, audio files and
+                    # documents, not voice or video notes: those are deleted (for 48 hours
+                    # possible; later the refusal is logged, and the file id is gone anyway).
+                    await bot.delete_message(post.chat_id, post.message_id)
             else:
                 await bot.delete_message(post.chat_id, post.message_id)
         except TelegramError as exc:
             log.info("staff post not redacted: %s", type(exc).__name__)
+
+
+async def replace_media(bot: ExtBot[RateLimitArgs], post: Link, caption: str) -> None:
+    """A staff-group photo or recording becomes the placeholder picture with this caption."""
+    await bot.edit_message_media(
+        InputMediaPhoto(placeholder_image(), caption=caption),
+        chat_id=post.chat_id,
+        message_id=post.message_id,
+    )

@@ -140,6 +140,28 @@ class TranslationSettings:
         return self.backend != "none"
 
 
+TRANSCRIPTION_BACKENDS = ("none", "openai")
+
+
+@dataclass(frozen=True)
+class TranscriptionSettings:
+    """Speech to text for voice messages (optional; no audio leaves the bot with none)."""
+
+    backend: str = "none"
+    #: The base URL of an OpenAI-compatible server (speaches, whisper.cpp's server, LocalAI).
+    url: str = "http://127.0.0.1:8000/v1"
+    model: str = "Systran/faster-whisper-small"
+    #: Longer voice messages are refused with a clear answer (residents can send two).
+    max_seconds: int = 180
+    #: How long a transcription may take before the voice goes to staff as it is.
+    timeout_seconds: float = 60.0
+
+    @property
+    def enabled(self) -> bool:
+        """A service is configured."""
+        return self.backend != "none"
+
+
 @dataclass(frozen=True)
 class BroadcastSettings:
     """How fast broadcasts may go."""
@@ -177,6 +199,7 @@ class Config:
     broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     translation: TranslationSettings = field(default_factory=TranslationSettings)
+    transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
     _quarter_index: Mapping[str, Quarter] = field(repr=False, compare=False, default_factory=dict)
 
     def staff_group_for(self, quarter_id: str) -> int | None:
@@ -286,6 +309,7 @@ class _Parser:
                 "broadcast",
                 "limits",
                 "translation",
+                "transcription",
             },
         )
         bot = self.table(data, "bot", "bot")
@@ -310,6 +334,9 @@ class _Parser:
         translation = self.translation_settings(
             self.table(data, "translation", "translation"), languages
         )
+        transcription = self.transcription_settings(
+            self.table(data, "transcription", "transcription")
+        )
         return Config(
             path=self.path,
             default_language=default_language,
@@ -324,6 +351,7 @@ class _Parser:
             broadcast=broadcast,
             limits=limits,
             translation=translation,
+            transcription=transcription,
             _quarter_index={q.id: q for q in quarters},
         )
 
@@ -550,6 +578,46 @@ class _Parser:
             backend=backend,
             url=url,
             staff_language=staff_language,
+            timeout_seconds=float(timeout),
+        )
+
+    def transcription_settings(self, section: Mapping[str, Any]) -> TranscriptionSettings:
+        """`[transcription]`: backend, url, model, max_seconds, timeout_seconds."""
+        self.check_unknown(
+            section,
+            "transcription",
+            {"backend", "url", "model", "max_seconds", "timeout_seconds"},
+        )
+        defaults = TranscriptionSettings()
+        backend = self.string(section, "transcription.backend", "backend", defaults.backend)
+        if backend not in TRANSCRIPTION_BACKENDS:
+            raise self.fail(
+                "transcription.backend",
+                f"{backend!r}: use one of {', '.join(TRANSCRIPTION_BACKENDS)}",
+            )
+        url = self.string(section, "transcription.url", "url", defaults.url).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise self.fail("transcription.url", "must start with http:// or https://")
+        model = self.string(section, "transcription.model", "model", defaults.model).strip()
+        if not model:
+            raise self.fail("transcription.model", "must name the model the server runs")
+        max_seconds = self.integer(
+            section.get("max_seconds", defaults.max_seconds), "transcription.max_seconds"
+        )
+        if not 1 <= max_seconds <= 3600:
+            raise self.fail("transcription.max_seconds", "must be between 1 and 3600")
+        timeout = section.get("timeout_seconds", defaults.timeout_seconds)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout <= 600
+        ):
+            raise self.fail("transcription.timeout_seconds", "must be above 0 and at most 600")
+        return TranscriptionSettings(
+            backend=backend,
+            url=url,
+            model=model,
+            max_seconds=max_seconds,
             timeout_seconds=float(timeout),
         )
 

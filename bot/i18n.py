@@ -199,6 +199,11 @@ class Translator:
         """Number with the locale's separators."""
         return format_decimal(value, locale=self.locale)
 
+    def fmt_duration(self, seconds: int) -> str:
+        """A recording's length as a phone shows it: '0:42', '3:05' (minutes:seconds)."""
+        minutes, rest = divmod(max(0, seconds), 60)
+        return f"{minutes}:{rest:02d}"
+
     def fmt_list(self, items: Sequence[str]) -> str:
         """'a, b and c' in the locale's style."""
         return format_list(list(items), locale=self.locale) if items else ""

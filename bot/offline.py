@@ -36,6 +36,10 @@ class OfflineRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         """Answer one call the way Telegram's HTTP API would (`ok` and `result`)."""
+        if method == "GET":
+            # A file download (`{base_file_url}{token}/{file_path}`), after getFile.
+            content = self.download(url)
+            return (200, content) if content is not None else (404, b"Not Found")
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = dict(request_data.multipart_data or {}) if request_data else {}
@@ -45,3 +49,7 @@ class OfflineRequest(BaseRequest):
     def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
         """The `result` of a call."""
         raise NotImplementedError
+
+    def download(self, url: str) -> bytes | None:
+        """The content of a file the bot downloads (None: there is no such file)."""
+        return None

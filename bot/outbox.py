@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from telegram import Message
 from telegram.constants import ParseMode
@@ -35,13 +36,14 @@ from bot.concerns import (
     status_label,
     topic_label,
     translated_quote,
+    voice_line,
 )
 from bot.events import event_for_reader, title_label
 from bot.i18n import N_
 from bot.notify import cancelled_text, promoted_text, translator_for_user
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
-from storage.concerns import Concern, ConcernEvent
+from storage.concerns import Concern, ConcernEvent, Voice
 from storage.db import utc_now
 from storage.outbox import OutboxMessage
 from storage.translations import concern_subject, entry_subject
@@ -286,10 +288,14 @@ class OutboxService:
             return await self._post(message.chat_id, concern)
         if message.kind == "concern_photo" and concern.photo_file_id:
             return await self._photo(message.chat_id, concern)
-        if message.kind == "followup" and entry is not None and entry.text:
+        if message.kind == "concern_voice" and concern.voice:
+            return await self._voice(message.chat_id, concern, concern.voice)
+        if message.kind == "followup" and entry is not None and (entry.text or entry.voice):
             return await self._followup(message.chat_id, concern, entry)
-        if message.kind == "reply" and entry is not None and entry.text:
+        if message.kind == "reply" and entry is not None and (entry.text or entry.voice):
             return await self._reply(message.chat_id, concern, entry)
+        if message.kind in ("followup_voice", "reply_voice") and entry and entry.voice:
+            return await self._voice(message.chat_id, concern, entry.voice)
         if message.kind == "status" and entry is not None:
             return await self._status(message.chat_id, concern, entry)
         return None
@@ -347,19 +353,48 @@ class OutboxService:
 
         return send
 
+    async def _voice(self, chat_id: int, concern: Concern, voice: Voice) -> Send:
+        """A voice message by its file id: under the post in a staff group, or to a resident
+        after the office's reply; captioned with the reference (a video note has no caption)."""
+        post = await self._under_post(chat_id, concern) if chat_id < 0 else None
+        caption = concern.reference
+
+        async def send() -> Delivered:
+            """One sendVoice, sendAudio or sendVideoNote."""
+            under: dict[str, Any] = {
+                "reply_to_message_id": post,
+                "allow_sending_without_reply": True,
+                "rate_limit_args": NO_RETRY,
+            }
+            if voice.kind == "audio":
+                sent = await self.bot.send_audio(chat_id, voice.file_id, caption=caption, **under)
+            elif voice.kind == "video_note":
+                sent = await self.bot.send_video_note(chat_id, voice.file_id, **under)
+            else:
+                sent = await self.bot.send_voice(chat_id, voice.file_id, caption=caption, **under)
+            return Delivered(sent, "voice")
+
+        return send
+
     async def _followup(self, chat_id: int, concern: Concern, entry: ConcernEvent) -> Send:
-        """A resident's follow-up (translated for staff), under the concern's post."""
+        """A resident's follow-up (translated for staff), under the concern's post; a voice
+        message follows as its own send."""
         t = staff_translator(self.repos)
         post = await self._under_post(chat_id, concern)
         text = entry.text or ""
-        translation, failed = await ensure_translated(
-            self.repos, entry_subject(entry.id), text, t.language
-        )
-        # HTML: the resident's text is escaped and set apart (resident_quote); the rest is ours.
+        parts = []
+        if text:
+            translation, failed = await ensure_translated(
+                self.repos, entry_subject(entry.id), text, t.language
+            )
+            # HTML: the resident's text is escaped and set apart (resident_quote).
+            parts.append(translated_quote(text, translation, t, failed))
+        if entry.voice:
+            parts.append(html.escape(voice_line(entry.voice, entry.transcribed, t)))
         body = t._(
             "💬 Message about {reference}:\n\n{text}",
             reference=concern.reference,
-            text=translated_quote(text, translation, t, failed),
+            text="\n".join(parts),
         )
 
         async def send() -> Delivered:
@@ -383,17 +418,21 @@ class OutboxService:
         if t is None:
             return None
         text = entry.text or ""
-        translation, _ = await ensure_translated(
-            self.repos, entry_subject(entry.id), text, t.language
-        )
-        if translation is None or translation.source_language == t.language:
+        translation = None
+        if text:
+            translation, _ = await ensure_translated(
+                self.repos, entry_subject(entry.id), text, t.language
+            )
+        if entry.voice is None and (
+            translation is None or translation.source_language == t.language
+        ):
             plain = t._(STAFF_REPLY, reference=concern.reference, text=text)
             return self._plain(chat_id, plain, "text")
-        body = t._(
-            STAFF_REPLY,
-            reference=concern.reference,
-            text=translated_quote(text, translation, t),
-        )
+        parts = [translated_quote(text, translation, t)] if text else []
+        if entry.voice is not None:
+            # The recording follows as its own message (the outbox's "reply_voice").
+            parts.append(html.escape(voice_line(entry.voice, entry.transcribed, t)))
+        body = t._(STAFF_REPLY, reference=concern.reference, text="\n".join(parts))
         return self._plain(chat_id, body, "text", html=True)
 
     async def _status(self, chat_id: int, concern: Concern, entry: ConcernEvent) -> Send | None:

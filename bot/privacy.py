@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from urllib.parse import urlsplit
 
-from bot.config import PrivacySettings, TranslationSettings
+from bot.config import PrivacySettings, TranscriptionSettings, TranslationSettings
 from bot.i18n import Translator, bold
 
 #: How residents are told who translates (the service is a processor under GDPR Art. 28).
@@ -13,7 +13,10 @@ SERVICE_NAMES = {"libretranslate": "LibreTranslate", "deepl": "DeepL (DeepL SE, 
 
 
 def privacy_notice(
-    t: Translator, privacy: PrivacySettings, translation: TranslationSettings | None = None
+    t: Translator,
+    privacy: PrivacySettings,
+    translation: TranslationSettings | None = None,
+    transcription: TranscriptionSettings | None = None,
 ) -> str:
     """Who is responsible, what is stored, for how long, and the resident's rights (HTML)."""
     controller = privacy.controller or t._("the organisation that runs this bot")
@@ -38,6 +41,27 @@ def privacy_notice(
                 "your quarter's office see it, not your name or your Telegram account; the "
                 "location only an officer who asks for it."
             )
+        ),
+        html.escape(
+            t._(
+                "If you send a voice message about a concern, we keep only Telegram's number for "
+                "it (the recording stays with Telegram) and pass it on to the quarter office "
+                "like your text."
+            )
+        ),
+        *(
+            [
+                html.escape(
+                    t._(
+                        "Voice messages are written out by a speech recognition service "
+                        "({service}), which processes the recordings on our behalf. We do not "
+                        "keep the recordings on our server.",
+                        service=urlsplit(transcription.url).hostname or transcription.url,
+                    )
+                )
+            ]
+            if transcription is not None and transcription.enabled
+            else []
         ),
         html.escape(
             t._(

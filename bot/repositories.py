@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.hours.status import HolidayCalendar
 from bot.i18n import Catalogs
 from bot.roles import StaffDirectory
+from bot.transcription import TranscriptionService
 from bot.translation import TranslationService
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
@@ -57,6 +58,8 @@ class Repositories:
     translations: TranslationRepository
     #: Machine translation (no text leaves the bot unless [translation] names a service).
     translation: TranslationService
+    #: Speech to text (no audio leaves the bot unless [transcription] names a service).
+    transcription: TranscriptionService
     holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
     #: Injected so tests can pin "now" (office hours depend on it).
     clock: Callable[[], datetime] = field(default=system_clock)
@@ -87,6 +90,7 @@ class Repositories:
             stats=StatsRepository(db),
             translations=TranslationRepository(db),
             translation=TranslationService(config.translation, config.default_language),
+            transcription=TranscriptionService(config.transcription),
         )
 
     def now(self) -> datetime:

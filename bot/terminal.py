@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import json
 import re
 import sys
 import tempfile
@@ -36,8 +37,23 @@ RESIDENT_BASE = 100_000
 HELP = (
     "Type a message as a resident would. A number presses the button with that number;\n"
     "m1, m2, … press the buttons of the menu keyboard.\n"
-    "/as staff, /as resident <n> switch persona; /location <lat> <lon> shares a place; /quit ends."
+    "/as staff, /as resident <n> switch persona; /location <lat> <lon> shares a place;\n"
+    "/voice <file> [seconds] sends a recording (.ogg, .oga, .opus, .mp3, .m4a, .wav, .mp4);\n"
+    "/quit ends."
 )
+#: A recording's kind on Telegram, by its file name's suffix.
+VOICE_KINDS = {
+    ".ogg": "voice",
+    ".oga": "voice",
+    ".opus": "voice",
+    ".mp3": "audio",
+    ".m4a": "audio",
+    ".wav": "audio",
+    ".flac": "audio",
+    ".mp4": "video_note",
+}
+#: What the bot sends as a recording, and how the terminal shows it.
+RECORDING_METHODS = {"sendVoice": "voice", "sendAudio": "audio", "sendVideoNote": "video_note"}
 
 
 @dataclass
@@ -54,9 +70,16 @@ class Outgoing:
 class TerminalRequest(OfflineRequest):
     """An in-process Bot API: answers every call like Telegram and reports what was sent."""
 
-    def __init__(self, files: Path, on_output: Callable[[Outgoing], None]) -> None:
+    def __init__(
+        self,
+        files: Path,
+        on_output: Callable[[Outgoing], None],
+        recordings: dict[str, bytes] | None = None,
+    ) -> None:
         self.files = files
         self.on_output = on_output
+        #: Recordings the user sent with /voice, by file id (getFile and the download).
+        self.recordings = recordings if recordings is not None else {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._ids = itertools.count(1)
 
@@ -74,6 +97,18 @@ class TerminalRequest(OfflineRequest):
             return []
         if method in {"sendMessage", "sendPhoto", "sendDocument", "sendLocation"}:
             return self._send(method, params, files)
+        if method in RECORDING_METHODS:
+            return self._send(method, params, files)
+        if method == "getFile" and str(params.get("file_id")) in self.recordings:
+            file_id = str(params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_size": len(self.recordings[file_id]),
+                "file_path": f"recordings/{file_id}",
+            }
+        if method == "editMessageMedia":
+            return self._edit({**params, "text": "🗑 " + str(_media_caption(params))})
         if method in {"editMessageText", "editMessageReplyMarkup"}:
             return self._edit(params)
         if method == "answerCallbackQuery" and params.get("text"):
@@ -97,6 +132,10 @@ class TerminalRequest(OfflineRequest):
             message["parse_mode"] = params["parse_mode"]
         if method == "sendLocation":
             message["text"] = f"📍 {params.get('latitude')}, {params.get('longitude')}"
+        if method in RECORDING_METHODS:
+            kind = RECORDING_METHODS[method]
+            message[kind] = {"file_id": str(params.get(kind)), "file_unique_id": "r", "duration": 1}
+            message["text"] = f"🎤 ({kind} {params.get(kind)}) {message['text']}".rstrip()
         self.messages[(chat_id, message["message_id"])] = message
         saved = None
         for name, content, *_ in files.values():  # (file name, bytes, mime type)
@@ -126,6 +165,37 @@ class TerminalRequest(OfflineRequest):
         self.messages[key] = message
         self.on_output(Outgoing("edit", key[0], message=message))
         return _as_telegram_returns(message)
+
+    def download(self, url: str) -> bytes | None:
+        """A recording the user sent (getFile answered `recordings/<file id>`)."""
+        return self.recordings.get(url.rsplit("/recordings/", 1)[-1])
+
+
+def _media_caption(params: dict[str, Any]) -> str:
+    """The caption of editMessageMedia's new media (a JSON string or a dict)."""
+    media = params.get("media")
+    if isinstance(media, str):
+        try:
+            media = json.loads(media)
+        except ValueError:
+            return ""
+    return str(media.get("caption", "")) if isinstance(media, dict) else ""
+
+
+def ogg_seconds(content: bytes) -> int | None:
+    """The length of an Ogg Opus or Vorbis recording, from its last page's granule position."""
+    last = content.rfind(b"OggS")
+    if not content.startswith(b"OggS") or last < 0 or len(content) < last + 14:
+        return None
+    granule = int.from_bytes(content[last + 6 : last + 14], "little")
+    if b"OpusHead" in content[:200]:
+        rate = 48_000  # Opus always counts at 48 kHz
+    else:
+        header = content.find(b"\x01vorbis")
+        if header < 0 or len(content) < header + 16:
+            return None
+        rate = int.from_bytes(content[header + 12 : header + 16], "little")
+    return round(granule / rate) if rate else None
 
 
 def _as_telegram_returns(message: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +239,10 @@ class TerminalChat:
         #: The persistent menu keyboard stays until the bot sends another one.
         self.menu: list[str] = []
         self._update_ids = itertools.count(1)
+        #: Recordings sent with /voice, shared with the request (getFile and the download).
+        self.recordings: dict[str, bytes] = {}
+        #: The voice message `/voice` prepared for the next update.
+        self.pending_voice: dict[str, Any] | None = None
 
     # -- output ---------------------------------------------------------------------------
 
@@ -243,6 +317,35 @@ class TerminalChat:
         self.print(f"-- you are now {self.persona_name()} (id {self.user_id})")
         return True
 
+    def prepare_voice(self, line: str) -> str | None:
+        """Read `/voice <file> [seconds]` into the next update; None if fine, else the problem."""
+        parts = line.split()
+        if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].isdigit()):
+            return "usage: /voice <file> [seconds]"
+        path = Path(parts[1]).expanduser()
+        kind = VOICE_KINDS.get(path.suffix.lower())
+        if kind is None:
+            return f"{path.suffix or path.name}: use one of {', '.join(VOICE_KINDS)}"
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            return f"cannot read {path}: {exc.strerror}"
+        seconds = int(parts[2]) if len(parts) == 3 else ogg_seconds(content)
+        if seconds is None:
+            return "cannot tell the length of this recording: give it, /voice <file> <seconds>"
+        file_id = f"recording-{len(self.recordings) + 1}"
+        self.recordings[file_id] = content
+        media: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "duration": seconds,
+            "file_size": len(content),
+        }
+        if kind == "video_note":
+            media["length"] = 240
+        self.pending_voice = {kind: media}
+        return None
+
     def persona_name(self) -> str:
         """'staff' or 'resident <n>'."""
         if self.user_id == self.staff_id:
@@ -283,6 +386,9 @@ class TerminalChat:
         parts = line.split()
         if parts[:1] == ["/location"] and len(parts) == 3:
             message["location"] = {"latitude": float(parts[1]), "longitude": float(parts[2])}
+        elif parts[:1] == ["/voice"] and self.pending_voice is not None:
+            message.update(self.pending_voice)
+            self.pending_voice = None
         else:
             message["text"] = line
             if line.startswith("/"):
@@ -306,14 +412,20 @@ async def run_chat(
     config = _with_database(config, database or workdir / "chat.sqlite3")
     chat = TerminalChat(config, out, files or workdir / "files", persona)
     repos = Repositories.create(config)
-    request = TerminalRequest(chat.files, chat.show)
+    request = TerminalRequest(chat.files, chat.show, chat.recordings)
     app: QuartierApplication = build_application(
-        repos, TOKEN, request=request, updates_request=TerminalRequest(chat.files, chat.show)
+        repos,
+        TOKEN,
+        request=request,
+        updates_request=TerminalRequest(chat.files, chat.show, chat.recordings),
     )
     async with running(app):
         chat.print(f"quartierbot chat — database {config.database}, files in {chat.files}\n{HELP}")
         chat.print(f"-- you are {chat.persona_name()} (id {chat.user_id})")
         await _converse(app, chat, language, stdin)
+        if app.outbox is not None:
+            # What is still on its way (a group gets a message every few seconds) shows first.
+            await app.outbox.settled(seconds=15)
         await asyncio.sleep(0.2)  # let background work (a broadcast) show its last output
 
 
@@ -334,6 +446,11 @@ async def _converse(
         if line == "/?":
             chat.print(HELP)
             continue
+        if line.split()[0] == "/voice":
+            problem = chat.prepare_voice(line)
+            if problem is not None:
+                chat.print(f"-- {problem}")
+                continue
         chat.print(chat.bold("you: ") + line)
         update = Update.de_json(chat.update_for(line, language), app.bot)
         await app.process_update(update)

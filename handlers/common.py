@@ -23,6 +23,7 @@ from bot.context import BotContext
 from bot.events import event_for_reader, original_button, render_event
 from bot.i18n import Translator, utf16_length
 from bot.menu import main_menu
+from storage.concerns import Voice
 from storage.events import Event, EventCounts
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,20 @@ def user_of(update: Update) -> User:
     if user is None:
         raise ValueError("update without a user")
     return user
+
+
+def voice_of(message: Message) -> tuple[Voice, int | None] | None:
+    """A voice note, an audio file or a video note in the message, and its size in bytes."""
+    for kind, media in (
+        ("voice", message.voice),
+        ("audio", message.audio),
+        ("video_note", message.video_note),
+    ):
+        if media is not None:
+            # The wire value (whole seconds): the attribute itself is turning into a timedelta.
+            seconds = int(media.to_dict().get("duration", 0))
+            return Voice(media.file_id, kind, seconds), media.file_size
+    return None
 
 
 def command_argument(update: Update) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.concerns import MAX_DESCRIPTION, plain_text, quarter_name, topic_label
@@ -23,8 +24,9 @@ from handlers.common import (
     fits_one_message,
     message_of,
     user_of,
+    voice_of,
 )
-from storage.concerns import Concern, Draft, DraftGone
+from storage.concerns import Concern, Draft, DraftGone, Voice
 from storage.db import utc_now
 
 #: How long after submitting a second "Submit" repeats the reference instead of only a notice.
@@ -171,8 +173,9 @@ def text_question(context: BotContext) -> Question:
     t = context.t
     return (
         t._(
-            "Please describe your concern in your own words. You can also send a photo "
-            "(with or without a caption) or share a location. Send /cancel to stop."
+            "Please describe your concern in your own words: type it or send a voice message. "
+            "You can also send a photo (with or without a caption) or share a location. "
+            "Send /cancel to stop."
         ),
         cancel_keyboard(t),
     )
@@ -250,7 +253,12 @@ def summary_details(draft: Draft, context: BotContext) -> str:
         t._("Quarter: {quarter}", quarter=quarter_name(draft.quarter_id, config)),
         t._("Topic: {topic}", topic=topic_label(draft.topic_id or "", config, t)),
     ]
-    if draft.text:
+    if draft.voice:
+        duration = t.fmt_duration(draft.voice.seconds)
+        lines.append(t._("🎤 Voice message ({duration})", duration=duration))
+    if draft.text and draft.transcribed:
+        lines.append(t._("Transcript: {text}", text=draft.text))
+    elif draft.text:
         lines.append(t._("Description: {text}", text=draft.text))
     if draft.photo_file_id:
         lines.append(t._("📷 A photo is attached."))
@@ -536,7 +544,7 @@ async def on_input(update: Update, context: BotContext) -> None:
     user = user_of(update)
     repos = context.repos
     reply_to = message.reply_to_message
-    if reply_to is not None and message.text:
+    if reply_to is not None and (message.text or voice_of(message)):
         concern = await repos.concerns.linked(message.chat_id, reply_to.message_id)
         if concern is not None and concern.resident_id == user.id:
             await resident_follow_up(update, context, concern)
@@ -581,11 +589,16 @@ async def take_description(update: Update, context: BotContext, draft: Draft) ->
         if len(text) > MAX_DESCRIPTION:
             await message.reply_text(too_long(text, t))
             return
-        # Typed text after a photo or location completes the description.
+        # Typed text after a photo, a location or a voice message completes the description
+        # (after a voice message, it corrects the transcript).
         draft = await repository.update_draft(
-            draft.user_id, text=text, step=following_text_step(draft, context)
+            draft.user_id, text=text, transcribed=0, step=following_text_step(draft, context)
         )
         await continue_after(message, context, draft)
+        return
+    heard = voice_of(message)
+    if heard is not None:
+        await take_voice(update, context, draft, *heard)
         return
     if message.photo or message.location:
         fields: dict[str, object] = {}
@@ -612,10 +625,85 @@ async def take_description(update: Update, context: BotContext, draft: Draft) ->
         return
     await message.reply_text(
         t._(
-            "I can only take text, a photo or a location here. Voice messages, stickers and "
-            "files cannot be read. Please describe your concern in writing."
+            "I can take text, a voice message, a photo or a location here. Stickers and files "
+            "cannot be read. Please describe your concern in words."
         )
     )
+
+
+def continue_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """Go on to the next question with what was sent."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t._("Continue"), callback_data="cflow:next")]]
+    )
+
+
+def voice_too_long(voice: Voice, context: BotContext) -> str:
+    """The answer to a voice message over `[transcription] max_seconds`."""
+    t = context.t
+    return t._(
+        "Your voice message is {duration} long; the quarter office takes voice messages of up "
+        "to {limit}. Please send a shorter one (or two), or type your concern.",
+        duration=t.fmt_duration(voice.seconds),
+        limit=t.fmt_duration(context.repos.transcription.settings.max_seconds),
+    )
+
+
+async def hear(update: Update, context: BotContext, voice: Voice, size: int | None) -> str | None:
+    """The voice message's transcript, when a service is configured and can give one."""
+    service = context.repos.transcription
+    if not service.enabled:
+        return None
+    # Transcribing takes a few seconds: show that the bot is at work.
+    await message_of(update).chat.send_action(ChatAction.TYPING)
+    transcript = await service.transcribe_voice(context.bot, voice, size, context.t.language)
+    return transcript[:MAX_DESCRIPTION] if transcript else None
+
+
+async def take_voice(
+    update: Update, context: BotContext, draft: Draft, voice: Voice, size: int | None
+) -> None:
+    """A voice message as the description: kept by Telegram file id, for staff to listen to;
+    with a transcription service, its transcript becomes the text, to confirm or correct."""
+    message = message_of(update)
+    t = context.t
+    if context.repos.transcription.too_long(voice):
+        await message.reply_text(voice_too_long(voice, context))
+        return
+    caption = plain_text(message.caption or "")[:MAX_DESCRIPTION]
+    transcript = None if caption else await hear(update, context, voice, size)
+    # A text typed earlier stays; an earlier transcript belongs to the earlier recording.
+    text = caption or transcript or (None if draft.transcribed else draft.text)
+    await context.repos.concerns.update_draft(
+        draft.user_id,
+        voice_file_id=voice.file_id,
+        voice_kind=voice.kind,
+        voice_seconds=voice.seconds,
+        text=text,
+        transcribed=int(transcript is not None),
+    )
+    duration = t.fmt_duration(voice.seconds)
+    if transcript is not None:
+        answer = t._(
+            "🎤 Your voice message ({duration}) says:\n\n{text}\n\nIf something is not right, "
+            "type the corrected text now. Otherwise tap “Continue”.",
+            duration=duration,
+            text=transcript,
+        )
+    elif context.repos.transcription.enabled and not caption:
+        answer = t._(
+            "🎤 Thank you, your voice message ({duration}) is attached. It could not be written "
+            "out automatically; the quarter office will listen to it. You can add a few words "
+            "now, or continue.",
+            duration=duration,
+        )
+    else:
+        answer = t._(
+            "🎤 Thank you, your voice message ({duration}) is attached; the quarter office will "
+            "listen to it. You can add a few words now, or continue.",
+            duration=duration,
+        )
+    await message.reply_text(answer, reply_markup=continue_keyboard(t))
 
 
 async def resident_follow_up(update: Update, context: BotContext, concern: Concern) -> None:
@@ -623,18 +711,32 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
     message = message_of(update)
     t = context.t
     repos = context.repos
-    text = plain_text(message.text or "")
-    if not text:
+    heard = voice_of(message)
+    text = plain_text((message.caption if heard else message.text) or "")
+    if not text and heard is None:
         return
     if len(text) > MAX_DESCRIPTION:
         await message.reply_text(too_long(text, t))
+        return
+    if heard is not None and repos.transcription.too_long(heard[0]):
+        await message.reply_text(voice_too_long(heard[0], context))
         return
     sent = await repos.concerns.followups_within(user_of(update).id, timedelta(hours=1))
     if sent >= repos.config.limits.followups_per_hour:
         await message.reply_text(followup_limit_text(context))
         return
+    transcript = None
+    if heard is not None and not text:
+        transcript = await hear(update, context, *heard)
     staff_chat = repos.config.staff_group_for(concern.quarter_id)
-    await repos.concerns.add_resident_message(concern.id, user_of(update).id, text, staff_chat)
+    await repos.concerns.add_resident_message(
+        concern.id,
+        user_of(update).id,
+        text or transcript,
+        staff_chat,
+        voice=heard[0] if heard else None,
+        transcribed=transcript is not None,
+    )
     # The staff group gets it through the outbox, under the concern's post.
     context.outbox.wake()
     await message.reply_text(

@@ -39,7 +39,7 @@ def help_text(t: Translator, role: str) -> str:
 async def privacy_command(update: Update, context: BotContext) -> None:
     """Who is responsible, what is stored, for how long, and the resident's rights."""
     config = context.repos.config
-    notice = privacy_notice(context.t, config.privacy, config.translation)
+    notice = privacy_notice(context.t, config.privacy, config.translation, config.transcription)
     await message_of(update).reply_text(notice, parse_mode=ParseMode.HTML)
 
 

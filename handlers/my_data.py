@@ -16,6 +16,7 @@ from bot.context import BotContext, QuartierApplication
 from bot.i18n import bold, native_name
 from bot.menu import MENU_MY_CONCERNS
 from handlers.common import PRIVATE, edit_text, message_of, user_of
+from storage.concerns import Voice
 from storage.db import to_db_time
 
 #: Concerns /myconcerns lists: one Telegram message holds 4,096 characters, about 80 lines.
@@ -104,6 +105,7 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
                 "language": concern.language,
                 "text": concern.text,
                 "photo_telegram_file_id": concern.photo_file_id,
+                "voice_message": voice_record(concern.voice, concern.transcribed),
                 "location": (
                     {"latitude": concern.latitude, "longitude": concern.longitude}
                     if concern.latitude is not None
@@ -116,6 +118,7 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
                         "kind": event.kind,
                         "text": event.text,
                         "status": event.status,
+                        "voice_message": voice_record(event.voice, event.transcribed),
                         "at": to_db_time(event.created_at),
                     }
                     for event in events
@@ -153,6 +156,7 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
                 "topic": draft.topic_id,
                 "text": draft.text,
                 "photo_telegram_file_id": draft.photo_file_id,
+                "voice_message": voice_record(draft.voice, draft.transcribed),
                 "location": (
                     {"latitude": draft.latitude, "longitude": draft.longitude}
                     if draft.latitude is not None
@@ -163,6 +167,18 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
             else None
         ),
         "concerns": concerns,
+    }
+
+
+def voice_record(voice: Voice | None, transcribed: bool) -> dict[str, object] | None:
+    """A voice message as /mydata lists it: Telegram's file id, its length, transcribed or not."""
+    if voice is None:
+        return None
+    return {
+        "telegram_file_id": voice.file_id,
+        "kind": voice.kind,
+        "seconds": voice.seconds,
+        "text_is_its_transcript": transcribed,
     }
 
 

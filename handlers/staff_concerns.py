@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -17,12 +17,14 @@ from bot.concerns import (
     MAX_DESCRIPTION,
     StatusStamp,
     ensure_all_translated,
+    plain_text,
     refresh_staff_post,
     staff_post,
     status_keyboard,
     status_label,
     topic_label,
     translated_quote,
+    voice_line,
 )
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator, shorten
@@ -35,8 +37,9 @@ from handlers.common import (
     message_of,
     parse_id,
     user_of,
+    voice_of,
 )
-from storage.concerns import STATUSES, Concern, ConcernEvent
+from storage.concerns import STATUSES, Concern, ConcernEvent, Voice
 from storage.translations import StoredTranslation, concern_subject, entry_subject
 
 LIST_LIMIT = 20
@@ -90,18 +93,26 @@ REPLY_WAIT_SECONDS = 3.0
 
 
 async def apply_reply(
-    context: BotContext, actor: User, concern: Concern, text: str, t: Translator
+    context: BotContext,
+    actor: User,
+    concern: Concern,
+    text: str,
+    t: Translator,
+    voice: Voice | None = None,
+    transcribed: bool = False,
 ) -> str:
     """Store and relay a reply (kept as a note for anonymous concerns); returns the outcome."""
     repos = context.repos
     if concern.anonymous or concern.resident_id is None:
-        await repos.concerns.add_staff_entry(concern, "note", actor.id, text)
+        await repos.concerns.add_staff_entry(concern, "note", actor.id, text, voice, transcribed)
         return t._(
             "{reference} is anonymous, so nobody can be answered: your text was kept as an "
             "internal note.",
             reference=concern.reference,
         )
-    outgoing = await repos.concerns.add_staff_entry(concern, "reply", actor.id, text)
+    outgoing = await repos.concerns.add_staff_entry(
+        concern, "reply", actor.id, text, voice, transcribed
+    )
     delivered = None
     if outgoing is not None:
         # Committed; a short wait tells the officer whether Telegram took it.
@@ -320,12 +331,13 @@ def detail_entry(
         "note": t._("Internal note"),
         "status": t._("Status"),
     }
+    voice = (" " + voice_line(event.voice, event.transcribed, t)) if event.voice else ""
     if event.kind == "resident" and event.text and context.repos.translation.enabled:
         quote = translated_quote(event.text, translation, t, failed, DETAIL_ENTRY_ROOM)
-        return html.escape(f"{when} · {kinds[event.kind]}:") + "\n" + quote
+        return html.escape(f"{when} · {kinds[event.kind]}:{voice}") + "\n" + quote
     what = status_label(event.status, t) if event.kind == "status" and event.status else ""
     text = shorten(" ".join(part for part in (what, event.text or "") if part), DETAIL_ENTRY_ROOM)
-    return html.escape(f"{when} · {kinds[event.kind]}: {text}")
+    return html.escape(f"{when} · {kinds[event.kind]}:{voice} {text}".rstrip())
 
 
 async def show_button(update: Update, context: BotContext) -> None:
@@ -428,7 +440,8 @@ async def group_reply(update: Update, context: BotContext) -> None:
     message = message_of(update)
     user = user_of(update)
     reply_to = message.reply_to_message
-    if reply_to is None or not message.text:
+    heard = voice_of(message)
+    if reply_to is None or not (message.text or heard):
         return
     repos = context.repos
     concern = await repos.concerns.linked(message.chat_id, reply_to.message_id)
@@ -439,8 +452,35 @@ async def group_reply(update: Update, context: BotContext) -> None:
         await audit_denied(context, user.id, "concern.reply", concern.reference)
         await message.reply_text(t._("Sorry, you may not answer this concern."))
         return
-    outcome = await apply_reply(context, user, concern, message.text.strip()[:MAX_DESCRIPTION], t)
-    await message.reply_text(outcome)
+    if heard is None:
+        text = (message.text or "").strip()[:MAX_DESCRIPTION]
+        await message.reply_text(await apply_reply(context, user, concern, text, t))
+        return
+    await message.reply_text(await voice_reply(update, context, concern, *heard))
+
+
+async def voice_reply(
+    update: Update, context: BotContext, concern: Concern, voice: Voice, size: int | None
+) -> str:
+    """An officer's voice message as a reply: relayed to the resident, with its transcript
+    (translated for them) when a transcription service is configured."""
+    message = message_of(update)
+    t = context.t
+    service = context.repos.transcription
+    if service.too_long(voice):
+        return t._(
+            "The voice message is longer than {limit}; please send a shorter one.",
+            limit=t.fmt_duration(service.settings.max_seconds),
+        )
+    text = plain_text(message.caption or "")[:MAX_DESCRIPTION]
+    transcript = None
+    if not text and service.enabled:
+        await message.chat.send_action(ChatAction.TYPING)
+        transcript = await service.transcribe_voice(context.bot, voice, size, t.language)
+    text = text or (transcript or "")[:MAX_DESCRIPTION]
+    return await apply_reply(
+        context, user_of(update), concern, text, t, voice, transcript is not None
+    )
 
 
 def register(app: QuartierApplication) -> None:
@@ -458,7 +498,7 @@ def register(app: QuartierApplication) -> None:
             MessageHandler(
                 filters.Chat(groups)
                 & filters.REPLY
-                & filters.TEXT
+                & (filters.TEXT | filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE)
                 & ~filters.COMMAND
                 & filters.UpdateType.MESSAGE,
                 group_reply,

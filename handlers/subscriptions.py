@@ -292,7 +292,7 @@ async def settings_button(update: Update, context: BotContext) -> None:
         )
     elif query.data == "set:privacy":
         config = context.repos.config
-        notice = privacy_notice(t, config.privacy, config.translation)
+        notice = privacy_notice(t, config.privacy, config.translation, config.transcription)
         await message.reply_text(notice, parse_mode=ParseMode.HTML)
 
 

@@ -18,6 +18,19 @@ CLOSED_STATUSES: frozenset[str] = frozenset({"done", "rejected"})
 DRAFT_STEPS: tuple[str, ...] = ("topic", "text", "contact", "consent", "summary", "change")
 
 
+@dataclass(frozen=True)
+class Voice:
+    """A voice message kept by its Telegram file id: how to send it on, and how long it is."""
+
+    file_id: str
+    #: "voice" (a voice note), "audio" (an audio file) or "video_note" (a round video).
+    kind: str
+    seconds: int
+
+
+VOICE_KINDS: tuple[str, ...] = ("voice", "audio", "video_note")
+
+
 class DraftGone(Exception):
     """The draft was already submitted or cancelled (a double tap, an old button)."""
 
@@ -37,11 +50,19 @@ class Draft:
     contact_allowed: bool | None
     editing: bool
     updated_at: datetime
+    voice: Voice | None = None
+    #: The text is the transcript of the voice message (not typed).
+    transcribed: bool = False
 
     @property
     def has_description(self) -> bool:
-        """Text, a photo or a location was given."""
-        return bool(self.text) or self.photo_file_id is not None or self.latitude is not None
+        """Text, a photo, a location or a voice message was given."""
+        return (
+            bool(self.text)
+            or self.photo_file_id is not None
+            or self.latitude is not None
+            or self.voice is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,9 @@ class Concern:
     closed_at: datetime | None
     anonymised_at: datetime | None
     posted_at: datetime | None
+    voice: Voice | None = None
+    #: The text is the transcript of the voice message (not typed).
+    transcribed: bool = False
 
     @property
     def anonymous(self) -> bool:
@@ -89,6 +113,9 @@ class ConcernEvent:
     text: str | None
     status: str | None
     created_at: datetime
+    voice: Voice | None = None
+    #: The text is the transcript of the voice message (not typed).
+    transcribed: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,13 @@ def _time(value: str | None) -> datetime | None:
     return from_db_time(value) if value else None
 
 
+def _voice(row: aiosqlite.Row) -> Voice | None:
+    """The row's voice message, if it has one."""
+    if row["voice_file_id"] is None:
+        return None
+    return Voice(row["voice_file_id"], row["voice_kind"] or "voice", row["voice_seconds"] or 0)
+
+
 def _draft(row: aiosqlite.Row) -> Draft:
     """Row → Draft."""
     contact = row["contact_allowed"]
@@ -121,6 +155,8 @@ def _draft(row: aiosqlite.Row) -> Draft:
         contact_allowed=None if contact is None else bool(contact),
         editing=bool(row["editing"]),
         updated_at=from_db_time(row["updated_at"]),
+        voice=_voice(row),
+        transcribed=bool(row["transcribed"]),
     )
 
 
@@ -145,6 +181,8 @@ def _concern(row: aiosqlite.Row) -> Concern:
         closed_at=_time(row["closed_at"]),
         anonymised_at=_time(row["anonymised_at"]),
         posted_at=_time(row["posted_at"]),
+        voice=_voice(row),
+        transcribed=bool(row["transcribed"]),
     )
 
 
@@ -158,6 +196,8 @@ def _event(row: aiosqlite.Row) -> ConcernEvent:
         text=row["text"],
         status=row["status"],
         created_at=from_db_time(row["created_at"]),
+        voice=_voice(row),
+        transcribed=bool(row["transcribed"]),
     )
 
 
@@ -171,12 +211,16 @@ _DRAFT_FIELDS = frozenset(
         "longitude",
         "contact_allowed",
         "editing",
+        "voice_file_id",
+        "voice_kind",
+        "voice_seconds",
+        "transcribed",
     }
 )
 _CONCERN_COLUMNS = (
     "id, reference, quarter_id, number, topic_id, resident_id, language, text, photo_file_id, "
     "latitude, longitude, contact_allowed, status, created_at, status_changed_at, closed_at, "
-    "anonymised_at, posted_at"
+    "anonymised_at, posted_at, voice_file_id, voice_kind, voice_seconds, transcribed"
 )
 
 
@@ -291,8 +335,9 @@ class ConcernRepository:
             (inserted,) = await conn.execute_fetchall(
                 "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "  # noqa: S608 - constant columns
                 "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
-                "created_at, status_changed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) "
+                "created_at, status_changed_at, voice_file_id, voice_kind, voice_seconds, "
+                "transcribed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?) "
                 f"RETURNING {_CONCERN_COLUMNS}",
                 (
                     format_reference(prefix, number),
@@ -308,6 +353,10 @@ class ConcernRepository:
                     int(draft.contact_allowed),
                     now,
                     now,
+                    draft.voice.file_id if draft.voice else None,
+                    draft.voice.kind if draft.voice else None,
+                    draft.voice.seconds if draft.voice else None,
+                    int(draft.transcribed),
                 ),
             )
             concern = _concern(inserted)
@@ -402,22 +451,48 @@ class ConcernRepository:
         return [_event(row) for row in rows]
 
     async def add_resident_message(
-        self, concern_id: int, user_id: int, text: str, staff_chat: int | None = None
+        self,
+        concern_id: int,
+        user_id: int,
+        text: str | None,
+        staff_chat: int | None = None,
+        voice: Voice | None = None,
+        transcribed: bool = False,
     ) -> None:
-        """A resident's follow-up, added to the thread (and, with a staff chat, to the outbox)."""
+        """A resident's follow-up (text, a voice message or both), added to the thread (and,
+        with a staff chat, to the outbox)."""
         async with self.db.transaction() as conn:
             (row,) = await conn.execute_fetchall(
-                "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
-                "VALUES (?, 'resident', ?, ?, ?) RETURNING id",
-                (concern_id, user_id, text, to_db_time(utc_now())),
+                "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at, "
+                "voice_file_id, voice_kind, voice_seconds, transcribed) "
+                "VALUES (?, 'resident', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    concern_id,
+                    user_id,
+                    text or None,
+                    to_db_time(utc_now()),
+                    *_voice_values(voice),
+                    int(transcribed),
+                ),
             )
             if staff_chat is not None:
+                entry_id = int(row[0])
                 await enqueue(
-                    conn, staff_chat, "followup", concern_id=concern_id, entry_id=int(row[0])
+                    conn, staff_chat, "followup", concern_id=concern_id, entry_id=entry_id
                 )
+                if voice is not None:
+                    await enqueue(
+                        conn, staff_chat, "followup_voice", concern_id=concern_id, entry_id=entry_id
+                    )
 
     async def add_staff_entry(
-        self, concern: Concern, kind: str, actor_id: int, text: str
+        self,
+        concern: Concern,
+        kind: str,
+        actor_id: int,
+        text: str | None,
+        voice: Voice | None = None,
+        transcribed: bool = False,
     ) -> int | None:
         """A staff reply or internal note, audited in the same transaction (without its text).
 
@@ -430,9 +505,18 @@ class ConcernRepository:
         outgoing = None
         async with self.db.transaction() as conn:
             (row,) = await conn.execute_fetchall(
-                "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (concern.id, kind, actor_id, text, to_db_time(now)),
+                "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at, "
+                "voice_file_id, voice_kind, voice_seconds, transcribed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    concern.id,
+                    kind,
+                    actor_id,
+                    text or None,
+                    to_db_time(now),
+                    *_voice_values(voice),
+                    int(transcribed),
+                ),
             )
             # The audit log cannot be erased, so it never holds what residents or staff wrote.
             await write_audit(conn, actor_id, f"concern.{kind}", concern.reference, {}, now)
@@ -440,6 +524,15 @@ class ConcernRepository:
                 outgoing = await enqueue(
                     conn, concern.resident_id, "reply", concern_id=concern.id, entry_id=int(row[0])
                 )
+                if voice is not None:
+                    # The recording follows its text ("voice message below"), one send each.
+                    await enqueue(
+                        conn,
+                        concern.resident_id,
+                        "reply_voice",
+                        concern_id=concern.id,
+                        entry_id=int(row[0]),
+                    )
         return outgoing
 
     async def set_status(
@@ -525,3 +618,12 @@ async def _enqueue_post(conn: aiosqlite.Connection, staff_chat: int, concern: Co
     await enqueue(conn, staff_chat, "concern_post", concern_id=concern.id)
     if concern.photo_file_id:
         await enqueue(conn, staff_chat, "concern_photo", concern_id=concern.id)
+    if concern.voice:
+        await enqueue(conn, staff_chat, "concern_voice", concern_id=concern.id)
+
+
+def _voice_values(voice: Voice | None) -> tuple[str | None, str | None, int | None]:
+    """The three voice columns of a row."""
+    if voice is None:
+        return None, None, None
+    return voice.file_id, voice.kind, voice.seconds

@@ -305,6 +305,39 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) STRICT
         """,
     ),
+    # 7: voice messages (a voice note, an audio file or a video note) in concerns, follow-ups and
+    # replies, kept by Telegram file id only; `transcribed` marks a text that came from speech.
+    (
+        "ALTER TABLE concern_drafts ADD COLUMN voice_file_id TEXT",
+        "ALTER TABLE concern_drafts ADD COLUMN voice_kind TEXT",
+        "ALTER TABLE concern_drafts ADD COLUMN voice_seconds INTEGER",
+        "ALTER TABLE concern_drafts ADD COLUMN transcribed INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE concerns ADD COLUMN voice_file_id TEXT",
+        "ALTER TABLE concerns ADD COLUMN voice_kind TEXT",
+        "ALTER TABLE concerns ADD COLUMN voice_seconds INTEGER",
+        "ALTER TABLE concerns ADD COLUMN transcribed INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE concern_events ADD COLUMN voice_file_id TEXT",
+        "ALTER TABLE concern_events ADD COLUMN voice_kind TEXT",
+        "ALTER TABLE concern_events ADD COLUMN voice_seconds INTEGER",
+        "ALTER TABLE concern_events ADD COLUMN transcribed INTEGER NOT NULL DEFAULT 0",
+        # A link may now be a voice copy in the staff group; SQLite cannot change a CHECK, so
+        # the table is rebuilt (nothing references it).
+        """
+        CREATE TABLE concern_links_v7 (
+            chat_id     INTEGER NOT NULL,
+            message_id  INTEGER NOT NULL,
+            concern_id  INTEGER NOT NULL REFERENCES concerns (id) ON DELETE CASCADE,
+            kind        TEXT NOT NULL DEFAULT 'text'
+                        CHECK (kind IN ('text', 'photo', 'location', 'followup', 'voice')),
+            PRIMARY KEY (chat_id, message_id)
+        ) STRICT
+        """,
+        "INSERT INTO concern_links_v7 SELECT chat_id, message_id, concern_id, kind "
+        "FROM concern_links",
+        "DROP TABLE concern_links",
+        "ALTER TABLE concern_links_v7 RENAME TO concern_links",
+        "CREATE INDEX concern_links_by_concern ON concern_links (concern_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,8 +24,11 @@ OUTBOX_KINDS: frozenset[str] = frozenset(
     {
         "concern_post",  # a new concern to the staff group
         "concern_photo",  # its photo, under the post
+        "concern_voice",  # its voice message, under the post
         "followup",  # a resident's follow-up to the staff group
+        "followup_voice",  # the voice message of a follow-up, under the post
         "reply",  # a staff reply to the resident
+        "reply_voice",  # the voice message of a staff reply, after its text
         "status",  # a status change (with its note) to the resident
         "promoted",  # a waiting resident got a place
         "event_cancelled",  # an event a resident registered for was called off

@@ -14,10 +14,14 @@ from storage.db import Database, to_db_time, utc_now
 # Everything that could identify or describe the resident goes; the statistics stay.
 _ANONYMISE_CONCERNS = (
     "UPDATE concerns SET resident_id = NULL, language = NULL, text = NULL, photo_file_id = NULL, "
-    "latitude = NULL, longitude = NULL, anonymised_at = ? WHERE id IN ({ids})"
+    "latitude = NULL, longitude = NULL, voice_file_id = NULL, voice_kind = NULL, "
+    "voice_seconds = NULL, anonymised_at = ? WHERE id IN ({ids})"
 )
+# Staff voice replies go too: a resident's voice may be in an officer's quoted answer, and the
+# thread of an anonymised concern keeps only who on staff did what, and when.
 _ANONYMISE_EVENTS = (
-    "UPDATE concern_events SET text = NULL, "
+    "UPDATE concern_events SET text = NULL, voice_file_id = NULL, voice_kind = NULL, "
+    "voice_seconds = NULL, "
     "author_id = CASE WHEN kind = 'resident' THEN NULL ELSE author_id END "
     "WHERE concern_id IN ({ids})"
 )

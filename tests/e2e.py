@@ -76,6 +76,12 @@ class Chat:
         self.api.push_message(self.user, text, entities=entities)
         return self._replies(cursor, first_call)
 
+    def voice(self, audio: bytes, seconds: int, **extra: Any) -> list[dict[str, Any]]:
+        """Send a voice message (`FakeBotApi.push_voice` options) and return the bot's answers."""
+        cursor, first_call = self.api.cursor(), len(self.api.calls)
+        self.api.push_voice(self.user, audio, seconds, **extra)
+        return self._replies(cursor, first_call)
+
     def press(self, label: str) -> list[dict[str, Any]]:
         """Tap the newest inline button whose label contains `label`."""
         for message in reversed(self.api.sent_messages(self.user.id)):

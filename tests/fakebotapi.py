@@ -97,8 +97,12 @@ CHAT_TARGETED_METHODS = frozenset(
         "sendDocument",
         "sendPhoto",
         "sendLocation",
+        "sendVoice",
+        "sendAudio",
+        "sendVideoNote",
         "sendChatAction",
         "editMessageText",
+        "editMessageMedia",
         "editMessageCaption",
         "editMessageReplyMarkup",
         "deleteMessage",
@@ -466,6 +470,35 @@ class FakeBotApi:
         message: JsonDict = {"photo": [_photo_size(stored, 320, 240)]}
         _put(message, "caption", caption)
         return self._push_user_message(user, chat_id, message)
+
+    def push_voice(
+        self,
+        user: FakeUser,
+        content: bytes,
+        seconds: int,
+        kind: str = "voice",
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        file_size: int | None = None,
+    ) -> int:
+        """A user sends a voice note, an audio file or a video note (downloadable by the bot).
+
+        `file_size` overrides the reported size (a recording too large for bots to download).
+        """
+        extension = {"voice": ".oga", "audio": ".mp3", "video_note": ".mp4"}[kind]
+        with self._cond:
+            stored = self._store_file(content, kind + "s", kind + extension)
+        media: JsonDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": seconds,
+            "file_size": len(content) if file_size is None else file_size,
+        }
+        if kind == "voice":
+            media["mime_type"] = "audio/ogg"
+        if kind == "video_note":
+            media["length"] = 240
+        return self._push_user_message(user, chat_id, {kind: media}, reply_to_message_id)
 
     def push_document(
         self,
@@ -1087,6 +1120,10 @@ class FakeBotApi:
             "sendChatAction": self._send_chat_action,
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
+            "sendVoice": self._send_voice,
+            "sendAudio": self._send_audio,
+            "sendVideoNote": self._send_video_note,
+            "editMessageMedia": self._edit_message_media,
             "sendLocation": self._send_location,
             "getChat": self._get_chat,
             "getFile": self._get_file,
@@ -1292,6 +1329,54 @@ class FakeBotApi:
         chat_id = _chat_id(params)
         stored, _ = self._input_file(params, "photo", "photos")
         return self._send_media(chat_id, params, {"photo": [_photo_size(stored, 800, 600)]})
+
+    def _send_voice(self, params: JsonDict) -> JsonDict:
+        """sendVoice (upload or file_id)."""
+        chat_id = _chat_id(params)
+        stored, _ = self._input_file(params, "voice", "voices")
+        return self._send_media(chat_id, params, {"voice": _recording(stored)})
+
+    def _send_audio(self, params: JsonDict) -> JsonDict:
+        """sendAudio (upload or file_id)."""
+        chat_id = _chat_id(params)
+        stored, _ = self._input_file(params, "audio", "audios")
+        return self._send_media(chat_id, params, {"audio": _recording(stored)})
+
+    def _send_video_note(self, params: JsonDict) -> JsonDict:
+        """sendVideoNote (upload or file_id); video notes have no caption."""
+        chat_id = _chat_id(params)
+        stored, _ = self._input_file(params, "video_note", "video_notes")
+        if params.get("caption"):
+            raise ApiError(400, "Bad Request: video notes can't have a caption")
+        note = {**_recording(stored), "length": 240}
+        return self._send_media(chat_id, params, {"video_note": note})
+
+    def _edit_message_media(self, params: JsonDict) -> JsonDict:
+        """editMessageMedia: documented for animation, audio, document, photo and video messages
+        only, so a voice note, a video note or a text message is refused."""
+        chat_id, message = self._editable(params)
+        media = params.get("media")
+        if isinstance(media, str):
+            media = json.loads(media)
+        kind = media.get("type") if isinstance(media, dict) else None
+        if kind not in _EDITABLE_MEDIA:
+            raise ApiError(400, "Bad Request: can't parse InputMedia: media type is invalid")
+        if not any(key in message for key in _EDITABLE_MEDIA):
+            raise ApiError(400, "Bad Request: there is no media in the message to edit")
+        reference = str(media.get("media", ""))
+        if reference.startswith("attach://"):
+            upload = params.get(reference.removeprefix("attach://"))
+            if not isinstance(upload, UploadedFile):
+                raise ApiError(400, "Bad Request: can't find attached file")
+            stored = self._store_file(upload.content, kind + "s", upload.filename)
+        elif reference in self._files:
+            stored = self._files[reference]
+        else:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        changes: JsonDict = {key: None for key in _EDITABLE_MEDIA}
+        changes[kind] = [_photo_size(stored, 800, 600)] if kind == "photo" else _recording(stored)
+        changes["caption"] = media.get("caption")
+        return self._apply_edit(chat_id, message, changes)
 
     def _send_media(self, chat_id: int, params: JsonDict, media: JsonDict) -> JsonDict:
         """Shared tail of media sends: caption, keyboard, reply."""
@@ -1545,6 +1630,20 @@ def _photo_size(stored: _StoredFile, width: int, height: int) -> JsonDict:
         "file_unique_id": stored.file_unique_id,
         "width": width,
         "height": height,
+        "file_size": len(stored.content),
+    }
+
+
+#: What editMessageMedia may put into (and replace in) a message, per the Bot API.
+_EDITABLE_MEDIA = ("animation", "audio", "document", "photo", "video")
+
+
+def _recording(stored: _StoredFile) -> JsonDict:
+    """A Voice, Audio or VideoNote object for a stored file (the fake does not decode audio)."""
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "duration": 1,
         "file_size": len(stored.content),
     }
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.app import build_application
 from bot.broadcasts import BroadcastService, Pacer, SystemClock
@@ -43,6 +44,8 @@ class RecordingRequest(OfflineRequest):
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     #: Uploaded files by (chat id, message id): (file name, content).
     files: dict[tuple[int, int], tuple[str, bytes]] = field(default_factory=dict)
+    #: Files users sent, by file id, for getFile and the download after it.
+    user_files: dict[str, bytes] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
@@ -54,8 +57,22 @@ class RecordingRequest(OfflineRequest):
                 self.files[(int(params["chat_id"]), result["message_id"])] = (name, content)
         return result
 
+    def download(self, url: str) -> bytes | None:
+        """A file a user sent (getFile answered `files/<file id>`)."""
+        return self.user_files.get(url.rsplit("/files/", 1)[-1])
+
     def result_for(self, method: str, params: dict[str, Any]) -> Any:
         """What Telegram would answer."""
+        if method == "getFile":
+            file_id = str(params["file_id"])
+            if file_id not in self.user_files:
+                raise BadRequest("Bad Request: invalid file_id")
+            return {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_size": len(self.user_files[file_id]),
+                "file_path": f"files/{file_id}",
+            }
         if method == "getMe":
             return {
                 "id": BOT_ID,
@@ -66,7 +83,15 @@ class RecordingRequest(OfflineRequest):
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
             }
-        if method in {"sendMessage", "sendDocument", "sendPhoto", "sendLocation"}:
+        if method in {
+            "sendMessage",
+            "sendDocument",
+            "sendPhoto",
+            "sendLocation",
+            "sendVoice",
+            "sendAudio",
+            "sendVideoNote",
+        }:
             chat_id = int(params["chat_id"])
             message = {
                 "message_id": next(self._ids),

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import TEST_CONFIG
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = [
@@ -31,29 +33,27 @@ SCRIPT = [
 ]
 
 
-def test_chat_transcript(tmp_path: Path) -> None:
+def run_chat(
+    config: Path, script: list[str], tmp_path: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`quartierbot chat` in English on a fresh database, the script typed into its stdin."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "chat",
-            "--config",
-            str(ROOT / "config.example.toml"),
-            "--lang",
-            "en",
-            "--database",
-            str(tmp_path / "chat.sqlite3"),
-            "--files",
-            str(tmp_path / "files"),
-        ],
-        input="\n".join(SCRIPT) + "\n",
+    command = [sys.executable, "-m", "bot", "chat", "--config", str(config), "--lang", "en"]
+    command += ["--database", str(tmp_path / "chat.sqlite3"), *options]
+    return subprocess.run(
+        command,
+        input="\n".join(script) + "\n",
         capture_output=True,
         text=True,
         timeout=90,
         env=env,
         check=False,
+    )
+
+
+def test_chat_transcript(tmp_path: Path) -> None:
+    result = run_chat(
+        ROOT / "config.example.toml", SCRIPT, tmp_path, "--files", str(tmp_path / "files")
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
@@ -72,3 +72,40 @@ def test_chat_transcript(tmp_path: Path) -> None:
     # The staff reply is seen arriving at the resident's side.
     assert "bot → resident 1\n  Reply from the quarter office about your concern BV-0001" in out
     assert "BV-0001 · Safety · " in out
+
+
+def ogg_opus(seconds: int) -> bytes:
+    """The smallest thing the sandbox takes for an Ogg Opus voice note of this length."""
+    first = b"OggS\x00\x02" + (0).to_bytes(8, "little") + bytes(13) + b"OpusHead\x01\x01"
+    last = b"OggS\x00\x04" + (seconds * 48_000).to_bytes(8, "little") + bytes(13)
+    return first + b"fake opus audio" + last
+
+
+def test_a_newcomer_sends_a_voice_message(tmp_path: Path) -> None:
+    recording = tmp_path / "note.ogg"
+    recording.write_bytes(ogg_opus(42))
+    config = tmp_path / "config.toml"
+    config.write_text(TEST_CONFIG, encoding="utf-8")  # with a staff group
+    script = [
+        "/start",
+        "2",  # English
+        "1",  # Bahnhofsvorstadt
+        "/concern",
+        "5",  # Safety
+        "/voice missing.ogg",
+        f"/voice {recording}",
+        "1",  # Continue
+        "1",  # Yes, you may write to me
+        "1",  # I agree
+        "1",  # Submit
+        "/quit",
+    ]
+    result = run_chat(config, script, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "-- cannot read missing.ogg" in out  # a typo is told, not sent
+    assert "your voice message (0:42) is attached" in out
+    assert "🎤 Voice message (0:42)" in out  # in the summary
+    assert "Your concern has the number BV-0001." in out
+    # The staff group gets the recording under the post.
+    assert "bot → staff group\n  🎤 (voice recording-1) BV-0001" in out

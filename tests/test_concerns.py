@@ -25,7 +25,6 @@ STICKER = {
         "type": "regular",
     }
 }
-VOICE = {"voice": {"file_id": "vo", "file_unique_id": "vo", "duration": 3}}
 PHOTO = {
     "photo": [
         {"file_id": "ph-small", "file_unique_id": "s", "width": 90, "height": 90},
@@ -83,7 +82,8 @@ async def test_full_conversation_commits_then_confirms_reference(
     calls = await resident.press("Safety")
     assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
     assert texts(calls)[0].startswith(
-        "Topic: Safety\n\nPlease describe your concern in your own words."
+        "Topic: Safety\n\nPlease describe your concern in your own words: type it or send a "
+        "voice message."
     )
     calls = await resident.send("The street lamp at the corner has been broken for weeks.")
     assert texts(calls)[0].startswith("May the quarter office answer you")
@@ -153,10 +153,9 @@ async def test_second_concern_does_not_ask_for_consent_again(resident: Person) -
     [
         (None, "   ", "The message was empty."),
         (None, LONG, "Your text is too long (3,501 characters)."),
-        (STICKER, "", "I can only take text, a photo or a location here."),
-        (VOICE, "", "I can only take text, a photo or a location here."),
+        (STICKER, "", "I can take text, a voice message, a photo or a location here."),
     ],
-    ids=["empty", "too long", "sticker", "voice"],
+    ids=["empty", "too long", "sticker"],
 )
 async def test_invalid_description_is_asked_again_and_changes_nothing(
     resident: Person, repos: Repositories, extra: dict[str, Any] | None, text: str, hint: str

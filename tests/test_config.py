@@ -154,6 +154,36 @@ BAD_CONFIGS = [
         "translation.staff_language",
         "not one of [bot].languages",
     ),
+    (
+        "transcription backend unknown",
+        TEST_CONFIG + '\n[transcription]\nbackend = "whisper"\n',
+        "transcription.backend",
+        "use one of none, openai",
+    ),
+    (
+        "transcription url without scheme",
+        TEST_CONFIG + '\n[transcription]\nurl = "127.0.0.1:8000/v1"\n',
+        "transcription.url",
+        "http",
+    ),
+    (
+        "transcription limit not a number",
+        TEST_CONFIG + '\n[transcription]\nmax_seconds = "3 minutes"\n',
+        "transcription.max_seconds",
+        "integer",
+    ),
+    (
+        "transcription limit out of range",
+        TEST_CONFIG + "\n[transcription]\nmax_seconds = 0\n",
+        "transcription.max_seconds",
+        "between 1 and 3600",
+    ),
+    (
+        "transcription key unknown",
+        TEST_CONFIG + "\n[transcription]\napi_key = 'x'\n",
+        "transcription.api_key",
+        "unknown key",
+    ),
 ]
 
 
