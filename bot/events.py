@@ -8,10 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from telegram import InlineKeyboardButton
 
-from bot.dateparse import parse_date
+from bot.dateparse import example_day, parse_date, typed_date
 from bot.i18n import Translator
 from bot.repositories import Repositories
 from bot.translation import translate_stored
@@ -64,17 +63,12 @@ def _parse_time(text: str) -> time | None:
 
 def _example(t: Translator, day: date) -> str:
     """A date and time the parser reads back, in the reader's own date style when possible."""
-    # Medium is '05.12.2026' in German, short is '05/12/2026' in British English; some locales
-    # add direction marks or suffixes ('5‏/12‏/2026', '5.12.26 г.'). An example must be something
-    # staff can type back, so the first form the parser reads wins, else the ISO form.
-    candidates = [format_date(day, style, locale=t.locale) for style in ("medium", "short")]
-    readable = [text for text in candidates if parse_date(text, t.locale) == day]
-    return f"{readable[0] if readable else day.isoformat()} 18:00"
+    return f"{typed_date(day, t.locale)} 18:00"
 
 
 def _unreadable(text: str, t: Translator, now: datetime, tz: ZoneInfo) -> EventInputError:
     """The error for input that is not a date and time."""
-    example = _example(t, (now.astimezone(tz) + timedelta(days=7)).date())
+    example = _example(t, example_day(now.astimezone(tz).date()))
     return EventInputError(
         t._(
             "I could not read “{text}”. Please write the date and time like {example}.",

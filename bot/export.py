@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.concerns import quarter_name, status_label, topic_label
+from bot.dateparse import parse_date, typed_date
 from bot.i18n import N_, Translator, shorten
 
 if TYPE_CHECKING:
@@ -101,17 +102,17 @@ def export_usage(t: Translator) -> str:
 
 
 def _iso_day(text: str, t: Translator) -> date:
-    """A YYYY-MM-DD date."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
+    """A date as staff type it (ISO, 24.12.2026, or their language's short form)."""
+    day = parse_date(text, t.locale)
+    if day is None:
         raise ExportRequestError(
             t._(
                 "I could not read the date “{text}”. Please write it like {example}.",
                 text=text[:20],
-                example="2026-01-31",
+                example=typed_date(date(2026, 1, 31), t.locale),
             )
-        ) from None
+        )
+    return day
 
 
 # --- rows and labels -----------------------------------------------------------------------------

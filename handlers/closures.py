@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext, QuartierApplication
-from bot.dateparse import parse_date
+from bot.dateparse import example_day, parse_date, typed_date
 from bot.i18n import Translator
 from handlers.common import (
     PRIVATE,
@@ -50,7 +50,7 @@ def parse_request(text: str, t: Translator, quarter_ids: set[str], today: date) 
             t._(
                 "I could not read the date “{text}”. Please write it like {example}.",
                 text=tokens[0][:20],
-                example=t.fmt_short_date(today),
+                example=typed_date(example_day(today), t.locale),
             )
         )
     rest = tokens[1] if len(tokens) > 1 else ""
@@ -118,14 +118,14 @@ async def closed_command(update: Update, context: BotContext) -> None:
 
 def usage(t: Translator, today: date) -> str:
     """How to use /closed, with examples in the staff member's date format."""
-    start = today + timedelta(days=7)
+    start = example_day(today)
     return t._(
         "Usage: /closed <from> [<to>] [quarter] [reason]\n"
         "Example: /closed {start} {end} Team training\n"
         "Without a quarter the closure applies to all offices. "
         "/closed alone lists the coming closures.",
-        start=t.fmt_short_date(start),
-        end=t.fmt_short_date(start + timedelta(days=2)),
+        start=typed_date(start, t.locale),
+        end=typed_date(start + timedelta(days=2), t.locale),
     )
 
 

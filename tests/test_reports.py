@@ -109,7 +109,7 @@ def test_export_arguments(tokens: list[str], expected: ExportRequest) -> None:
     ("tokens", "message"),
     [
         (["pdf"], "I don't understand “pdf”."),
-        (["from", "1.1.2026"], "I could not read the date “1.1.2026”."),
+        (["from", "31.2.2026"], "I could not read the date “31.2.2026”."),
         (["from", "2026-02-01", "to", "2026-01-01"], "The end date is before the start date."),
         (["atlantis"], "I don't understand “atlantis”."),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -131,3 +132,29 @@ async def test_closed_in_a_group_does_nothing(admin: Person, repos: Repositories
     calls = await admin.send("/closed 2026-12-24", chat_id=-100500, chat_type="supergroup")
     assert texts(calls) == []
     assert await repos.closures.upcoming(date(2026, 1, 1)) == []
+
+
+async def test_a_closure_is_shown_with_the_dates_staff_entered(
+    german_admin: Person, resident: Person
+) -> None:
+    # Monday 30.11. to Sunday 6.12.; the office opens on Mondays and Wednesdays only.
+    await german_admin.send("/closed 30.11.2026 6.12.2026 Fortbildung")
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    (hours,) = texts(await resident.send("/hours"))
+    assert "Monday 30 November – Sunday 6 December: Fortbildung" in hours
+
+
+@pytest.mark.parametrize("language", ["English", "Deutsch"])
+async def test_the_example_in_the_help_is_accepted_as_it_stands(
+    admin: Person, repos: Repositories, language: str
+) -> None:
+    await admin.send("/start q-bahnhofsvorstadt")
+    await admin.press(language)
+    (answer,) = texts(await admin.send("/closed soon"))
+    example = re.search(r"(/closed \d\S* \d\S* [^\n]+)", answer)
+    assert example is not None, answer
+    (saved,) = texts(await admin.send(example[1]))
+    assert saved.startswith(("Saved.", "Gespeichert."))
+    (closure,) = await repos.closures.upcoming(date(2026, 11, 23))
+    assert closure.first_day.day > 12 and closure.first_day > date(2026, 11, 23)  # the clock

@@ -95,7 +95,38 @@ def compute_status(
             day += timedelta(days=1)
     state = open_state(quarter.office.hours, now, t.tz, is_closed)
     periods = upcoming_closed_periods(quarter.office.hours, today, CLOSURE_LOOKAHEAD_DAYS, reasons)
-    return OfficeStatus(quarter=quarter, now=local_now, state=state, closed_periods=periods)
+    return OfficeStatus(
+        quarter=quarter,
+        now=local_now,
+        state=state,
+        closed_periods=as_entered(periods, relevant, today, t),
+    )
+
+
+def as_entered(
+    periods: list[ClosedPeriod], closures: Sequence[Closure], today: date, t: Translator
+) -> list[ClosedPeriod]:
+    """Staff closures shown with the dates staff entered, not only their opening days.
+
+    "Closed 24.12.–31.12." is what the office announced on its door; showing "28.12.–30.12."
+    because the office opens Monday to Wednesday reads like a different closure.
+    """
+    shown: list[ClosedPeriod] = []
+    for period in periods:
+        closure = next(
+            (
+                c
+                for c in closures
+                if c.first_day <= period.first <= c.last_day
+                and (c.reason or t._("Office closed")) == period.reason
+            ),
+            None,
+        )
+        if closure is not None:
+            period = ClosedPeriod(max(closure.first_day, today), closure.last_day, period.reason)
+        if not shown or shown[-1] != period:
+            shown.append(period)
+    return shown
 
 
 def status_text(
