@@ -294,6 +294,40 @@ def summary(config: Config, catalogs: Catalogs) -> list[str]:
         lines.append(
             "warning: [privacy] controller is empty; /privacy cannot name who is responsible"
         )
+    lines += placeholder_warnings(config)
+    return lines
+
+
+#: The admin id config.example.toml ships with.
+EXAMPLE_ADMIN_ID = 123456789
+#: Contacts that cannot be real (RFC 2606 example domains).
+_EXAMPLE_CONTACT = re.compile(r"@example\.(org|com|net)\b|\bexample\.(org|com|net)\b", re.I)
+
+
+def placeholder_warnings(config: Config) -> list[str]:
+    """Values left from config.example.toml: they would reach /hours, /privacy and the poster."""
+    found: list[tuple[str, str]] = []
+    for quarter in config.quarters:
+        office = quarter.office
+        for field_name in ("name", "address", "phone", "email"):
+            value = getattr(office, field_name)
+            if "EXAMPLE" in value or _EXAMPLE_CONTACT.search(value):
+                found.append(
+                    (f"quarters.{quarter.id}.office.{field_name}", "/hours and the poster")
+                )
+    for field_name in ("controller", "contact"):
+        value = getattr(config.privacy, field_name)
+        if "EXAMPLE" in value or _EXAMPLE_CONTACT.search(value):
+            found.append((f"privacy.{field_name}", "/privacy"))
+    lines = [
+        f"warning: {key} is still an example value (shown in {where}); replace it"
+        for key, where in found
+    ]
+    if EXAMPLE_ADMIN_ID in config.staff.admins:
+        lines.append(
+            f"warning: staff.admins holds the example id {EXAMPLE_ADMIN_ID}; "
+            "put the real Telegram user ids of your admins"
+        )
     return lines
 
 
@@ -392,6 +426,14 @@ def export(config_path: Path, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.first_day and args.last_day and args.last_day < args.first_day:
         print("quartierbot: --to is before --from", file=sys.stderr)
+        return EXIT_USAGE
+    if not config.database.exists():
+        # Opening would create an empty database (and an empty export): say what is wrong.
+        print(
+            f"quartierbot: no database at {config.database}; has the bot run with this "
+            "configuration? Nothing was written.",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     request = ExportRequest(args.format, args.first_day, args.last_day, args.quarter)
     quarters = {args.quarter} if args.quarter else set(config.quarter_ids)

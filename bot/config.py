@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.hours.week import HoursError, WeeklyHours
+from bot.i18n import folded
 from bot.topics import DEFAULT_TOPICS, Topic
 
 CONFIG_ENV = "QUARTIERBOT_CONFIG"
@@ -225,6 +226,11 @@ class Config:
             return None
         return self._quarter_index.get(quarter_id)
 
+    def find_quarter(self, text: str) -> Quarter | None:
+        """A quarter by its id or its name, as people type it ('Hünertshagen', 'huenertshagen')."""
+        wanted = folded(text)
+        return next((q for q in self.quarters if wanted in (folded(q.id), folded(q.name))), None)
+
     @property
     def quarter_ids(self) -> tuple[str, ...]:
         """All configured quarter ids in config order."""
@@ -403,7 +409,9 @@ class _Parser:
             if quarter.id in {q.id for q in result}:
                 raise self.fail(f"{key}.id", f"duplicate quarter id {quarter.id!r}")
             if quarter.prefix in seen_prefixes:
-                raise self.fail(f"{key}.prefix", f"duplicate prefix {quarter.prefix!r}")
+                raise self.fail(
+                    f"quarters.{quarter.id}.prefix", f"duplicate prefix {quarter.prefix!r}"
+                )
             seen_prefixes.add(quarter.prefix)
             result.append(quarter)
         return tuple(result)
@@ -417,6 +425,8 @@ class _Parser:
                 f"{key}.id",
                 f"{quarter_id!r} must be lower-case letters, digits and '-' (at most 40)",
             )
+        # From here on, errors name the quarter by its id: "quarters.huenertshagen.office…".
+        key = f"quarters.{quarter_id}"
         name = self.string(item, f"{key}.name", "name")
         if not name.strip():
             raise self.fail(f"{key}.name", "must not be empty")

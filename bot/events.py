@@ -181,22 +181,33 @@ def validate_description(text: str, t: Translator) -> str:
     return description
 
 
+#: From how far ahead an event's date shows its year ("5 December" alone would read as this one).
+YEAR_SHOWN_AFTER = timedelta(days=300)
+
+
+def _day(moment: datetime, t: Translator) -> str:
+    """'Saturday 5 December', with the year for a day far ahead."""
+    if moment - datetime.now(UTC) > YEAR_SHOWN_AFTER:
+        return t.fmt_full_date(moment.astimezone(t.tz).date())
+    return t.fmt_date(moment)
+
+
 def _when(event: Event, t: Translator) -> str:
     """'Saturday 5 December, 15:00–17:00', or both dates for an event across midnight."""
     start = event.starts_at.astimezone(t.tz)
     if event.ends_at is None:
         # TRANSLATORS: when an event takes place, e.g. "Saturday 5 December, 15:00–17:00".
-        return t._("{date}, {time}", date=t.fmt_date(start), time=t.fmt_time(start))
+        return t._("{date}, {time}", date=_day(start, t), time=t.fmt_time(start))
     end = event.ends_at.astimezone(t.tz)
     if end.date() == start.date():
         # Times are isolated one by one: in Arabic the range must still read start–end.
         times = f"{t.isolate(t.fmt_time(start))}–{t.isolate(t.fmt_time(end))}"
-        return t._("{date}, {time}", date=t.fmt_date(start), time=times)
+        return t._("{date}, {time}", date=_day(start, t), time=times)
     # TRANSLATORS: an event across midnight, from one "{date}, {time}" to another.
     return t._(
         "{start} – {end}",
-        start=t._("{date}, {time}", date=t.fmt_date(start), time=t.fmt_time(start)),
-        end=t._("{date}, {time}", date=t.fmt_date(end), time=t.fmt_time(end)),
+        start=t._("{date}, {time}", date=_day(start, t), time=t.fmt_time(start)),
+        end=t._("{date}, {time}", date=_day(end, t), time=t.fmt_time(end)),
     )
 
 

@@ -8,6 +8,7 @@ import html
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -72,6 +73,29 @@ def native_name(language: str) -> str:
     """The language's name in itself, capitalised: 'Türkçe', 'العربية', 'Українська'."""
     name = Locale.parse(language).get_display_name(language) or language
     return name[:1].upper() + name[1:]
+
+
+def folded(text: str) -> str:
+    """A name as people may type it: case, accents, umlauts and spacing do not matter
+    ('Hünertshagen', 'huenertshagen' and 'HUNERTSHAGEN' are one)."""
+    text = text.casefold().replace("ä", "a").replace("ö", "o").replace("ü", "u")
+    text = text.replace("ae", "a").replace("oe", "o").replace("ue", "u").replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def language_named(text: str, offered: Sequence[str]) -> str | None:
+    """The offered language a resident named: its code, or its name in itself or in any of
+    the offered languages ('Deutsch', 'German', 'Almanca', 'tr', 'Türkçe')."""
+    wanted = folded(text)
+    for code in offered:
+        if wanted == code:
+            return code
+    for code in offered:
+        names = {Locale.parse(reader).languages.get(code, "") for reader in (*offered, "en")}
+        if wanted in {folded(name) for name in names if name}:
+            return code
+    return None
 
 
 def utf16_length(text: str) -> int:

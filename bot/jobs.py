@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import time, timedelta
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import ExtBot
 
 from bot.concerns import quarter_name, redact_staff_posts
@@ -72,9 +73,21 @@ async def send_due_reminders(bot: ExtBot[RateLimitArgs], repos: Repositories) ->
         if not await repos.events.mark_reminded(event.id, user_id, offset, repos.now()):
             continue
         place = quarter_name(event.quarter_id, repos.config)
-        language = (await translator_for_user(repos, user_id)).language
-        reader = await event_for_reader(repos, event, language)
-        message = await send_to_resident(bot, repos, user_id, _reminder(reader, offset, place))
+        t = await translator_for_user(repos, user_id)
+        reader = await event_for_reader(repos, event, t.language)
+        # Where plans change: one tap frees the place for someone on the waiting list.
+        cancel = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t._("❌ I can't come any more"), callback_data=f"ev:no:{event.id}"
+                    )
+                ]
+            ]
+        )
+        message = await send_to_resident(
+            bot, repos, user_id, _reminder(reader, offset, place), reply_markup=cancel
+        )
         sent += message is not None
     return sent
 

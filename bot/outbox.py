@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Message
+from telegram import InputFile, Message
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.broadcasts import NO_RETRY, Pacer, SendOutcome, classify
@@ -43,6 +43,7 @@ from bot.i18n import N_
 from bot.notify import cancelled_text, promoted_text, translator_for_user
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
+from bot.transcription import fetch_recording
 from storage.concerns import Concern, ConcernEvent, Voice
 from storage.db import utc_now
 from storage.outbox import OutboxMessage
@@ -65,6 +66,8 @@ STAFF_REPLY = N_(
 )
 #: An officer's note with a status change, as the resident reads it.
 OFFICE_NOTE = N_("Message from the quarter office: {note}")
+#: Recordings that follow a text announcing them ("voice message below").
+VOICE_KINDS = frozenset({"concern_voice", "followup_voice", "reply_voice"})
 #: How often the outbox is looked at when nobody wakes it (a row may wait for its time).
 IDLE_POLL_SECONDS = 5.0
 
@@ -184,6 +187,8 @@ class OutboxService:
             # Later messages of a chat wait for its earlier ones: order within a chat holds.
             held.add(message.chat_id)
             if self._next_send.get(message.chat_id, 0.0) > now:
+                continue
+            if message.kind in VOICE_KINDS and await self.repos.outbox.behind_its_text(message):
                 continue
             await self._deliver(message)
             return True
@@ -354,24 +359,54 @@ class OutboxService:
         return send
 
     async def _voice(self, chat_id: int, concern: Concern, voice: Voice) -> Send:
-        """A voice message by its file id: under the post in a staff group, or to a resident
-        after the office's reply; captioned with the reference (a video note has no caption)."""
+        """A recording: under the post in a staff group, or to a resident after the office's
+        reply; captioned with the reference (a video note takes no caption)."""
         post = await self._under_post(chat_id, concern) if chat_id < 0 else None
         caption = concern.reference
+        # A staff group's copy must stay replaceable: editMessageMedia takes no voice or video
+        # notes, and bots may delete only for 48 hours. So it goes up again as a file, which
+        # /deleteme and retention can turn into the placeholder at any age.
+        upload = None
+        if chat_id < 0 and voice.kind in ("voice", "video_note"):
+            upload = await fetch_recording(self.bot, voice.file_id)
+        under: dict[str, Any] = {
+            "reply_to_message_id": post,
+            "allow_sending_without_reply": True,
+            "rate_limit_args": NO_RETRY,
+        }
+
+        async def as_file(content: bytes) -> Message:
+            """The recording as a document (kept as one: no server-side type detection)."""
+            name = (
+                f"{concern.reference}-{voice.kind}.{'mp4' if voice.kind == 'video_note' else 'ogg'}"
+            )
+            return await self.bot.send_document(
+                chat_id,
+                InputFile(content, filename=name),
+                caption=caption,
+                disable_content_type_detection=True,
+                **under,
+            )
 
         async def send() -> Delivered:
-            """One sendVoice, sendAudio or sendVideoNote."""
-            under: dict[str, Any] = {
-                "reply_to_message_id": post,
-                "allow_sending_without_reply": True,
-                "rate_limit_args": NO_RETRY,
-            }
-            if voice.kind == "audio":
+            """One sendDocument, sendAudio, sendVideoNote or sendVoice."""
+            if upload is not None:
+                sent = await as_file(upload)
+            elif voice.kind == "audio":
                 sent = await self.bot.send_audio(chat_id, voice.file_id, caption=caption, **under)
             elif voice.kind == "video_note":
                 sent = await self.bot.send_video_note(chat_id, voice.file_id, **under)
             else:
-                sent = await self.bot.send_voice(chat_id, voice.file_id, caption=caption, **under)
+                try:
+                    sent = await self.bot.send_voice(
+                        chat_id, voice.file_id, caption=caption, **under
+                    )
+                except BadRequest:
+                    # The resident does not accept voice messages (a privacy setting): a file.
+                    content = await fetch_recording(self.bot, voice.file_id)
+                    if content is None:
+                        raise
+                    sent = await as_file(content)
             return Delivered(sent, "voice")
 
         return send

@@ -50,16 +50,7 @@ def privacy_notice(
             )
         ),
         *(
-            [
-                html.escape(
-                    t._(
-                        "Voice messages are written out by a speech recognition service "
-                        "({service}), which processes the recordings on our behalf. We do not "
-                        "keep the recordings on our server.",
-                        service=urlsplit(transcription.url).hostname or transcription.url,
-                    )
-                )
-            ]
+            [html.escape(transcription_notice(t, transcription))]
             if transcription is not None and transcription.enabled
             else []
         ),
@@ -140,6 +131,15 @@ def privacy_notice(
         ),
     ]
     return "\n".join(sections)
+
+
+def transcription_notice(t: Translator, transcription: TranscriptionSettings) -> str:
+    """Who writes out voice messages (a processor), for /privacy and the first concern."""
+    return t._(
+        "Voice messages are written out by a speech recognition service ({service}), which "
+        "processes the recordings on our behalf. We do not keep the recordings on our server.",
+        service=urlsplit(transcription.url).hostname or transcription.url,
+    )
 
 
 def _service_name(translation: TranslationSettings) -> str:

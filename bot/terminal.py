@@ -39,7 +39,8 @@ HELP = (
     "m1, m2, … press the buttons of the menu keyboard.\n"
     "/as staff, /as resident <n> switch persona; /location <lat> <lon> shares a place;\n"
     "/voice <file> [seconds] sends a recording (.ogg, .oga, .opus, .mp3, .m4a, .wav, .mp4);\n"
-    "/quit ends."
+    "/photo <file> [caption] sends a picture; /re <text> answers the bot's last message with\n"
+    "Telegram's reply (as a swipe would); /quit ends."
 )
 #: A recording's kind on Telegram, by its file name's suffix.
 VOICE_KINDS = {
@@ -171,6 +172,11 @@ class TerminalRequest(OfflineRequest):
         return self.recordings.get(url.rsplit("/recordings/", 1)[-1])
 
 
+def _labels(keyboard: list[list[Any]]) -> list[str]:
+    """The labels of a menu keyboard, row by row."""
+    return [b["text"] if isinstance(b, dict) else str(b) for row in keyboard for b in row]
+
+
 def _media_caption(params: dict[str, Any]) -> str:
     """The caption of editMessageMedia's new media (a JSON string or a dict)."""
     media = params.get("media")
@@ -241,8 +247,11 @@ class TerminalChat:
         self._update_ids = itertools.count(1)
         #: Recordings sent with /voice, shared with the request (getFile and the download).
         self.recordings: dict[str, bytes] = {}
-        #: The voice message `/voice` prepared for the next update.
+        #: The voice message or photo `/voice` or `/photo` prepared for the next update.
         self.pending_voice: dict[str, Any] | None = None
+        #: Each persona's menu keyboard, and the bot's newest message in each chat (for /re).
+        self.menus: dict[int, list[str]] = {}
+        self.last_bot: dict[int, dict[str, Any]] = {}
 
     # -- output ---------------------------------------------------------------------------
 
@@ -273,8 +282,13 @@ class TerminalChat:
         self.print(self.bold(header) + "\n" + "\n".join("  " + line for line in text.split("\n")))
         if item.path is not None:
             self.print(f"  📎 saved to {item.path}")
+        if item.kind in ("message", "document"):
+            self.last_bot[item.chat_id] = message
         if item.chat_id == self.user_id:
             self.remember_buttons(message)
+        elif (message.get("reply_markup") or {}).get("keyboard"):
+            # Another persona's menu: it is there when they come back with /as.
+            self.menus[item.chat_id] = _labels(message["reply_markup"]["keyboard"])
 
     def remember_buttons(self, message: dict[str, Any]) -> None:
         """Number the message's inline buttons, or label its menu keyboard, and print them."""
@@ -288,11 +302,8 @@ class TerminalChat:
             numbered = "  ".join(f"[{n}] {c.label}" for n, c in enumerate(self.choices, start=1))
             self.print("  " + numbered)
         elif markup.get("keyboard"):
-            self.menu = [
-                button["text"] if isinstance(button, dict) else str(button)
-                for row in markup["keyboard"]
-                for button in row
-            ]
+            self.menu = _labels(markup["keyboard"])
+            self.menus[self.user_id] = self.menu
             labelled = "  ".join(f"[m{n}] {label}" for n, label in enumerate(self.menu, start=1))
             self.print("  menu: " + labelled)
 
@@ -313,7 +324,7 @@ class TerminalChat:
         else:
             return False
         self.choices = []
-        self.menu = []
+        self.menu = self.menus.get(self.user_id, [])
         self.print(f"-- you are now {self.persona_name()} (id {self.user_id})")
         return True
 
@@ -344,6 +355,24 @@ class TerminalChat:
         if kind == "video_note":
             media["length"] = 240
         self.pending_voice = {kind: media}
+        return None
+
+    def prepare_photo(self, line: str) -> str | None:
+        """Read `/photo <file> [caption]` into the next update; None if fine, else the problem."""
+        parts = line.split(None, 2)
+        if len(parts) < 2:
+            return "usage: /photo <file> [caption]"
+        path = Path(parts[1]).expanduser()
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            return f"cannot read {path}: {exc.strerror}"
+        file_id = f"photo-{len(self.recordings) + 1}"
+        self.recordings[file_id] = content
+        size = {"file_id": file_id, "file_unique_id": file_id, "width": 800, "height": 600}
+        self.pending_voice = {"photo": [{**size, "file_size": len(content)}]}
+        if len(parts) == 3:
+            self.pending_voice["caption"] = parts[2]
         return None
 
     def persona_name(self) -> str:
@@ -386,9 +415,12 @@ class TerminalChat:
         parts = line.split()
         if parts[:1] == ["/location"] and len(parts) == 3:
             message["location"] = {"latitude": float(parts[1]), "longitude": float(parts[2])}
-        elif parts[:1] == ["/voice"] and self.pending_voice is not None:
+        elif parts[:1] in (["/voice"], ["/photo"]) and self.pending_voice is not None:
             message.update(self.pending_voice)
             self.pending_voice = None
+        elif parts[:1] == ["/re"] and self.user_id in self.last_bot:
+            message["text"] = line.split(None, 1)[1] if len(parts) > 1 else ""
+            message["reply_to_message"] = self.last_bot[self.user_id]
         else:
             message["text"] = line
             if line.startswith("/"):
@@ -446,11 +478,16 @@ async def _converse(
         if line == "/?":
             chat.print(HELP)
             continue
-        if line.split()[0] == "/voice":
-            problem = chat.prepare_voice(line)
+        command = line.split()[0]
+        if command in ("/voice", "/photo"):
+            prepare = chat.prepare_voice if command == "/voice" else chat.prepare_photo
+            problem = prepare(line)
             if problem is not None:
                 chat.print(f"-- {problem}")
                 continue
+        if command == "/re" and chat.user_id not in chat.last_bot:
+            chat.print("-- the bot has not written to you yet: nothing to reply to")
+            continue
         chat.print(chat.bold("you: ") + line)
         update = Update.de_json(chat.update_for(line, language), app.bot)
         await app.process_update(update)

@@ -40,3 +40,15 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic("neighbourhood", msgid=N_("Neighbourhood")),
     Topic("other", msgid=N_("Other")),
 )
+
+
+#: Topics where someone may be in danger: the emergency numbers come before anything else.
+EMERGENCY_TOPICS = frozenset({"health", "safety"})
+
+
+def emergency_numbers(t: Translator) -> str:
+    """110 and 112, in the reader's language: the office is no emergency service."""
+    return t._(
+        "🚨 In an emergency, call 110 (police) or 112 (fire brigade and ambulance) at once, "
+        "free of charge from any phone. The quarter office cannot send help."
+    )

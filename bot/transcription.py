@@ -59,14 +59,17 @@ class TranscriptionService:
         """
         if not self.enabled or (size is not None and size > MAX_DOWNLOAD_BYTES):
             return None
+        # One deadline for the download and the service together: a resident (or an officer in
+        # the staff group) waits at most `timeout_seconds` for the whole.
         try:
             async with asyncio.timeout(self.settings.timeout_seconds):
-                file = await bot.get_file(voice.file_id)
-                audio = bytes(await file.download_as_bytearray())
-        except (TimeoutError, TelegramError) as exc:
-            log.warning("voice message not downloaded: %s", type(exc).__name__)
+                audio = await fetch_recording(bot, voice.file_id)
+                if audio is None:
+                    return None
+                return await self.transcribe(audio, voice.kind, language)
+        except TimeoutError:
+            log.warning("transcription unavailable: TimeoutError")
             return None
-        return await self.transcribe(audio, voice.kind, language)
 
     def _http(self) -> httpx.AsyncClient:
         """The HTTP client, created in the running loop."""
@@ -110,3 +113,14 @@ class TranscriptionService:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+async def fetch_recording(bot: Bot, file_id: str) -> bytes | None:
+    """A recording's bytes from Telegram, in memory (never on disk); None if it cannot be had
+    (over the 20 MB bots may download, gone, Telegram unreachable)."""
+    try:
+        file = await bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("voice message not downloaded: %s", type(exc).__name__)
+        return None

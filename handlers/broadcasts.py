@@ -16,6 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.broadcasts import MAX_CAPTION, MAX_MESSAGE, prepare_event_languages, translate_versions
 from bot.context import BotContext, QuartierApplication
+from bot.dateparse import example_day, typed_date
 from bot.events import EventInputError, parse_when
 from bot.i18n import N_, Translator, native_name, utf16_length
 from handlers.common import (
@@ -69,26 +70,12 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
     """Ask the draft's current question."""
     t = context.t
     repos = context.repos
-    data = draft.data
     rows: list[list[InlineKeyboardButton]] = []
     if draft.step == "quarters":
-        allowed = await repos.staff.quarters_of(draft.user_id)
-        chosen = set(data.get("quarters", []))
-        rows = [
-            [
-                InlineKeyboardButton(
-                    ("✅ " if q.id in chosen else "▫️ ") + q.name, callback_data=f"bcq:{q.id}"
-                )
-            ]
-            for q in repos.config.quarters
-            if q.id in allowed
-        ]
-        rows.append([InlineKeyboardButton(t._("All my quarters"), callback_data="bcq:*")])
-        rows.append(
-            [InlineKeyboardButton(t._("➡️ Next"), callback_data="bcf:next"), cancel_button(t)]
-        )
-        text = t._("To which quarters? Their subscribers get the message.")
-    elif draft.step == "topic":
+        text, keyboard = await quarters_question(context, draft)
+        await message.reply_text(text, reply_markup=keyboard)
+        return
+    if draft.step == "topic":
         config = repos.config
         buttons = [
             InlineKeyboardButton(
@@ -119,14 +106,42 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
         )
     elif draft.step == "schedule":
         rows = [[cancel_button(t)]]
+        today = repos.now().astimezone(repos.config.timezone).date()
         text = t._(
             "When should it be sent? Write the date and time, for example {example}.",
-            example="2026-12-05 09:00",
+            example=typed_date(example_day(today), t.locale) + " 09:00",
         )
     else:
         await show_preview(message, context, draft)
         return
     await message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows))
+
+
+def _mark(chosen: bool) -> str:
+    """A toggle's state in front of its label."""
+    return "✅ " if chosen else "▫️ "
+
+
+async def quarters_question(
+    context: BotContext, draft: StaffDraft
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Which quarters: one toggle per quarter of the officer's, all of them, next, cancel."""
+    t = context.t
+    repos = context.repos
+    allowed = await repos.staff.quarters_of(draft.user_id)
+    chosen = set(draft.data.get("quarters", []))
+    rows = [
+        [
+            InlineKeyboardButton(
+                ("✅ " if q.id in chosen else "▫️ ") + q.name, callback_data=f"bcq:{q.id}"
+            )
+        ]
+        for q in repos.config.quarters
+        if q.id in allowed
+    ]
+    rows.append([InlineKeyboardButton(t._("All my quarters"), callback_data="bcq:*")])
+    rows.append([InlineKeyboardButton(t._("➡️ Next"), callback_data="bcf:next"), cancel_button(t)])
+    return t._("To which quarters? Their subscribers get the message."), InlineKeyboardMarkup(rows)
 
 
 async def recipients(context: BotContext, data: dict[str, Any]) -> int:
@@ -239,6 +254,16 @@ async def show_preview(message: Message, context: BotContext, draft: StaffDraft)
         await message.reply_text(str(data.get("text", "")), parse_mode=ParseMode.HTML)
     await show_versions(message, context, draft)
     count = await recipients(context, data)
+    if not count:
+        # Sending to nobody is not offered: say why, and let the officer start again.
+        await message.reply_text(
+            t._(
+                "Nobody would get this message: no resident follows these quarters with this "
+                "topic and language yet. Nothing was sent."
+            ),
+            reply_markup=InlineKeyboardMarkup([[cancel_button(t)]]),
+        )
+        return
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(t._("📣 Send now"), callback_data="bcf:now")],
@@ -375,6 +400,9 @@ async def flow_button(update: Update, context: BotContext) -> None:
     if draft is None or draft.kind != "broadcast":
         await query.answer(t._("This button is no longer active."), show_alert=True)
         return
+    if query.data == "bcf:next" and draft.step == "quarters" and not draft.data.get("quarters"):
+        await query.answer(t._("Please choose at least one quarter first."), show_alert=True)
+        return
     await query.answer()
     message = query.message if isinstance(query.message, Message) else None
     kind, _, value = query.data.partition(":")
@@ -392,7 +420,10 @@ async def flow_button(update: Update, context: BotContext) -> None:
             chosen ^= {value}
         data["quarters"] = sorted(chosen)
         draft = await repos.staff_drafts.save(user.id, "broadcast", step, data)
-        await edit_text(query, t._("To which quarters? Their subscribers get the message."))
+        # The toggles change in place: one message, not a new one per tap.
+        text, keyboard = await quarters_question(context, draft)
+        await edit_text(query, text, reply_markup=keyboard)
+        return
     elif query.data == "bcf:next" and step == "quarters" and data.get("quarters"):
         draft = await repos.staff_drafts.save(user.id, "broadcast", "topic", data)
     elif kind == "bct" and step == "topic":

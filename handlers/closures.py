@@ -13,6 +13,7 @@ from bot.dateparse import example_day, parse_date, typed_date
 from bot.i18n import Translator
 from handlers.common import (
     PRIVATE,
+    admins_only_text,
     audit_denied,
     command_argument,
     edit_text,
@@ -94,7 +95,7 @@ async def closed_command(update: Update, context: BotContext) -> None:
     argument = command_argument(update)
     if not is_admin(context, user.id):
         await audit_denied(context, user.id, "closure.add")
-        await message.reply_text(t._("Sorry, this command is only for staff."))
+        await message.reply_text(await admins_only_text(context, user.id))
         return
     today = repos.now().astimezone(repos.config.timezone).date()
     if not argument:

@@ -75,6 +75,15 @@ def is_admin(context: BotContext, user_id: int) -> bool:
     return context.repos.config.is_admin(user_id)
 
 
+async def admins_only_text(context: BotContext, user_id: int) -> str:
+    """Why an admin command was refused: officers learn it is for admins, others that it is
+    for staff (they need not learn more)."""
+    t = context.t
+    if await context.repos.staff.is_staff(user_id):
+        return t._("This command is for admins only. Please ask an admin of your office.")
+    return t._("Sorry, this command is only for staff.")
+
+
 def fits_one_message(text: str) -> bool:
     """Whether Telegram takes `text` as one message, counting UTF-16 code units.
 
@@ -194,10 +203,10 @@ def render_card(
         text += "\n" + t._("⏳ You are on the waiting list.")
     rows = []
     if not event.is_cancelled:
+        full = event.capacity is not None and counts.going >= event.capacity
         if state is None:
-            rows.append(
-                [InlineKeyboardButton(t._("✅ I'll come"), callback_data=f"ev:go:{event.id}")]
-            )
+            label = t._("⏳ Join the waiting list") if full else t._("✅ I'll come")
+            rows.append([InlineKeyboardButton(label, callback_data=f"ev:go:{event.id}")])
         else:
             rows.append(
                 [
@@ -206,9 +215,11 @@ def render_card(
                     )
                 ]
             )
-    rows.append(
-        [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
-    )
+    if not event.is_cancelled:
+        # A called-off event belongs in nobody's calendar.
+        rows.append(
+            [InlineKeyboardButton(t._("📅 Add to calendar"), callback_data=f"ev:ics:{event.id}")]
+        )
     if source_language:
         rows.append([original_button(event.id, t)])
     if back_to_list:

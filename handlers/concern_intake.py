@@ -16,7 +16,8 @@ from bot.concerns import MAX_DESCRIPTION, plain_text, quarter_name, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator
 from bot.menu import MENU_CONCERN, main_menu
-from bot.topics import Topic
+from bot.privacy import transcription_notice
+from bot.topics import EMERGENCY_TOPICS, Topic, emergency_numbers
 from handlers.common import (
     PRIVATE,
     answer_unrecognised,
@@ -197,6 +198,9 @@ def consent_question(context: BotContext) -> Question:
     """The short privacy notice before the first concern."""
     t = context.t
     days = context.repos.config.privacy.retention_days
+    transcription = context.repos.config.transcription
+    # Voice goes to the speech recognition service only after this consent: it names it.
+    voice = "\n\n" + transcription_notice(t, transcription) if transcription.enabled else ""
     return (
         t._n(
             "Before you send your first concern, please read this: we store what you send (text, "
@@ -209,7 +213,8 @@ def consent_question(context: BotContext) -> Question:
             "and delete your data at any time with /mydata and /deleteme. More in /privacy.",
             days,
             count=days,
-        ),
+        )
+        + voice,
         consent_keyboard(t),
     )
 
@@ -362,6 +367,8 @@ async def on_topic(update: Update, context: BotContext) -> None:
     await query.answer()
     t = context.t
     answer = t._("Topic: {topic}", topic=topic_label(topic_id, config, t))
+    if topic_id in EMERGENCY_TOPICS:
+        answer += "\n\n" + emergency_numbers(t)
     await continue_in_place(query, context, draft, answer)
 
 
@@ -398,6 +405,14 @@ async def on_consent(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     answer = context.t._("Thank you. You agreed to the privacy notice.")
+    if draft.voice is not None and not draft.text and context.repos.transcription.enabled:
+        # Held back until now: a recording leaves the bot only after this consent. The
+        # summary shows the transcript; "Change" corrects it.
+        transcript = await hear(update, context, draft.voice, None)
+        if transcript is not None:
+            draft = await context.repos.concerns.update_draft(
+                user.id, text=transcript, transcribed=1
+            )
     await continue_in_place(query, context, draft, answer)
 
 
@@ -643,7 +658,7 @@ def voice_too_long(voice: Voice, context: BotContext) -> str:
     t = context.t
     return t._(
         "Your voice message is {duration} long; the quarter office takes voice messages of up "
-        "to {limit}. Please send a shorter one (or two), or type your concern.",
+        "to {limit}. Please send a shorter one, or type your concern.",
         duration=t.fmt_duration(voice.seconds),
         limit=t.fmt_duration(context.repos.transcription.settings.max_seconds),
     )
@@ -671,7 +686,10 @@ async def take_voice(
         await message.reply_text(voice_too_long(voice, context))
         return
     caption = plain_text(message.caption or "")[:MAX_DESCRIPTION]
-    transcript = None if caption else await hear(update, context, voice, size)
+    resident = context.resident
+    # Before the first consent, no recording leaves the bot: it is written out after it.
+    consented = resident is not None and resident.consent_at is not None
+    transcript = None if caption or not consented else await hear(update, context, voice, size)
     # A text typed earlier stays; an earlier transcript belongs to the earlier recording.
     text = caption or transcript or (None if draft.transcribed else draft.text)
     await context.repos.concerns.update_draft(
@@ -690,7 +708,7 @@ async def take_voice(
             duration=duration,
             text=transcript,
         )
-    elif context.repos.transcription.enabled and not caption:
+    elif context.repos.transcription.enabled and consented and not caption:
         answer = t._(
             "🎤 Thank you, your voice message ({duration}) is attached. It could not be written "
             "out automatically; the quarter office will listen to it. You can add a few words "
@@ -703,6 +721,9 @@ async def take_voice(
             "listen to it. You can add a few words now, or continue.",
             duration=duration,
         )
+    if draft.voice is not None:
+        # One recording per concern: say so rather than lose the earlier one unnoticed.
+        answer += "\n\n" + t._("It replaces the voice message you sent before.")
     await message.reply_text(answer, reply_markup=continue_keyboard(t))
 
 

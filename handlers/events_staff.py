@@ -379,7 +379,9 @@ async def save(update: Update, context: BotContext, draft: StaffDraft) -> None:
     if promoted:
         context.outbox.wake()  # residents moved up are told through the outbox
     keyboard = None
-    if draft.kind == "event":
+    # Announcing to nobody would be a broadcast that reaches no one: not offered.
+    audience = await repos.broadcasts.count_recipients([event.quarter_id], event.topic_id, None)
+    if draft.kind == "event" and audience:
         keyboard = InlineKeyboardMarkup(
             [[InlineKeyboardButton(t._("📣 Announce now"), callback_data=f"evann:{event.id}")]]
         )

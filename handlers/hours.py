@@ -32,9 +32,9 @@ async def hours_command(update: Update, context: BotContext) -> None:
     """/hours [quarter id], default the resident's quarter; ask when there is none."""
     message = message_of(update)
     config = context.repos.config
-    quarter_id = (context.args[0] if context.args else "").strip().lower()
+    quarter_id = " ".join(context.args or ()).strip()
     if quarter_id:
-        quarter = config.quarter(quarter_id)
+        quarter = config.find_quarter(quarter_id)
         if quarter is None:
             await message.reply_text(
                 unknown_quarter_text(context, quarter_id),

@@ -13,6 +13,7 @@ from bot.context import BotContext, QuartierApplication
 from bot.i18n import Translator, bold
 from bot.menu import MENU_HELP, MENU_PRIVACY, main_menu
 from bot.privacy import privacy_notice
+from bot.topics import emergency_numbers
 from handlers.common import PRIVATE, message_of, user_of
 
 
@@ -27,7 +28,7 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 def help_text(t: Translator, role: str) -> str:
     """The /help message (HTML) for one language and role."""
-    lines = [bold(t._("What this bot can do")), ""]
+    lines = [html.escape(emergency_numbers(t)), "", bold(t._("What this bot can do")), ""]
     lines += [
         f"/{command.command} — {html.escape(command.description)}"
         for command in command_list(t, role)

@@ -8,7 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.commands import publish_staff_menu
 from bot.config import Quarter
 from bot.context import BotContext, QuartierApplication
-from bot.i18n import native_name
+from bot.i18n import Translator, language_named, native_name
 from bot.menu import MENU_LANGUAGE, MENU_QUARTER, language_keyboard, main_menu, quarter_keyboard
 from handlers.common import (
     PRIVATE,
@@ -103,9 +103,20 @@ async def send_welcome(message: Message, context: BotContext, quarter: Quarter) 
         ),
         reply_markup=main_menu(t),
     )
-    # News only with consent: one tap, and nothing is sent to those who do not tap.
+    await offer_news(message, t, quarter)
+
+
+async def offer_news(message: Message, t: Translator, quarter: Quarter) -> None:
+    """News only with consent: one tap either way, and nothing is sent to those who decline."""
     offer = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t._("🔔 Yes, send me news"), callback_data=f"sub:add:{quarter.id}")]]
+        [
+            [
+                InlineKeyboardButton(
+                    t._("🔔 Yes, send me news"), callback_data=f"sub:add:{quarter.id}"
+                ),
+                InlineKeyboardButton(t._("No, thanks"), callback_data="sub:no"),
+            ]
+        ]
     )
     await message.reply_text(
         t._("Would you like news about events and changes in {quarter}?", quarter=quarter.name),
@@ -114,20 +125,21 @@ async def send_welcome(message: Message, context: BotContext, quarter: Quarter) 
 
 
 async def language_command(update: Update, context: BotContext) -> None:
-    """/language [code]: change directly, or show the picker."""
+    """/language [code or name]: change directly, or show the picker."""
     message = message_of(update)
     t = context.t
-    code = (context.args[0] if context.args else "").strip().lower()
-    if not code:
+    named = " ".join(context.args or ()).strip()
+    if not named:
         await ask_language(message, context, t._("Please choose your language."))
         return
     offered = context.repos.catalogs.offered
-    if code not in offered:
+    code = language_named(named, offered)
+    if code is None:
         choices = t.fmt_list([f"{c} ({native_name(c)})" for c in offered])
         await message.reply_text(
             t._(
                 "I don't know the language “{code}”. Available: {choices}.",
-                code=code[:16],
+                code=named[:16],
                 choices=choices,
             ),
             reply_markup=language_keyboard(offered),
@@ -177,12 +189,12 @@ async def apply_language(update: Update, context: BotContext, code: str, message
 async def quarter_command(update: Update, context: BotContext) -> None:
     """/quarter [id]: change directly, or show the picker."""
     message = message_of(update)
-    quarter_id = (context.args[0] if context.args else "").strip().lower()
+    quarter_id = " ".join(context.args or ()).strip()
     if not quarter_id:
         await ask_quarter(message, context)
         return
     config = context.repos.config
-    quarter = config.quarter(quarter_id)
+    quarter = config.find_quarter(quarter_id)
     if quarter is None:
         await message.reply_text(
             unknown_quarter_text(context, quarter_id),
@@ -221,6 +233,9 @@ async def apply_quarter(
     await message.reply_text(
         t._("Your quarter is now {quarter}.", quarter=quarter.name), reply_markup=main_menu(t)
     )
+    if quarter.id not in await repos.subscriptions.quarters_of(user.id):
+        # A new home quarter: its news are offered, not switched on behind the resident's back.
+        await offer_news(message, t, quarter)
 
 
 def register(app: QuartierApplication) -> None:

@@ -7,7 +7,15 @@ from telegram.ext import CommandHandler
 
 from bot.commands import publish_staff_menu
 from bot.context import BotContext, QuartierApplication
-from handlers.common import PRIVATE, audit_denied, is_admin, message_of, parse_id, user_of
+from handlers.common import (
+    PRIVATE,
+    admins_only_text,
+    audit_denied,
+    is_admin,
+    message_of,
+    parse_id,
+    user_of,
+)
 
 
 async def staff_command(update: Update, context: BotContext) -> None:
@@ -19,7 +27,7 @@ async def staff_command(update: Update, context: BotContext) -> None:
     args = context.args or []
     if not is_admin(context, user.id):
         await audit_denied(context, user.id, "staff", " ".join(args[:1])[:20])
-        await message.reply_text(t._("Sorry, this command is only for staff."))
+        await message.reply_text(await admins_only_text(context, user.id))
         return
     usage = t._("Usage: /staff add <user id> <quarter>[,<quarter>…] or /staff remove <user id>")
     if not args:

@@ -7,6 +7,7 @@ press can be forged or forwarded), and written to the audit log.
 from __future__ import annotations
 
 import html
+import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatAction, ParseMode
@@ -15,6 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.concerns import (
     MAX_DESCRIPTION,
+    STATUS_LABELS,
     StatusStamp,
     ensure_all_translated,
     plain_text,
@@ -27,7 +29,7 @@ from bot.concerns import (
     voice_line,
 )
 from bot.context import BotContext, QuartierApplication
-from bot.i18n import Translator, shorten
+from bot.i18n import Translator, folded, shorten
 from handlers.common import (
     PRIVATE,
     audit_denied,
@@ -43,6 +45,8 @@ from storage.concerns import STATUSES, Concern, ConcernEvent, Voice
 from storage.translations import StoredTranslation, concern_subject, entry_subject
 
 LIST_LIMIT = 20
+#: A concern's reference as staff type it: 'BV-0001', 'bv-1'.
+REFERENCE = re.compile(r"[A-Za-z]{1,4}-[0-9]{1,9}")
 
 
 async def concern_for(
@@ -58,6 +62,21 @@ async def concern_for(
         await message.reply_text(t._("Sorry, this command is only for staff."))
         return None
     concern = await repos.concerns.by_reference(reference)
+    if concern is None and (number := parse_id(reference.strip())) is not None:
+        # Just the number ("/reply 1 …"): the concern of that number in the officer's quarters,
+        # if there is exactly one.
+        found = await repos.concerns.by_number(number, await repos.staff.quarters_of(user.id))
+        if len(found) > 1:
+            await message.reply_text(
+                t._(
+                    "Several concerns have the number {number}: {references}. Please write the "
+                    "whole reference.",
+                    number=number,
+                    references=t.fmt_list([c.reference for c in found]),
+                )
+            )
+            return None
+        concern = found[0] if found else None
     if concern is None:
         await message.reply_text(
             t._("There is no concern with the number “{reference}”.", reference=reference[:20])
@@ -182,16 +201,17 @@ async def status_command(update: Update, context: BotContext) -> None:
     if len(args) < 2:
         await message_of(update).reply_text(usage)
         return
-    status = args[1].lower()
-    if status not in STATUSES:
+    parsed = parse_status(split_argument(command_argument(update), 2)[1], t)
+    if parsed is None:
         await message_of(update).reply_text(
-            t._("Unknown status “{status}”.", status=status[:20]) + "\n" + usage
+            t._("Unknown status “{status}”.", status=args[1][:20]) + "\n" + usage
         )
         return
+    status, note = parsed
     concern = await concern_for(update, context, args[0], "concern.status")
     if concern is None:
         return
-    note = args[2].strip()[:MAX_DESCRIPTION] if len(args) > 2 else ""
+    note = note[:MAX_DESCRIPTION]
     updated = await apply_status(context, user_of(update), concern, status, note)
     await message_of(update).reply_text(
         t._(
@@ -200,6 +220,29 @@ async def status_command(update: Update, context: BotContext) -> None:
             status=status_label(updated.status, t),
         )
     )
+
+
+def parse_status(text: str, t: Translator) -> tuple[str, str] | None:
+    """The status at the start of `text` and the note after it: the status id ('in_progress')
+    or its name in the staff member's language or English ('in Bearbeitung', 'erledigt',
+    'in progress'), any case; None if it starts with no status."""
+    words = text.split()
+    best: tuple[int, str] | None = None
+    for status in STATUSES:
+        names = {
+            status,
+            status.replace("_", " "),
+            t._(STATUS_LABELS[status]),
+            STATUS_LABELS[status],
+        }
+        for name in names:
+            size = len(name.split())
+            if folded(" ".join(words[:size])) == folded(name) and (best is None or size > best[0]):
+                best = (size, status)
+    if best is None:
+        return None
+    size, status = best
+    return status, text.split(None, size)[size] if len(words) > size else ""
 
 
 async def concerns_command(update: Update, context: BotContext) -> None:
@@ -211,6 +254,18 @@ async def concerns_command(update: Update, context: BotContext) -> None:
     if not allowed:
         await audit_denied(context, user.id, "concern.list", "")
         await message_of(update).reply_text(t._("Sorry, this command is only for staff."))
+        return
+    first = (context.args or [""])[0]
+    if REFERENCE.fullmatch(first) or parse_id(first) is not None:
+        # "/concerns BV-0001" (or "/concerns 1"): that concern's details, as its button shows.
+        concern = await concern_for(update, context, first, "concern.view")
+        if concern is not None:
+            await repos.audit.record(user.id, "concern.view", concern.reference)
+            await message_of(update).reply_text(
+                await concern_detail(concern, context),
+                parse_mode=ParseMode.HTML,
+                reply_markup=status_keyboard(concern, t),
+            )
         return
     open_only = True
     quarters = set(allowed)
@@ -478,9 +533,13 @@ async def voice_reply(
         await message.chat.send_action(ChatAction.TYPING)
         transcript = await service.transcribe_voice(context.bot, voice, size, t.language)
     text = text or (transcript or "")[:MAX_DESCRIPTION]
-    return await apply_reply(
+    outcome = await apply_reply(
         context, user_of(update), concern, text, t, voice, transcript is not None
     )
+    if transcript is not None:
+        # What the resident reads (translated) is the machine's hearing: the officer sees it.
+        outcome += "\n\n" + t._("Transcript: {text}", text=text)
+    return outcome
 
 
 def register(app: QuartierApplication) -> None:

@@ -202,6 +202,9 @@ async def subscription_button(update: Update, context: BotContext) -> None:
         await repos.subscriptions.subscribe(user.id, [parts[2]])
         await query.answer()
         await edit_text(query, await subscription_summary(context, user.id))
+    elif action == "no":
+        await query.answer()
+        await edit_text(query, t._("All right, no news. /subscribe switches them on at any time."))
     else:
         await query.answer(t._("This button is no longer active."), show_alert=True)
 

@@ -385,6 +385,18 @@ class ConcernRepository:
         )
         return _concern(row) if row else None
 
+    async def by_number(self, number: int, quarter_ids: Collection[str]) -> list[Concern]:
+        """Concerns with this running number in these quarters ('1' may be BV-0001, HH-0001)."""
+        if not quarter_ids:
+            return []
+        marks = ", ".join("?" for _ in quarter_ids)
+        rows = await self.db.fetchall(
+            f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE number = ? "  # noqa: S608
+            f"AND quarter_id IN ({marks}) ORDER BY reference",
+            (number, *quarter_ids),
+        )
+        return [_concern(row) for row in rows]
+
     async def summaries(self, user_id: int, limit: int) -> tuple[list[ConcernSummary], int]:
         """The resident's newest concerns (at most `limit`), and how many they have in all."""
         rows = await self.db.fetchall(

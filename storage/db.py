@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -67,6 +68,7 @@ class Database:
     async def open(self) -> None:
         """Connect, configure and migrate."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(_create_private, self.path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits implicitly.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
@@ -231,3 +233,14 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
             raise
         await conn.execute("COMMIT")
         log.info("database migrated to schema version %d", version)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600): it holds residents'
+    concerns. SQLite gives its -wal and -shm files the same mode. An existing file is left as
+    the operator set it."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)

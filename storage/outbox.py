@@ -114,6 +114,16 @@ class OutboxRepository:
         )
         return [_message(row) for row in rows]
 
+    async def behind_its_text(self, message: OutboxMessage) -> bool:
+        """A recording whose text (the post, the follow-up, the reply that announces it) is
+        still in the outbox, say waiting to be tried again: the recording must not go first."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM outbox WHERE chat_id = ? AND concern_id IS ? AND id < ? "
+            "AND state != 'failed' LIMIT 1",
+            (message.chat_id, message.concern_id, message.id),
+        )
+        return row is not None
+
     async def next_due(self) -> datetime | None:
         """When the earliest waiting message may go (None: nothing waits)."""
         row = await self.db.fetchone("SELECT min(not_before) FROM outbox WHERE state = 'waiting'")

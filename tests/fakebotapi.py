@@ -584,6 +584,11 @@ class FakeBotApi:
         wanted = method.lower()
         return [c for c in self.calls if c.method.lower() == wanted]
 
+    def file_content(self, file_id: str) -> bytes:
+        """What a stored file (sent by a user or uploaded by the bot) contains."""
+        with self._cond:
+            return self._files[file_id].content
+
     def sent_messages(self, chat_id: int | None = None) -> list[JsonDict]:
         """Bot messages that still exist, current state after edits, in send order."""
         with self._cond:
@@ -1363,9 +1368,11 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: can't parse InputMedia: media type is invalid")
         if not any(key in message for key in _EDITABLE_MEDIA):
             raise ApiError(400, "Bad Request: there is no media in the message to edit")
-        reference = str(media.get("media", ""))
-        if reference.startswith("attach://"):
-            upload = params.get(reference.removeprefix("attach://"))
+        reference = media.get("media", "")
+        if isinstance(reference, UploadedFile):  # an attach:// part, already resolved
+            stored = self._store_file(reference.content, kind + "s", reference.filename)
+        elif str(reference).startswith("attach://"):
+            upload = params.get(str(reference).removeprefix("attach://"))
             if not isinstance(upload, UploadedFile):
                 raise ApiError(400, "Bad Request: can't find attached file")
             stored = self._store_file(upload.content, kind + "s", upload.filename)

@@ -46,11 +46,17 @@ class RecordingRequest(OfflineRequest):
     files: dict[tuple[int, int], tuple[str, bytes]] = field(default_factory=dict)
     #: Files users sent, by file id, for getFile and the download after it.
     user_files: dict[str, bytes] = field(default_factory=dict)
+    #: (method, chat id) → the Bad Request Telegram answers, e.g. for a user who does not
+    #: accept voice messages.
+    refusals: dict[tuple[str, int], str] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
         """Record the call and return a plausible result (keeping uploaded files)."""
         self.calls.append(Call(method, params))
+        refusal = self.refusals.get((method, int(params.get("chat_id", 0) or 0)))
+        if refusal is not None:
+            raise BadRequest(refusal)
         result = self.result_for(method, params)
         if files and isinstance(result, dict):
             for name, content, *_ in files.values():

@@ -12,7 +12,7 @@ from bot.context import QuartierApplication
 from bot.repositories import Repositories
 from storage.concerns import Concern
 from tests.conftest import ADMIN_ID
-from tests.recording import Call, Person, RecordingRequest
+from tests.recording import Call, Person, RecordingRequest, texts
 
 RESIDENT = 700500
 AUTHOR = 700600
@@ -180,3 +180,13 @@ async def test_officer_export_contains_only_their_quarters(world: World) -> None
     assert document.params["caption"] == "0 concerns"
     calls = await person.send("/export csv bahnhofsvorstadt")
     assert not [c for c in calls if c.method == "sendDocument"]
+
+
+@pytest.mark.parametrize("text", ["/closed 2026-12-30", "/staff add 12345 huenertshagen"])
+async def test_an_officer_learns_that_an_admin_command_is_for_admins(
+    world: World, text: str
+) -> None:
+    calls = await world.person(OFFICER).send(text)
+    assert texts(calls) == ["This command is for admins only. Please ask an admin of your office."]
+    calls = await world.person(RESIDENT).send(text)
+    assert texts(calls) == ["Sorry, this command is only for staff."]  # residents learn no more

@@ -345,3 +345,43 @@ async def test_a_broadcast_to_quarters_its_author_lost_is_neither_scheduled_nor_
     stored = await repos.broadcasts.get(scheduled.id)
     assert stored is not None and stored.status == "cancelled"
     assert any(e.action == "broadcast.denied" for e in await repos.audit.recent())
+
+
+async def test_quarter_toggles_change_in_place_and_next_says_why_it_waits(
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
+) -> None:
+    application, request = app
+    await subscribe_residents(repos, 2)
+    admin = Person(application, request, ADMIN_ID, "en")
+    await admin.send("/broadcast")
+    calls = await admin.press("➡️ Next")
+    assert toasts(calls) == ["Please choose at least one quarter first."]
+    calls = await admin.press("Bahnhofsvorstadt")
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
+    assert "✅ Bahnhofsvorstadt" in json.dumps(calls[-1].params["reply_markup"], ensure_ascii=False)
+    calls = await admin.press("➡️ Next")
+    assert texts(calls)[-1].startswith("Which topic is it about?")
+
+
+async def test_nobody_to_reach_means_nothing_to_send(
+    app: tuple[QuartierApplication, RecordingRequest], repos: Repositories
+) -> None:
+    application, request = app
+    admin = Person(application, request, ADMIN_ID, "en")
+    await admin.send("/broadcast huenertshagen")  # nobody follows it
+    await admin.press("All topics")
+    await admin.press("All languages")
+    calls = await admin.send("Office closed on Friday.")
+    assert texts(calls)[-1].startswith("Nobody would get this message")
+    assert "bcf:now" not in json.dumps([c.params.get("reply_markup") for c in calls])
+    await subscribe_residents(repos, 2)
+    await admin.send("/broadcast bahnhofsvorstadt")
+    await admin.press("All topics")
+    await admin.press("All languages")
+    await admin.send("Office closed on Friday.")
+    calls = await admin.press("Schedule")
+    example = texts(calls)[-1].split("for example ")[1].rstrip(".")
+    # The example lies ahead of the bot's clock (Monday 23 November 2026), and parses back.
+    assert example.endswith(" 09:00")
+    calls = await admin.send(example)
+    assert texts(calls)[-1].startswith("Scheduled for ")

@@ -107,5 +107,36 @@ def test_a_newcomer_sends_a_voice_message(tmp_path: Path) -> None:
     assert "your voice message (0:42) is attached" in out
     assert "🎤 Voice message (0:42)" in out  # in the summary
     assert "Your concern has the number BV-0001." in out
-    # The staff group gets the recording under the post.
-    assert "bot → staff group\n  🎤 (voice recording-1) BV-0001" in out
+    # The staff group gets the recording under the post, as a file (replaceable at any age).
+    assert "bot → staff group\n  BV-0001\n  📎 saved to " in out
+    assert "-BV-0001-voice.ogg" in out
+
+
+def test_photos_replies_and_menus_across_personas(tmp_path: Path) -> None:
+    picture = tmp_path / "lamp.jpg"
+    picture.write_bytes(b"\xff\xd8\xff\xe0 a broken lamp")
+    config = tmp_path / "config.toml"
+    config.write_text(TEST_CONFIG, encoding="utf-8")
+    script = [
+        "/start",
+        "2",  # English
+        "1",  # Bahnhofsvorstadt
+        "/concern",
+        "5",  # Safety
+        f"/photo {picture} The lamp at the school is broken.",
+        "1",  # Yes, you may write to me
+        "1",  # I agree
+        "1",  # Submit
+        "/as staff",
+        "/reply BV-0001 We told the city.",
+        "/as resident 1",
+        "/re Thank you, it is still dark.",  # answers the office's reply, as a swipe would
+        "m1",  # the resident's menu is still there after /as
+        "/quit",
+    ]
+    result = run_chat(config, script, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "📷 A photo is attached." in out and "Your concern has the number BV-0001." in out
+    assert "Opening hours" in out  # m1 pressed the resident's "Office hours"
+    assert "Thank you. Your message was added to BV-0001." in out  # the reply joined the thread

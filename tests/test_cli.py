@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from storage.db import Database
 from storage.migrations import SCHEMA_VERSION
+from tests.conftest import TEST_CONFIG
 from tests.fakebotapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +53,22 @@ def test_check_config_on_the_example_passes() -> None:
     assert "bahnhofsvorstadt — Bahnhofsvorstadt (reference prefix BV" in result.stdout
     assert "languages: de, en" in result.stdout
     assert "database: " in result.stdout
+    # What must not go live: example addresses, contacts and the example admin id.
+    assert (
+        "warning: quarters.bahnhofsvorstadt.office.address is still an example value "
+        "(shown in /hours and the poster); replace it"
+    ) in result.stdout
+    assert "warning: privacy.contact is still an example value" in result.stdout
+    assert "warning: staff.admins holds the example id 123456789" in result.stdout
+
+
+def test_check_config_without_example_values_warns_of_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    real = TEST_CONFIG.replace("datenschutz@example.org", "datenschutz@hans-wendt-stiftung.de")
+    config.write_text(real, encoding="utf-8")
+    result = quartierbot("check-config", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "example value" not in result.stdout and "example id" not in result.stdout
 
 
 def test_check_config_uses_the_environment_variable(tmp_path: Path) -> None:
@@ -65,7 +84,7 @@ def test_invalid_config_exits_2_naming_key_and_problem(tmp_path: Path) -> None:
     for command in ("check-config", "run"):
         result = quartierbot(command, "--config", str(bad), env={"TELEGRAM_BOT_TOKEN": SECRET})
         assert result.returncode == 2
-        assert "quarters[1].office.hours" in result.stderr
+        assert "quarters.bahnhofsvorstadt.office.hours" in result.stderr  # by id, not index
         assert "25:00-26:00" in result.stderr
         assert "Traceback" not in result.stderr
 
@@ -227,3 +246,29 @@ def test_json_log_lines_without_the_token(tmp_path: Path) -> None:
     assert any("starting: quarters alwin-lonke" in e["message"] for e in events)
     assert all({"time", "level", "logger", "message"} <= set(e) for e in events)
     assert SECRET not in result.stderr
+
+
+def test_export_without_a_database_refuses_and_creates_none(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(TEST_CONFIG, encoding="utf-8")
+    result = quartierbot("export", "--config", str(config), "--out", str(tmp_path / "out.csv"))
+    assert result.returncode == 2
+    assert "no database at" in result.stderr and "Nothing was written" in result.stderr
+    assert not (tmp_path / "bot.sqlite3").exists() and not (tmp_path / "out.csv").exists()
+
+
+async def test_a_new_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open()
+    await database.execute("CREATE TABLE probe (x INTEGER)")  # the WAL exists now
+    try:
+        modes = await asyncio.to_thread(file_modes, tmp_path)
+    finally:
+        await database.close()
+    assert set(modes) == {"bot.sqlite3", "bot.sqlite3-wal", "bot.sqlite3-shm"}
+    assert set(modes.values()) == {0o600}
+
+
+def file_modes(directory: Path) -> dict[str, int]:
+    """Permission bits of the database files in a directory."""
+    return {p.name: p.stat().st_mode & 0o777 for p in directory.glob("bot.sqlite3*")}

@@ -82,9 +82,10 @@ async def test_full_conversation_commits_then_confirms_reference(
     calls = await resident.press("Safety")
     assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
     assert texts(calls)[0].startswith(
-        "Topic: Safety\n\nPlease describe your concern in your own words: type it or send a "
-        "voice message."
+        "Topic: Safety\n\n🚨 In an emergency, call 110 (police) or 112 (fire brigade and "
+        "ambulance) at once"  # before anything else, for safety and health
     )
+    assert "Please describe your concern in your own words" in texts(calls)[0]
     calls = await resident.send("The street lamp at the corner has been broken for weeks.")
     assert texts(calls)[0].startswith("May the quarter office answer you")
     calls = await resident.press("Yes, you may write to me")
@@ -509,3 +510,12 @@ async def test_my_concerns_lists_the_newest_and_counts_the_older_ones(
     await submit_many(neighbour, 21)
     listing = texts(await neighbour.send("/myconcerns"))[0].split("\n")
     assert listing[1].startswith("BV-0046 · ") and listing[-1] == "… und 1 älteres Anliegen."
+
+
+async def test_emergency_numbers_only_where_someone_may_be_in_danger(resident: Person) -> None:
+    await onboard(resident)
+    await resident.send("/concern")
+    calls = await resident.press("Housing")
+    assert "112" not in texts(calls)[0]
+    calls = await resident.send("/help")
+    assert texts(calls)[0].startswith("🚨 In an emergency, call 110 (police) or 112")

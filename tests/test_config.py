@@ -64,19 +64,19 @@ BAD_CONFIGS = [
     (
         "bad hours",
         TEST_CONFIG.replace('wed = "10:00-13:00"', 'wed = "25:00-26:00"'),
-        "quarters[0].office.hours",
+        "quarters.bahnhofsvorstadt.office.hours",
         "25:00-26:00",
     ),
     (
         "overlapping hours",
         TEST_CONFIG.replace('wed = "10:00-13:00"', 'wed = "10:00-13:00, 12:00-14:00"'),
-        "quarters[0].office.hours",
+        "quarters.bahnhofsvorstadt.office.hours",
         "overlaps",
     ),
     (
         "unknown weekday",
         TEST_CONFIG.replace('wed = "10:00-13:00"', 'mittwoch = "10:00-13:00"'),
-        "quarters[0].office.hours",
+        "quarters.bahnhofsvorstadt.office.hours",
         "mittwoch",
     ),
     (

@@ -87,7 +87,7 @@ def resident_at_description(api: FakeBotApi, user_id: int, language: str) -> Cha
 
 
 def submit(chat: Chat) -> tuple[str, str]:
-    """Continue, contact yes, consent; returns (the summary, the reference)."""
+    """Continue, contact yes, consent (first concern); returns (the summary, the reference)."""
     chat.tap("cflow:next")
     chat.tap("ccontact:yes")
     summary = texts(chat.tap("cconsent:yes"))
@@ -97,12 +97,22 @@ def submit(chat: Chat) -> tuple[str, str]:
 
 
 def staff_copies(api: FakeBotApi, reference: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The concern's post in the staff group and the voice message under it."""
+    """The concern's post in the staff group and the recording under it (uploaded as a file,
+    so that it can be replaced at any age)."""
     post = api.wait_for_message(GROUP_ID, lambda m: reference in m.get("text", ""), 10)
-    voice = api.wait_for_message(
-        GROUP_ID, lambda m: "voice" in m and m.get("caption") == reference, 10
+    copy = api.wait_for_message(
+        GROUP_ID, lambda m: "document" in m and m.get("caption") == reference, 10
     )
-    return post, voice
+    return post, copy
+
+
+def stored_voice(directory: Path, reference: str) -> str:
+    """The Telegram file id of a concern's recording, as the database keeps it."""
+    with sqlite3.connect(directory / "bot.sqlite3") as conn:
+        (file_id,) = conn.execute(
+            "SELECT voice_file_id FROM concerns WHERE reference = ?", (reference,)
+        ).fetchone()
+    return str(file_id)
 
 
 def sent_text(api: FakeBotApi, message: dict[str, Any]) -> str:
@@ -122,24 +132,25 @@ def test_voice_concerns_end_to_end(tmp_path: Path) -> None:
     with running_world(tmp_path, transcription=True) as world:
         api, stt = world.api, world.stt
 
-        # With transcription: the transcript is shown to confirm, then staff get all three.
+        # With transcription: after the privacy notice (which names the service) the transcript
+        # is in the summary, to confirm or correct; then staff get all three.
         chat = resident_at_description(api, 731001, "tr")
         answer = texts(chat.voice(spoken(TURKISH), 42))
-        assert TURKISH in answer and "(0:42)" in answer
+        assert "(0:42)" in answer and not stt.calls  # nothing leaves before the consent
+        summary, reference = submit(chat)
         ((path, fields, headers),) = stt.calls
         assert path == "/v1/audio/transcriptions" and fields["language"] == "tr"
         assert fields["file"][1] == spoken(TURKISH)  # the bytes the resident recorded
         assert headers["Authorization"] == f"Bearer {API_KEY}"
-        summary, reference = submit(chat)
         assert "🎤 Sesli mesaj (0:42)" in summary and TURKISH in summary
-        post, voice = staff_copies(api, reference)
+        post, copy = staff_copies(api, reference)
         html = sent_text(api, post)
         assert f"<blockquote>{GERMAN}</blockquote>" in html  # the translation
         assert f"<blockquote expandable>{TURKISH}</blockquote>" in html  # the transcript
         assert "automatische Abschrift" in html
-        assert voice["caption"] == reference
-        assert voice["reply_to_message"]["message_id"] == post["message_id"]
-        file_id = voice["voice"]["file_id"]
+        assert copy["reply_to_message"]["message_id"] == post["message_id"]
+        file_id = stored_voice(world.directory, reference)
+        assert api.file_content(copy["document"]["file_id"]) == spoken(TURKISH)
 
         # Over the limit: a clear answer, nothing fetched, the draft still waits for text.
         calls_before = len(stt.calls)
@@ -151,9 +162,9 @@ def test_voice_concerns_end_to_end(tmp_path: Path) -> None:
         # The service down: the concern goes out with the voice, untranscribed, in time.
         stt.fail = True
         chat = resident_at_description(api, 731003, "en")
-        answer = texts(chat.voice(spoken("Hello office."), 9))
-        assert "could not be written out automatically" in answer
-        _, reference = submit(chat)
+        chat.voice(spoken("Hello office."), 9)
+        summary, reference = submit(chat)
+        assert "🎤 Voice message (0:09)" in summary and "Transcript" not in summary
         post, _ = staff_copies(api, reference)
         assert "Sprachnachricht (0:09) unten." in sent_text(api, post)
         stt.fail = False
@@ -166,11 +177,11 @@ def test_voice_concerns_end_to_end(tmp_path: Path) -> None:
         erased.tap("delme:yes")
         api.wait_idle(timeout=15)
         assert file_id.encode() not in database_bytes(world.directory)
-        # The staff group's copy is gone too: Telegram does not edit voice notes into
-        # pictures, so the bot deleted it.
-        assert not [
-            m for m in api.sent_messages(GROUP_ID) if m.get("voice", {}).get("file_id") == file_id
-        ]
+        # The staff group's copy became the placeholder picture (possible at any age).
+        replaced = api.wait_for_message(
+            GROUP_ID, lambda m: m["message_id"] == copy["message_id"] and "photo" in m, 10
+        )
+        assert "document" not in replaced and "(Datenschutz)" in replaced["caption"]
     assert file_id.encode() not in database_bytes(tmp_path)
 
 
@@ -182,8 +193,8 @@ def test_a_voice_concern_without_transcription_goes_to_staff_as_it_is(tmp_path: 
         assert "your voice message (0:42) is attached" in answer
         summary, reference = submit(chat)
         assert "🎤 Voice message (0:42)" in summary
-        post, voice = staff_copies(api, reference)
+        post, copy = staff_copies(api, reference)
         assert "Sprachnachricht (0:42) unten." in sent_text(api, post)
-        assert voice["caption"] == reference
-        assert not api.calls_to("getFile")  # nothing downloaded, nothing left the bot
+        content = api.file_content(copy["document"]["file_id"])
+        assert content == spoken("The stair light is broken.")
     assert not world.stt.calls

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import gettext
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 
+from bot.i18n import Translator
 from bot.jobs import send_due_reminders
 from bot.repositories import Repositories
-from storage.events import EventInput
+from handlers.common import render_card
+from storage.events import EventCounts, EventInput
 from tests.conftest import ADMIN_ID
 from tests.recording import Call, Person, running_app, texts, toasts
+
+EN = Translator("en", gettext.NullTranslations(), ZoneInfo("Europe/Berlin"))
 
 OFFICER = 800001
 
@@ -74,6 +81,8 @@ async def test_staff_creates_an_event_with_preview(officer: Person, repos: Repos
     assert texts(calls) == [
         "Saved as event #1. Change it with /event_edit 1, cancel it with /event_cancel 1."
     ]
+    # Nobody follows the quarter yet: announcing would reach no one, so it is not offered.
+    assert "evann:" not in str([c.params.get("reply_markup") for c in calls])
     event = await repos.events.get(1)
     assert event is not None and event.capacity == 2 and event.topic_id == "leisure"
     assert event.starts_at == datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
@@ -93,7 +102,7 @@ async def test_rsvp_waiting_list_and_promotion(officer: Person, repos: Repositor
     await people[1].send("📅 Events")
     await people[1].press("I'll come")
     await people[2].send("/events")
-    calls = await people[2].press("I'll come")
+    calls = await people[2].press("Join the waiting list")  # said on the button of a full event
     assert toasts(calls)[0].startswith("The event is fully booked. You are on the waiting list")
     assert "You are on the waiting list." in texts(calls)[0]
     calls = await people[0].press("I can't come any more")
@@ -186,6 +195,9 @@ async def test_reminders_are_sent_once_even_across_a_restart(
         assert await send_due_reminders(app.bot, repos) == 1
         reminder = request.to_chat(700500)[-1].params["text"]
         assert reminder.startswith("Erinnerung") and "24 Stunden" in reminder
+        # Plans change: the reminder frees the place in one tap.
+        markup = request.to_chat(700500)[-1].params["reply_markup"]
+        assert markup["inline_keyboard"][0][0]["callback_data"] == "ev:no:1"
         assert await send_due_reminders(app.bot, repos) == 0
     fresh = Repositories.create(repos.config)
     fresh.clock = lambda: start - timedelta(hours=23)
@@ -268,3 +280,23 @@ async def test_several_events_come_as_one_list_that_opens_cards(
     # A card opened without the list (deep link) has no button back.
     calls = await person.send("/start ev-1")
     assert "All events" not in str(calls[-1].params.get("reply_markup"))
+
+
+async def test_a_cancelled_event_offers_no_calendar_file_and_far_events_show_the_year(
+    officer: Person, repos: Repositories
+) -> None:
+    await create_event(officer)
+    event = await repos.events.get(1)
+    assert event is not None
+    reader = resident_named(officer, 700300)
+    await onboard(reader)
+    await reader.send("/events")
+    assert "Add to calendar" in str(reader.last_message_to()["reply_markup"])
+    far = event.starts_at.replace(year=event.starts_at.year + 2)
+    text, _ = render_card(replace(event, starts_at=far), EventCounts(0, 0), None, "BV", None, EN)
+    assert str(far.year) in text  # not just "Saturday 5 December"
+    near, _ = render_card(event, EventCounts(0, 0), None, "BV", None, EN)
+    assert str(event.starts_at.year) not in near.split("\n")[1]
+    cancelled = replace(event, cancelled_at=event.starts_at)
+    _, keyboard = render_card(cancelled, EventCounts(0, 0), None, "BV", None, EN)
+    assert "ev:ics" not in str(keyboard.to_dict()) and "ev:go" not in str(keyboard.to_dict())

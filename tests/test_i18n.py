@@ -14,7 +14,16 @@ from babel.messages.pofile import read_po
 from bot.config import KNOWN_LANGUAGES
 from bot.hours.status import HOLIDAY_NAMES
 from bot.hours.week import BREMEN_HOLIDAY_NAMES
-from bot.i18n import FSI, LRI, PDI, Catalogs, Translator, default_locales_dir, native_name
+from bot.i18n import (
+    FSI,
+    LRI,
+    PDI,
+    Catalogs,
+    Translator,
+    default_locales_dir,
+    language_named,
+    native_name,
+)
 from bot.menu import MENU_LAYOUT
 from bot.topics import DEFAULT_TOPICS
 
@@ -192,3 +201,19 @@ def test_babel_formatting_follows_the_locale() -> None:
     assert en.fmt_date(date(2026, 12, 24)) == "Thursday 24 December"
     assert de.fmt_number(1234.5) == "1.234,5"
     assert de.fmt_list(["a", "b", "c"]) == "a, b und c"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Almanca", "de"),
+        ("Türkçe", "tr"),
+        ("turkish", "tr"),
+        ("العربية", "ar"),
+        ("Українська", "uk"),
+    ],
+)
+def test_a_language_is_found_by_its_name_in_any_offered_language(name: str, code: str) -> None:
+    offered = ["de", "en", "tr", "ar", "uk", "ru", "bg", "ro", "pl"]
+    assert language_named(name, offered) == code
+    assert language_named("Klingon", offered) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.repositories import Repositories
 from tests.recording import Person, reply_keyboard, texts
 
@@ -99,11 +101,11 @@ async def test_quarter_command_with_argument_buttons_and_unknown_id(
     assert "bahnhofsvorstadt (Bahnhofsvorstadt)" in texts(calls)[0]
 
     calls = await resident.send("/quarter huenertshagen")
-    assert texts(calls) == ["Your quarter is now Hünertshagen."]
+    assert texts(calls)[0] == "Your quarter is now Hünertshagen."
 
     await resident.send("/quarter")
     calls = await resident.press("Bahnhofsvorstadt")
-    assert texts(calls)[-1] == "Your quarter is now Bahnhofsvorstadt."
+    assert "Your quarter is now Bahnhofsvorstadt." in texts(calls)
     stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.quarter_id == "bahnhofsvorstadt"
 
@@ -127,3 +129,53 @@ async def test_forged_language_button_changes_nothing(
     assert answer and answer[0].params["text"] == "This choice is not available any more."
     stored = await repos.residents.get(resident.user_id)
     assert stored is not None and stored.language == "en"
+
+
+@pytest.mark.parametrize(
+    "name", ["Hünertshagen", "huenertshagen", "HUNERTSHAGEN", " hünertshagen "]
+)
+async def test_hours_and_quarter_take_the_name_as_people_type_it(
+    resident: Person, repos: Repositories, name: str
+) -> None:
+    await resident.send("/start")
+    await resident.press("English")
+    (hours,) = texts(await resident.send(f"/hours {name}"))
+    assert "Teststraße 3, 28777 Bremen" in hours  # Hünertshagen's office
+    await resident.send(f"/quarter {name}")
+    stored = await repos.residents.get(resident.user_id)
+    assert stored is not None and stored.quarter_id == "huenertshagen"
+
+
+@pytest.mark.parametrize("name", ["Deutsch", "deutsch", "German", "de", "DE"])
+async def test_language_takes_a_name_in_any_offered_language(
+    resident: Person, repos: Repositories, name: str
+) -> None:
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    await resident.send(f"/language {name}")
+    stored = await repos.residents.get(resident.user_id)
+    assert stored is not None and stored.language == "de"
+
+
+async def test_an_unknown_language_name_is_explained(resident: Person) -> None:
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    (answer,) = texts(await resident.send("/language Klingon"))
+    assert answer.startswith("I don't know the language “Klingon”. Available: de (Deutsch)")
+
+
+async def test_news_can_be_declined_and_a_new_home_quarter_offers_its_own(
+    resident: Person, repos: Repositories
+) -> None:
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    (declined,) = texts(await resident.press("No, thanks"))
+    assert declined == "All right, no news. /subscribe switches them on at any time."
+    assert await repos.subscriptions.quarters_of(resident.user_id) == set()
+    calls = await resident.send("/quarter huenertshagen")
+    assert texts(calls)[-1] == "Would you like news about events and changes in Hünertshagen?"
+    await resident.press("🔔 Yes, send me news")
+    assert await repos.subscriptions.quarters_of(resident.user_id) == {"huenertshagen"}
+    # A quarter whose news they already follow: nothing offered.
+    calls = await resident.send("/quarter huenertshagen")
+    assert texts(calls) == ["Your quarter is now Hünertshagen."]

@@ -1,0 +1,78 @@
+"""Staff case handling as officers type it: references by number, status words in their own
+language, a concern opened by its reference."""
+
+from __future__ import annotations
+
+from bot.repositories import Repositories
+from storage.concerns import Concern
+from tests.conftest import ADMIN_ID
+from tests.recording import Call, Person, texts
+
+AUTHOR = 700777
+
+
+async def concern_in(repos: Repositories, quarter_id: str, prefix: str) -> Concern:
+    """A concern with contact allowed, from one resident."""
+    await repos.residents.set_language(AUTHOR, "en")
+    await repos.residents.set_quarter(AUTHOR, quarter_id)
+    await repos.concerns.start_draft(AUTHOR, quarter_id)
+    await repos.concerns.update_draft(AUTHOR, topic_id="housing", text="Mould", contact_allowed=1)
+    return await repos.concerns.submit(AUTHOR, prefix, "en")
+
+
+def to_officer(calls: list[Call]) -> list[str]:
+    """What the bot said to the officer (not to the resident, who hears of it too)."""
+    return [
+        str(c.params["text"])
+        for c in calls
+        if c.params.get("chat_id") == ADMIN_ID and "text" in c.params
+    ]
+
+
+async def german(admin: Person) -> Person:
+    """The admin, onboarded in German."""
+    await admin.send("/start q-bahnhofsvorstadt")
+    await admin.press("Deutsch")
+    return admin
+
+
+async def test_concerns_with_a_reference_opens_it(admin: Person, repos: Repositories) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    calls = await officer.send("/concerns bv-1")
+    (detail,) = [c for c in calls if c.method == "sendMessage"]
+    assert "<b>Anliegen BV-0001</b>" in str(detail.params["text"])
+    assert "cst:1:done" in str(detail.params["reply_markup"])  # with its status buttons
+    (entry,) = [e for e in await repos.audit.recent() if e.action == "concern.view"]
+    assert (entry.actor_id, entry.subject) == (ADMIN_ID, "BV-0001")
+
+
+async def test_a_number_alone_finds_the_concern_when_only_one_fits(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    calls = await officer.send("/reply 1 Wir kommen morgen.")
+    assert "BV-0001" in to_officer(calls)[-1]
+    assert [e.text for e in await repos.concerns.events(1)] == ["Wir kommen morgen."]
+    await concern_in(repos, "huenertshagen", "HU")
+    (answer,) = texts(await officer.send("/reply 1 Noch etwas."))
+    assert answer.startswith("Mehrere Anliegen haben die Nummer 1: BV-0001 und HU-0001.")
+    assert len(await repos.concerns.events(1)) == 1  # nothing was added anywhere
+
+
+async def test_status_words_in_the_officers_language_and_with_spaces(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    answers = to_officer(await officer.send("/status BV-0001 in Bearbeitung Wir kümmern uns."))
+    assert answers[-1] == "BV-0001 ist jetzt „in Bearbeitung“."
+    (entry,) = await repos.concerns.events(1)
+    assert (entry.status, entry.text) == ("in_progress", "Wir kümmern uns.")
+    await officer.send("/status 1 Erledigt")
+    await officer.send("/status BV-0001 in progress")
+    statuses = [e.status for e in await repos.concerns.events(1)]
+    assert statuses == ["in_progress", "done", "in_progress"]
+    answers = to_officer(await officer.send("/status BV-0001 vielleicht"))
+    assert answers[-1].startswith("Unbekannter Status „vielleicht“.")
