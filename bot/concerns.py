@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.i18n import N_, Translator, shorten, utf16_length
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
-from storage.concerns import Concern, Link, Voice
+from storage.concerns import Concern, ConcernEvent, Link, Voice
 from storage.translations import StoredTranslation, concern_subject
 
 log = logging.getLogger(__name__)
@@ -214,21 +214,29 @@ def staff_post(
     translation: StoredTranslation | None = None,
     translation_failed: bool = False,
     text_room: int = MAX_DESCRIPTION,
+    private: bool = False,
 ) -> str:
     """The HTML post about a concern for staff; never names or identifies the resident.
 
-    `text_room` bounds the resident's text (with its translation), for views that add more.
+    `text_room` bounds the resident's text (with its translation), for views that add more;
+    `private`: the officer's own chat, where a Reply button answers (not a Telegram reply).
     """
     config = repos.config
     created = t.fmt_datetime(concern.created_at)
+    if concern.kind == "question":
+        title = "❓ <b>" + html.escape(t._("Question {reference}", reference=concern.reference))
+    else:
+        title = "📝 <b>" + html.escape(t._("Concern {reference}", reference=concern.reference))
     lines = [
-        "📝 <b>" + html.escape(t._("Concern {reference}", reference=concern.reference)) + "</b>",
+        title + "</b>",
         html.escape(t._("Quarter: {quarter}", quarter=quarter_name(concern.quarter_id, config))),
         html.escape(t._("Topic: {topic}", topic=topic_label(concern.topic_id, config, t))),
         html.escape(t._("Received: {when}", when=created)),
     ]
     if concern.anonymous:
         lines.append(html.escape(t._("Contact: anonymous — replies are kept as internal notes")))
+    elif private:
+        lines.append(html.escape(t._("Contact: the resident can be answered: ✍️ Reply below")))
     else:
         lines.append(html.escape(t._("Contact: you can reply to this post; the bot forwards it")))
     status = status_label(concern.status, t)
@@ -349,3 +357,47 @@ async def replace_media(bot: ExtBot[RateLimitArgs], post: Link, caption: str) ->
         chat_id=post.chat_id,
         message_id=post.message_id,
     )
+
+
+#: Entries of the thread a resident's concern page shows (newest last), and room for each.
+PAGE_ENTRIES = 10
+PAGE_ENTRY_ROOM = 500
+
+
+def resident_page(
+    concern: Concern, events: Sequence[ConcernEvent], config: Config, t: Translator
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The resident's own view of a concern (HTML): what they wrote, the office's replies and
+    status changes (internal notes stay internal), and a button to add information."""
+    if concern.kind == "question":
+        title = t._("Question {reference}", reference=concern.reference)
+    else:
+        title = t._("Concern {reference}", reference=concern.reference)
+    lines = [
+        "<b>" + html.escape(title) + "</b>",
+        html.escape(t._("Topic: {topic}", topic=topic_label(concern.topic_id, config, t))),
+        html.escape(t._("Received: {when}", when=t.fmt_datetime(concern.created_at))),
+        html.escape(t._("Status: {status}", status=status_label(concern.status, t))),
+    ]
+    if concern.text:
+        lines += ["", resident_quote(shorten(concern.text, PAGE_ENTRY_ROOM * 2))]
+    visible = [e for e in events if e.kind != "note"]
+    for event in visible[-PAGE_ENTRIES:]:
+        when = t.fmt_datetime(event.created_at)
+        if event.kind == "status":
+            what = t._("Status: {status}", status=status_label(event.status or "", t))
+        elif event.kind == "reply":
+            what = t._("Quarter office:")
+        else:
+            what = t._("You:")
+        if event.voice:
+            what += " " + voice_line(event.voice, event.transcribed, t)
+        text = shorten(event.text or "", PAGE_ENTRY_ROOM)
+        lines += [
+            "",
+            html.escape(f"{when} · {what}") + (f"\n{resident_quote(text)}" if text else ""),
+        ]
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t._("✍️ Add information"), callback_data=f"mypage:add:{concern.id}")]]
+    )
+    return "\n".join(lines), keyboard

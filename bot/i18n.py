@@ -75,6 +75,10 @@ def native_name(language: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+#: The comma between items of a series where it is not the Latin one.
+SERIES_SEPARATORS = {"ar": "، "}
+
+
 def folded(text: str) -> str:
     """A name as people may type it: case, accents, umlauts and spacing do not matter
     ('Hünertshagen', 'huenertshagen' and 'HUNERTSHAGEN' are one)."""
@@ -173,13 +177,21 @@ class Translator:
         return str(get_day_names("wide", locale=self.locale)[weekday])
 
     def fmt_time(self, value: time | datetime) -> str:
-        """Short local time, e.g. '10:00'."""
+        """Short local time in the 24-hour form a German office's door shows, e.g. '14:00'
+        (the locale's own form where it is 24-hour already; Arabic would say '2:00 م')."""
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).time()
         clock = value
+        pattern = str(self.locale.time_formats["short"].pattern)
+        if "h" in pattern or "K" in pattern:
+            pattern = "HH:mm"
         return self._remember(
-            "time", clock, lambda: format_time(clock, "short", locale=self.locale)
+            "time", clock, lambda: format_time(clock, pattern, locale=self.locale)
         )
+
+    def fmt_series(self, items: Sequence[str]) -> str:
+        """Items side by side ('10:00–13:00, 14:00–16:00'), with the language's comma."""
+        return SERIES_SEPARATORS.get(self.language, ", ").join(items)
 
     @functools.cached_property
     def _date_pattern(self) -> str:

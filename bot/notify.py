@@ -66,3 +66,15 @@ def cancelled_text(event: Event, t: Translator) -> str:
         date=t.fmt_date(event.starts_at),
         time=t.fmt_time(event.starts_at),
     )
+
+
+def changed_text(event: Event, t: Translator) -> str:
+    """The time or place of an event the resident registered for changed."""
+    return t._(
+        "“{title}” has changed: it is now on {date} at {time}, at {place}. The file below "
+        "updates your calendar.",
+        title=event.title,
+        date=t.fmt_date(event.starts_at),
+        time=t.fmt_time(event.starts_at),
+        place=event.place,
+    )

@@ -53,3 +53,21 @@ class OfflineRequest(BaseRequest):
     def download(self, url: str) -> bytes | None:
         """The content of a file the bot downloads (None: there is no such file)."""
         return None
+
+
+def chat_info(chat_id: int, first_name: str) -> dict[str, Any]:
+    """A getChat answer (ChatFullInfo) for a private chat, as Telegram gives it."""
+    return {
+        "id": chat_id,
+        "type": "private" if chat_id > 0 else "supergroup",
+        "first_name": first_name,
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {
+            "unlimited_gifts": False,
+            "limited_gifts": False,
+            "unique_gifts": False,
+            "premium_subscription": False,
+            "gifts_from_channels": False,
+        },
+    }

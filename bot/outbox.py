@@ -29,6 +29,7 @@ from telegram.ext import ExtBot
 from bot.broadcasts import NO_RETRY, Pacer, SendOutcome, classify
 from bot.concerns import (
     ensure_translated,
+    quarter_name,
     resident_translator,
     staff_post,
     staff_translator,
@@ -38,9 +39,16 @@ from bot.concerns import (
     translated_quote,
     voice_line,
 )
-from bot.events import event_for_reader, title_label
-from bot.i18n import N_
-from bot.notify import cancelled_text, promoted_text, translator_for_user
+from bot.events import (
+    ReaderEvent,
+    build_ics,
+    event_for_reader,
+    machine_label,
+    original_text,
+    title_label,
+)
+from bot.i18n import N_, Translator
+from bot.notify import cancelled_text, changed_text, promoted_text, translator_for_user
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
 from bot.transcription import fetch_recording
@@ -271,7 +279,7 @@ class OutboxService:
 
     async def _prepare(self, message: OutboxMessage) -> Send | None:
         """The send for one row, rendered now; None when there is nothing left to send."""
-        if message.kind in ("promoted", "event_cancelled"):
+        if message.kind in ("promoted", "event_cancelled", "event_changed"):
             return await self._event_notice(message)
         send = await self._render(message)
         if send is not None:
@@ -501,10 +509,41 @@ class OutboxService:
         t = await translator_for_user(self.repos, message.chat_id)
         reader = await event_for_reader(self.repos, event, t.language)
         shown = reader.event
+        if message.kind == "event_changed":
+            return self._event_changed(message.chat_id, reader, t)
         body = promoted_text(shown, t) if message.kind == "promoted" else cancelled_text(shown, t)
         if reader.title_source:
             body += "\n\n" + title_label(reader.title_source, t)
         return self._plain(message.chat_id, body, None)
+
+    def _event_changed(self, chat_id: int, reader: ReaderEvent, t: Translator) -> Send:
+        """The new time or place, with a calendar file that replaces the old entry (same UID)."""
+        event = reader.event
+        caption = changed_text(event, t)
+        if reader.title_source:
+            caption += "\n\n" + title_label(reader.title_source, t)
+        note = ""
+        if reader.source_language:
+            note = machine_label(reader.source_language, t) + "\n\n" + original_text(event, t)
+        ics = build_ics(
+            event,
+            quarter_name(event.quarter_id, self.repos.config),
+            self.bot.username,
+            self.repos.config.timezone,
+            note,
+        )
+
+        async def send() -> Delivered:
+            """One sendDocument."""
+            sent = await self.bot.send_document(
+                chat_id,
+                InputFile(ics, filename=f"event-{event.id}.ics"),
+                caption=caption,
+                rate_limit_args=NO_RETRY,
+            )
+            return Delivered(sent, None)
+
+        return send
 
     def _plain(self, chat_id: int, text: str, link_kind: str | None, html: bool = False) -> Send:
         """A text message to one chat (HTML when it quotes a translation)."""

@@ -44,6 +44,13 @@ def privacy_notice(
         ),
         html.escape(
             t._(
+                "If you follow a quarter's news or sign up for an event: which quarters and "
+                "topics you follow, and which events you signed up for (and whether you are on "
+                "a waiting list)."
+            )
+        ),
+        html.escape(
+            t._(
                 "If you send a voice message about a concern, we keep only Telegram's number for "
                 "it (the recording stays with Telegram) and pass it on to the quarter office "
                 "like your text."
@@ -80,6 +87,22 @@ def privacy_notice(
             t._(
                 "So that the bot answers you in your language and for your quarter, and so that "
                 "the quarter office can help with your concern."
+            )
+        ),
+        html.escape(
+            t._(
+                "Legal basis: your consent (Art. 6(1)(a) GDPR), which you give with the buttons "
+                "and can withdraw at any time with /deleteme; for health information in a "
+                "concern, your explicit consent (Art. 9(2)(a) GDPR)."
+            )
+        ),
+        "",
+        bold(t._("Telegram")),
+        html.escape(
+            t._(
+                "Every message between you and the bot passes through Telegram, a company based "
+                "outside the European Union (in Dubai), under Telegram's own privacy policy "
+                "(telegram.org/privacy). We have no influence on what Telegram stores."
             )
         ),
         "",
@@ -127,6 +150,12 @@ def privacy_notice(
                 "also ask for corrections or object to the use of your data: write to {contact}. "
                 "You can complain to the data protection authority of Bremen.",
                 contact=contact,
+            )
+        ),
+        html.escape(
+            t._(
+                "The data protection authority: Die Landesbeauftragte für Datenschutz und "
+                "Informationsfreiheit Bremen, www.datenschutz.bremen.de."
             )
         ),
     ]

@@ -27,7 +27,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.config import Config
 from bot.context import QuartierApplication
-from bot.offline import Files, OfflineRequest
+from bot.offline import Files, OfflineRequest, chat_info
 from bot.repositories import Repositories
 from bot.runner import running
 
@@ -35,7 +35,8 @@ BOT_ID = 1
 TOKEN = "1:terminal-chat-no-network"
 RESIDENT_BASE = 100_000
 HELP = (
-    "Type a message as a resident would. A number presses the button with that number;\n"
+    "Type a message as a resident would. A number presses the button with that number\n"
+    "(of the bot's newest message; to send a number as text, start with a quote: '12);\n"
     "m1, m2, … press the buttons of the menu keyboard.\n"
     "/as staff, /as resident <n> switch persona; /location <lat> <lon> shares a place;\n"
     "/voice <file> [seconds] sends a recording (.ogg, .oga, .opus, .mp3, .m4a, .wav, .mp4);\n"
@@ -108,6 +109,9 @@ class TerminalRequest(OfflineRequest):
                 "file_size": len(self.recordings[file_id]),
                 "file_path": f"recordings/{file_id}",
             }
+        if method == "getChat":
+            chat_id = int(params["chat_id"])
+            return chat_info(chat_id, "Staff" if chat_id < RESIDENT_BASE else f"Resident {chat_id}")
         if method == "editMessageMedia":
             return self._edit({**params, "text": "🗑 " + str(_media_caption(params))})
         if method in {"editMessageText", "editMessageReplyMarkup"}:
@@ -293,6 +297,9 @@ class TerminalChat:
     def remember_buttons(self, message: dict[str, Any]) -> None:
         """Number the message's inline buttons, or label its menu keyboard, and print them."""
         markup = message.get("reply_markup") or {}
+        if not markup.get("inline_keyboard"):
+            # The buttons of an older message are not what a typed number means any more.
+            self.choices = []
         if markup.get("inline_keyboard"):
             self.choices = [
                 Choice(button["text"], message, button.get("callback_data"))
@@ -389,7 +396,10 @@ class TerminalChat:
             "first_name": "Chat",
             **({"language_code": language} if language else {}),
         }
-        if line.isdigit() and 1 <= int(line) <= len(self.choices):
+        literal = line.startswith("'")
+        if literal:
+            line = line[1:]  # text as typed, even if it is a number or "m1"
+        elif line.isdigit() and 1 <= int(line) <= len(self.choices):
             choice = self.choices[int(line) - 1]
             if choice.callback_data is not None and choice.message is not None:
                 return {
@@ -403,7 +413,7 @@ class TerminalChat:
                     },
                 }
             line = choice.label
-        menu = re.fullmatch(r"m(\d+)", line)
+        menu = None if literal else re.fullmatch(r"m(\d+)", line)
         if menu and 1 <= int(menu[1]) <= len(self.menu):
             line = self.menu[int(menu[1]) - 1]
         message: dict[str, Any] = {

@@ -13,17 +13,18 @@ from telegram import (
     Update,
     User,
 )
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import filters
 
 from bot.catalogcheck import MESSAGE_LIMIT
-from bot.concerns import quarter_name, topic_label
+from bot.concerns import quarter_name, resident_page, topic_label
 from bot.config import Quarter
 from bot.context import BotContext
 from bot.events import event_for_reader, original_button, render_event
 from bot.i18n import Translator, utf16_length
 from bot.menu import main_menu
-from storage.concerns import Voice
+from storage.concerns import Concern, Voice
 from storage.events import Event, EventCounts
 
 log = logging.getLogger(__name__)
@@ -274,3 +275,11 @@ async def translator_for(update: Update, context: BotContext) -> Translator:
         except Exception:  # noqa: BLE001 - an apology must not fail because storage did
             log.warning("language of the user unknown while apologising")
     return catalogs.translator(catalogs.negotiate(stored, user.language_code if user else None))
+
+
+async def send_resident_page(message: Message, context: BotContext, concern: Concern) -> None:
+    """A resident's concern page; a Telegram reply to it adds information (it is linked)."""
+    events = await context.repos.concerns.events(concern.id)
+    text, keyboard = resident_page(concern, events, context.repos.config, context.t)
+    sent = await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    await context.repos.concerns.link(sent.chat_id, sent.message_id, concern.id)

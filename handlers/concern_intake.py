@@ -24,6 +24,7 @@ from handlers.common import (
     edit_text,
     fits_one_message,
     message_of,
+    send_resident_page,
     user_of,
     voice_of,
 )
@@ -48,9 +49,33 @@ async def start_concern(update: Update, context: BotContext) -> None:
     if resident is None or resident.language is None or quarter is None:
         await message.reply_text(t._("Please send /start first and choose your quarter."))
         return
+    if context.args:
+        # "/concern BV-0001": the page of that concern of theirs, not a new one.
+        reference = context.args[0][:20]
+        own = await context.repos.concerns.by_reference(reference)
+        if own is None or own.resident_id != resident.user_id:
+            await message.reply_text(
+                t._("There is no concern with the number “{reference}”.", reference=reference)
+            )
+            return
+        await send_resident_page(message, context, own)
+        return
     # Told before they write, not after: the fair limit is checked again at the submit.
     if await over_concern_limit(context, resident.user_id):
         await message.reply_text(concern_limit_text(context))
+        return
+    unsent = await context.repos.concerns.draft(resident.user_id)
+    if unsent is not None and unsent.has_description and unsent.kind == "concern":
+        # Starting over would lose what they wrote: they choose.
+        keyboard = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(t._("Continue it"), callback_data="cflow:resume")],
+                [InlineKeyboardButton(t._("Start a new one"), callback_data="cflow:fresh")],
+            ]
+        )
+        await message.reply_text(
+            t._("You have a concern you have not sent yet."), reply_markup=keyboard
+        )
         return
     await context.repos.concerns.start_draft(resident.user_id, quarter.id)
     await ask_topic(message, context)
@@ -189,7 +214,9 @@ def contact_question(context: BotContext) -> Question:
         t._(
             "May the quarter office answer you about this concern? They would write to you "
             "here, through the bot. In both cases, they do not see your name or phone number."
-        ),
+        )
+        + "\n\n"
+        + t._("(You can still add a photo or share a location now.)"),
         contact_keyboard(t),
     )
 
@@ -403,6 +430,10 @@ async def on_consent(update: Update, context: BotContext) -> None:
     except DraftGone:
         await draft_gone(update, context)
         return
+    if draft.kind == "question":
+        # A question has nothing more to ask: it goes at once.
+        await submit(update, context)
+        return
     await query.answer()
     answer = context.t._("Thank you. You agreed to the privacy notice.")
     if draft.voice is not None and not draft.text and context.repos.transcription.enabled:
@@ -428,9 +459,34 @@ async def on_flow(update: Update, context: BotContext) -> None:
         await draft_gone(update, context)
         return
     message = query.message if isinstance(query.message, Message) else None
-    if action == "cancel":
+    if action == "cancel" and draft.has_description:
+        # What the resident wrote (or recorded) is not thrown away by one stray tap.
+        await query.answer()
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        context.t._("Yes, throw it away"), callback_data="cflow:discard"
+                    )
+                ],
+                [InlineKeyboardButton(context.t._("No, keep it"), callback_data="cflow:resume")],
+            ]
+        )
+        await edit_text(
+            query, context.t._("Throw away what you have written so far?"), reply_markup=keyboard
+        )
+    elif action in ("cancel", "discard"):
         await query.answer()
         await cancel_draft(update, context, edit=True)
+    elif action == "resume":
+        await query.answer()
+        text, keyboard = await resume_question(context, draft)
+        await edit_text(query, text, reply_markup=keyboard)
+    elif action == "fresh":
+        await query.answer()
+        await repository.start_draft(user.id, draft.quarter_id)
+        text, keyboard = topic_question(context)
+        await edit_text(query, text, reply_markup=keyboard)
     elif action == "submit" and draft.step == "summary":
         await submit(update, context)
     elif action == "change":
@@ -450,6 +506,15 @@ async def on_flow(update: Update, context: BotContext) -> None:
             await continue_after(message, context, draft)
     else:
         await query.answer(context.t._("This button is no longer active."), show_alert=True)
+
+
+async def resume_question(context: BotContext, draft: Draft) -> Question:
+    """The question of the draft's current step, to carry on where the resident was."""
+    if draft.step == "topic":
+        return topic_question(context)
+    if draft.step in ("summary", "change"):
+        return summary_question(context, draft)
+    return await next_question(context, draft)
 
 
 async def on_change(update: Update, context: BotContext) -> None:
@@ -517,6 +582,12 @@ async def submit(update: Update, context: BotContext) -> None:
 def confirmation(concern: Concern, context: BotContext) -> str:
     """The reference and what happens next."""
     t = context.t
+    if concern.kind == "question":
+        return t._(
+            "Thank you! Your question has the number {reference} and is with the quarter "
+            "office now. They will answer you here. /myconcerns shows it too.",
+            reference=concern.reference,
+        )
     text = t._(
         "Thank you! Your concern has the number {reference}. The team of the quarter office "
         "will look at it. /myconcerns shows the state of all your concerns.",
@@ -566,7 +637,10 @@ async def on_input(update: Update, context: BotContext) -> None:
             return
     draft = await repos.concerns.draft(user.id)
     if draft is None:
-        await answer_unrecognised(update, context)
+        if message.text and not message.text.startswith("/"):
+            await offer_question(update, context)
+        else:
+            await answer_unrecognised(update, context)
         return
     if draft.step == "text":
         await take_description(update, context, draft)
@@ -575,10 +649,97 @@ async def on_input(update: Update, context: BotContext) -> None:
     elif draft.step == "summary":
         await message.reply_text(context.t._("Please use the buttons below the summary."))
         await show_summary(message, context, draft)
+    elif draft.step == "contact" and (message.photo or message.location):
+        await add_attachment(update, context, draft)
     else:
         await message.reply_text(context.t._("Please choose one of the buttons above."))
         steps = {"contact": ask_contact, "consent": ask_consent, "change": ask_what_to_change}
         await steps[draft.step](message, context)
+
+
+async def add_attachment(update: Update, context: BotContext, draft: Draft) -> None:
+    """A photo or a location sent right after the description still belongs to the concern."""
+    message = message_of(update)
+    fields: dict[str, object] = {}
+    if message.photo:
+        fields["photo_file_id"] = message.photo[-1].file_id
+    if message.location:
+        fields["latitude"] = message.location.latitude
+        fields["longitude"] = message.location.longitude
+    await context.repos.concerns.update_draft(draft.user_id, **fields)
+    t = context.t
+    added = t._("📷 A photo is attached.") if message.photo else t._("📍 A location is attached.")
+    await message.reply_text(added)
+    await ask_contact(message, context)
+
+
+def question_topic(context: BotContext) -> str:
+    """The topic a free question is filed under: "other" where the quarter has it."""
+    topics = [topic.id for topic in context.repos.config.topics]
+    return "other" if "other" in topics else topics[-1]
+
+
+async def offer_question(update: Update, context: BotContext) -> None:
+    """Free text outside any conversation ("when are you open?"): not thrown away, but offered
+    to the quarter office as a question, which then travels like a concern (reference, reply)."""
+    message = message_of(update)
+    t = context.t
+    resident = context.resident
+    quarter = context.repos.config.quarter(resident.quarter_id if resident else None)
+    text = plain_text(message.text or "")
+    if resident is None or resident.language is None or quarter is None or not text:
+        await answer_unrecognised(update, context)
+        return
+    if len(text) > MAX_DESCRIPTION:
+        await message.reply_text(too_long(text, t))
+        return
+    repository = context.repos.concerns
+    await repository.start_draft(resident.user_id, quarter.id)
+    await repository.update_draft(
+        resident.user_id,
+        kind="question",
+        topic_id=question_topic(context),
+        text=text,
+        contact_allowed=1,  # a question is asked to be answered
+        step="summary",
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t._("📨 Send it to the quarter office"), callback_data="cq:send"
+                )
+            ],
+            [InlineKeyboardButton(t._("No, thanks"), callback_data="cflow:discard")],
+        ]
+    )
+    await message.reply_text(
+        t._(
+            "I cannot answer that myself, but the quarter office can. Shall I send your "
+            "message to them? They will answer you here."
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def on_question_send(update: Update, context: BotContext) -> None:
+    """'Send it to the quarter office': after the privacy notice once, the question goes."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    draft = await context.repos.concerns.draft(user.id)
+    if draft is None or draft.kind != "question":
+        await draft_gone(update, context)
+        return
+    resident = context.resident
+    if resident is None or resident.consent_at is None:
+        await query.answer()
+        draft = await context.repos.concerns.update_draft(user.id, step="consent")
+        await continue_in_place(
+            query, context, draft, context.t._("Your message: {text}", text=str(draft.text))
+        )
+        return
+    await submit(update, context)
 
 
 def too_long(text: str, t: Translator) -> str:
@@ -781,3 +942,4 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_consent, pattern=r"^cconsent:yes$"))
     app.add_handler(CallbackQueryHandler(on_flow, pattern=r"^cflow:"))
     app.add_handler(CallbackQueryHandler(on_change, pattern=r"^cchange:"))
+    app.add_handler(CallbackQueryHandler(on_question_send, pattern=r"^cq:send$"))

@@ -141,7 +141,7 @@ async def event_button(update: Update, context: BotContext) -> None:
         return
     event_id = parse_id(raw_id)
     event = await repos.events.get(event_id) if event_id is not None else None
-    if event is None or action not in ("go", "no", "ics", "show", "orig"):
+    if event is None or action not in ("go", "no", "nox", "ics", "show", "orig"):
         await query.answer(t._("This event does not exist any more."), show_alert=True)
         return
     if action == "ics":
@@ -157,6 +157,32 @@ async def event_button(update: Update, context: BotContext) -> None:
     if action == "show":
         await query.answer()
         await edit_text(query, *await event_card(context, event, user.id, back_to_list=True))
+        return
+    if action == "no":
+        # A place given up may go to someone waiting at once: asked first, not undone later.
+        await query.answer()
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t._("Yes, I can't come"), callback_data=f"ev:nox:{event.id}"
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        t._("No, I'll still come"), callback_data=f"ev:show:{event.id}"
+                    )
+                ],
+            ]
+        )
+        await edit_text(
+            query,
+            t._(
+                "Give up your place for “{title}”? Someone on the waiting list may get it.",
+                title=event.title,
+            ),
+            reply_markup=keyboard,
+        )
         return
     if action == "go":
         if context.resident is None:

@@ -24,7 +24,7 @@ from bot.events import (
     validate_place,
     validate_title,
 )
-from bot.i18n import Translator
+from bot.i18n import Translator, shorten
 from handlers.common import PRIVATE, audit_denied, edit_text, message_of, parse_id, user_of
 from storage.drafts import StaffDraft
 from storage.events import Event, EventCounts, EventError, EventInput
@@ -189,6 +189,9 @@ async def editable_event(update: Update, context: BotContext, action: str) -> Ev
     if not quarters:
         return None
     raw = (context.args[0] if context.args else "").lstrip("#")
+    if not raw:
+        await offer_events(update, context, quarters, action)
+        return None
     event_id = parse_id(raw)
     event = await context.repos.events.get(event_id) if event_id is not None else None
     if event is None:
@@ -204,6 +207,43 @@ async def editable_event(update: Update, context: BotContext, action: str) -> Ev
         await message_of(update).reply_text(t._("This event has already been cancelled."))
         return None
     return event
+
+
+async def offer_events(
+    update: Update, context: BotContext, quarters: frozenset[str], action: str
+) -> None:
+    """Without a number: the coming events of the officer's quarters, one button each."""
+    t = context.t
+    repos = context.repos
+    events = await repos.events.upcoming(quarters, repos.now(), limit=20)
+    if not events:
+        await message_of(update).reply_text(t._("There are no coming events."))
+        return
+    verb = "edit" if action == "event.update" else "cancel"
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"#{event.id} · {t.fmt_date(event.starts_at)} · {shorten(event.title, 40)}",
+                callback_data=f"evpick:{verb}:{event.id}",
+            )
+        ]
+        for event in events
+    ]
+    question = t._("Which event?")
+    await message_of(update).reply_text(question, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def event_picked(update: Update, context: BotContext) -> None:
+    """An event chosen from the list: as /event_edit <id> or /event_cancel <id> would."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, verb, raw = [*query.data.split(":"), "", ""][:3]
+    await query.answer()
+    context.args = [raw]
+    if verb == "edit":
+        await event_edit(update, context)
+    elif verb == "cancel":
+        await event_cancel(update, context)
 
 
 async def event_edit(update: Update, context: BotContext) -> None:
@@ -463,3 +503,4 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CommandHandler("event_cancel", event_cancel, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(flow_button, pattern=r"^(evf|evq|evt|evc):"))
     app.add_handler(CallbackQueryHandler(cancel_confirmed, pattern=r"^evx:"))
+    app.add_handler(CallbackQueryHandler(event_picked, pattern=r"^evpick:(edit|cancel):"))

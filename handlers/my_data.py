@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -15,7 +15,14 @@ from bot.concerns import redact_staff_posts, status_label, topic_label
 from bot.context import BotContext, QuartierApplication
 from bot.i18n import bold, native_name
 from bot.menu import MENU_MY_CONCERNS
-from handlers.common import PRIVATE, edit_text, message_of, user_of
+from handlers.common import (
+    PRIVATE,
+    edit_text,
+    message_of,
+    parse_id,
+    send_resident_page,
+    user_of,
+)
 from storage.concerns import Voice
 from storage.db import to_db_time
 
@@ -56,7 +63,48 @@ async def my_concerns(update: Update, context: BotContext) -> None:
                 count=t.fmt_number(older),
             )
         )
-    await message_of(update).reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+    # Each opens the concern's page: the whole thread, and a way to add information.
+    buttons = [
+        InlineKeyboardButton(concern.reference, callback_data=f"mypage:{concern.reference}")
+        for concern in concerns
+    ]
+    keyboard = InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])
+    await message_of(update).reply_text(
+        "\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+
+
+async def page_button(update: Update, context: BotContext) -> None:
+    """A concern from /myconcerns: its page; or "Add information": a reply prompt."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    parts = query.data.split(":")
+    repository = context.repos.concerns
+    if len(parts) == 3 and parts[1] == "add":
+        concern_id = parse_id(parts[2])
+        concern = await repository.get(concern_id) if concern_id is not None else None
+    else:
+        concern = await repository.by_reference(parts[1][:20])
+    # Only the resident's own concerns, and only while they are theirs (not anonymised).
+    if concern is None or concern.resident_id != user_of(update).id:
+        await query.answer(t._("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if len(parts) == 3 and parts[1] == "add":
+        prompt = await query.message.reply_text(
+            t._(
+                "Write what you would like to add to {reference} (or send a voice message).",
+                reference=concern.reference,
+            ),
+            reply_markup=ForceReply(selective=True),
+        )
+        # The answer is a Telegram reply to this prompt: it joins the concern's thread.
+        await context.repos.concerns.link(prompt.chat_id, prompt.message_id, concern.id)
+        return
+    await send_resident_page(query.message, context, concern)
 
 
 async def my_data(update: Update, context: BotContext) -> None:
@@ -97,6 +145,7 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
         concerns.append(
             {
                 "reference": concern.reference,
+                "kind": concern.kind,
                 "quarter": concern.quarter_id,
                 "topic": concern.topic_id,
                 "status": concern.status,
@@ -241,3 +290,6 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CommandHandler("mydata", my_data, filters=PRIVATE))
     app.add_handler(CommandHandler("deleteme", delete_me, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(delete_me_button, pattern=r"^delme:(yes|no)$"))
+    app.add_handler(
+        CallbackQueryHandler(page_button, pattern=r"^mypage:(add:[0-9]+|[A-Z]{1,4}-[0-9]+)$")
+    )

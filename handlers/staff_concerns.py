@@ -42,6 +42,7 @@ from handlers.common import (
     voice_of,
 )
 from storage.concerns import STATUSES, Concern, ConcernEvent, Voice
+from storage.drafts import StaffDraft
 from storage.translations import StoredTranslation, concern_subject, entry_subject
 
 LIST_LIMIT = 20
@@ -194,10 +195,17 @@ async def note_command(update: Update, context: BotContext) -> None:
 
 
 async def status_command(update: Update, context: BotContext) -> None:
-    """/status <ref> <new|in_progress|done|rejected> [note]."""
+    """/status <ref> <new|in_progress|done|rejected> [message to the resident]."""
     t = context.t
     args = split_argument(command_argument(update), 3)
-    usage = t._("Usage: /status <number> <new|in_progress|done|rejected> [note]")
+    usage = (
+        t._("Usage: /status <number> <new|in_progress|done|rejected> [note]")
+        + "\n"
+        + t._(
+            "The note after the status goes to the resident with the new status (in their "
+            "language). For a note only the office sees, use /note."
+        )
+    )
     if len(args) < 2:
         await message_of(update).reply_text(usage)
         return
@@ -212,6 +220,21 @@ async def status_command(update: Update, context: BotContext) -> None:
     if concern is None:
         return
     note = note[:MAX_DESCRIPTION]
+    closing = status in ("done", "rejected") and not concern.anonymous
+    if closing and not note and concern.resident_id is not None:
+        # Closing without a word is rarely meant: ask for what the resident will read.
+        await context.repos.staff_drafts.save(
+            user_of(update).id, "closing", "text", {"concern_id": concern.id, "status": status}
+        )
+        await message_of(update).reply_text(
+            t._(
+                "What should the resident of {reference} read with “{status}”? Send the "
+                "closing message, or “-” for none.",
+                reference=concern.reference,
+                status=status_label(status, t),
+            )
+        )
+        return
     updated = await apply_status(context, user_of(update), concern, status, note)
     await message_of(update).reply_text(
         t._(
@@ -264,7 +287,7 @@ async def concerns_command(update: Update, context: BotContext) -> None:
             await message_of(update).reply_text(
                 await concern_detail(concern, context),
                 parse_mode=ParseMode.HTML,
-                reply_markup=status_keyboard(concern, t),
+                reply_markup=detail_keyboard(concern, t),
             )
         return
     open_only = True
@@ -347,7 +370,14 @@ async def concern_detail(concern: Concern, context: BotContext) -> str:
     ]
     (translation, *entries), failed = await ensure_all_translated(repos, texts, t.language)
     post = staff_post(
-        concern, repos, t, None, translation, failed and translation is None, DETAIL_TEXT_ROOM
+        concern,
+        repos,
+        t,
+        None,
+        translation,
+        failed and translation is None,
+        DETAIL_TEXT_ROOM,
+        private=True,
     )
     blocks = [
         detail_entry(event, entry, failed and entry is None, context)
@@ -395,6 +425,99 @@ def detail_entry(
     return html.escape(f"{when} · {kinds[event.kind]}:{voice} {text}".rstrip())
 
 
+def detail_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
+    """Status buttons, the location on request, and Reply where the resident can be answered."""
+    rows = [list(row) for row in status_keyboard(concern, t).inline_keyboard]
+    if not concern.anonymous and concern.resident_id is not None:
+        rows.append([InlineKeyboardButton(t._("✍️ Reply"), callback_data=f"crep:{concern.id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def reply_button(update: Update, context: BotContext) -> None:
+    """'✍️ Reply' under a concern's details: the officer's next message is the answer."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    t = context.t
+    raw = query.data.removeprefix("crep:")
+    if raw == "x":
+        await query.answer()
+        await context.repos.staff_drafts.discard(user.id)
+        await edit_text(query, t._("Cancelled. Nothing was sent."))
+        return
+    concern = await button_concern(update, context, raw, "concern.reply")
+    if concern is None:
+        return
+    await query.answer()
+    await context.repos.staff_drafts.save(user.id, "reply", "text", {"concern_id": concern.id})
+    if isinstance(query.message, Message):
+        await query.message.reply_text(
+            t._(
+                "Write your answer to {reference} now. The resident gets it in their language.",
+                reference=concern.reference,
+            ),
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton(t._("✖️ Cancel"), callback_data="crep:x")]]
+            ),
+        )
+
+
+async def take_closing(update: Update, context: BotContext, draft: StaffDraft) -> None:
+    """The closing message asked for by /status … done|rejected (authorised again)."""
+    message = message_of(update)
+    user = user_of(update)
+    t = context.t
+    repos = context.repos
+    text = (message.text or "").strip()
+    if not text:
+        await message.reply_text(t._("Please send your answer as text."))
+        return
+    await repos.staff_drafts.discard(user.id)
+    concern = await repos.concerns.get(int(draft.data.get("concern_id", 0)))
+    status = str(draft.data.get("status"))
+    if (
+        concern is None
+        or status not in STATUSES
+        or not await repos.staff.can_handle(user.id, concern)
+    ):
+        await audit_denied(context, user.id, "concern.status", str(draft.data.get("concern_id")))
+        await message.reply_text(t._("Sorry, you may not change this concern."))
+        return
+    note = "" if text in ("-", "–") else text[:MAX_DESCRIPTION]
+    updated = await apply_status(context, user, concern, status, note)
+    await message.reply_text(
+        t._(
+            "{reference} is now “{status}”.",
+            reference=updated.reference,
+            status=status_label(updated.status, t),
+        )
+    )
+
+
+async def take_reply(update: Update, context: BotContext, draft: StaffDraft) -> None:
+    """The officer's answer after '✍️ Reply' (authorised again: rights may have changed)."""
+    message = message_of(update)
+    user = user_of(update)
+    t = context.t
+    repos = context.repos
+    text = (message.text or "").strip()
+    if not text:
+        await message.reply_text(t._("Please send your answer as text."))
+        return
+    if len(text) > MAX_DESCRIPTION:
+        await message.reply_text(
+            t._("The text is too long (at most {count} characters).", count=MAX_DESCRIPTION)
+        )
+        return
+    await repos.staff_drafts.discard(user.id)
+    concern = await repos.concerns.get(int(draft.data.get("concern_id", 0)))
+    if concern is None or not await repos.staff.can_handle(user.id, concern):
+        await audit_denied(context, user.id, "concern.reply", str(draft.data.get("concern_id")))
+        await message.reply_text(t._("Sorry, you may not answer this concern."))
+        return
+    await message.reply_text(await apply_reply(context, user, concern, text, t))
+
+
 async def show_button(update: Update, context: BotContext) -> None:
     """A concern button from /concerns: show details with status buttons."""
     query = update.callback_query
@@ -410,7 +533,7 @@ async def show_button(update: Update, context: BotContext) -> None:
         await query.message.reply_text(
             await concern_detail(concern, context),
             parse_mode=ParseMode.HTML,
-            reply_markup=status_keyboard(concern, context.t),
+            reply_markup=detail_keyboard(concern, context.t),
         )
 
 
@@ -486,7 +609,7 @@ async def status_button(update: Update, context: BotContext) -> None:
             query,
             await concern_detail(updated, context),
             parse_mode=ParseMode.HTML,
-            reply_markup=status_keyboard(updated, context.t),
+            reply_markup=detail_keyboard(updated, context.t),
         )
 
 
@@ -551,6 +674,9 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CallbackQueryHandler(status_button, pattern=r"^cst:"))
     app.add_handler(CallbackQueryHandler(show_button, pattern=r"^cshow:"))
     app.add_handler(CallbackQueryHandler(location_button, pattern=r"^cloc:"))
+    app.add_handler(CallbackQueryHandler(reply_button, pattern=r"^crep:"))
+    app.staff_input["reply"] = take_reply
+    app.staff_input["closing"] = take_closing
     groups = list(app.repos.config.staff_groups)
     if groups:
         app.add_handler(

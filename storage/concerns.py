@@ -53,6 +53,8 @@ class Draft:
     voice: Voice | None = None
     #: The text is the transcript of the voice message (not typed).
     transcribed: bool = False
+    #: "concern", or "question": a resident's free message offered to the office.
+    kind: str = "concern"
 
     @property
     def has_description(self) -> bool:
@@ -90,6 +92,8 @@ class Concern:
     voice: Voice | None = None
     #: The text is the transcript of the voice message (not typed).
     transcribed: bool = False
+    #: "concern", or "question": a resident's free message offered to the office.
+    kind: str = "concern"
 
     @property
     def anonymous(self) -> bool:
@@ -157,6 +161,7 @@ def _draft(row: aiosqlite.Row) -> Draft:
         updated_at=from_db_time(row["updated_at"]),
         voice=_voice(row),
         transcribed=bool(row["transcribed"]),
+        kind=row["kind"],
     )
 
 
@@ -183,6 +188,7 @@ def _concern(row: aiosqlite.Row) -> Concern:
         posted_at=_time(row["posted_at"]),
         voice=_voice(row),
         transcribed=bool(row["transcribed"]),
+        kind=row["kind"],
     )
 
 
@@ -215,12 +221,13 @@ _DRAFT_FIELDS = frozenset(
         "voice_kind",
         "voice_seconds",
         "transcribed",
+        "kind",
     }
 )
 _CONCERN_COLUMNS = (
     "id, reference, quarter_id, number, topic_id, resident_id, language, text, photo_file_id, "
     "latitude, longitude, contact_allowed, status, created_at, status_changed_at, closed_at, "
-    "anonymised_at, posted_at, voice_file_id, voice_kind, voice_seconds, transcribed"
+    "anonymised_at, posted_at, voice_file_id, voice_kind, voice_seconds, transcribed, kind"
 )
 
 
@@ -336,8 +343,8 @@ class ConcernRepository:
                 "INSERT INTO concerns (reference, quarter_id, number, topic_id, resident_id, "  # noqa: S608 - constant columns
                 "language, text, photo_file_id, latitude, longitude, contact_allowed, status, "
                 "created_at, status_changed_at, voice_file_id, voice_kind, voice_seconds, "
-                "transcribed) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?) "
+                "transcribed, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?) "
                 f"RETURNING {_CONCERN_COLUMNS}",
                 (
                     format_reference(prefix, number),
@@ -357,6 +364,7 @@ class ConcernRepository:
                     draft.voice.kind if draft.voice else None,
                     draft.voice.seconds if draft.voice else None,
                     int(draft.transcribed),
+                    draft.kind,
                 ),
             )
             concern = _concern(inserted)

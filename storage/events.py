@@ -304,6 +304,16 @@ class EventRepository:
                 await _forget_stale_reminders(conn, event_id, data.starts_at)
             places = None if data.capacity is None else data.capacity - going
             promoted = await _promote(conn, event_id, places, now)
+            if {"starts_at", "ends_at", "place"} & set(changed):
+                # Who plans to come (or waits) hears of the new time or place, with a calendar
+                # file that updates theirs; the newly promoted hear of their place instead.
+                async with conn.execute(
+                    "SELECT user_id FROM rsvps WHERE event_id = ? ORDER BY rowid", (event_id,)
+                ) as cursor:
+                    told = [int(row[0]) for row in await cursor.fetchall()]
+                for user_id in told:
+                    if user_id not in promoted:
+                        await enqueue(conn, user_id, "event_changed", event_id=event_id)
             event = await _fetch_event(conn, event_id)
             await write_audit(
                 conn,

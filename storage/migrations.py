@@ -338,6 +338,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE concern_links_v7 RENAME TO concern_links",
         "CREATE INDEX concern_links_by_concern ON concern_links (concern_id)",
     ),
+    # 8: a resident's free question to the office ("when are you open?") travels like a concern
+    # of its own kind, with a reference, and the office's answer comes back the same way.
+    (
+        "ALTER TABLE concern_drafts ADD COLUMN kind TEXT NOT NULL DEFAULT 'concern' "
+        "CHECK (kind IN ('concern', 'question'))",
+        "ALTER TABLE concerns ADD COLUMN kind TEXT NOT NULL DEFAULT 'concern' "
+        "CHECK (kind IN ('concern', 'question'))",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -32,6 +32,7 @@ OUTBOX_KINDS: frozenset[str] = frozenset(
         "status",  # a status change (with its note) to the resident
         "promoted",  # a waiting resident got a place
         "event_cancelled",  # an event a resident registered for was called off
+        "event_changed",  # its time or place changed (with a new calendar file)
     }
 )
 

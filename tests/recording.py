@@ -19,7 +19,7 @@ from telegram.error import BadRequest
 from bot.app import build_application
 from bot.broadcasts import BroadcastService, Pacer, SystemClock
 from bot.context import QuartierApplication
-from bot.offline import Files, OfflineRequest
+from bot.offline import Files, OfflineRequest, chat_info
 from bot.outbox import OutboxService
 from bot.repositories import Repositories
 
@@ -69,6 +69,8 @@ class RecordingRequest(OfflineRequest):
 
     def result_for(self, method: str, params: dict[str, Any]) -> Any:
         """What Telegram would answer."""
+        if method == "getChat":
+            return chat_info(int(params["chat_id"]), f"Person {params['chat_id']}")
         if method == "getFile":
             file_id = str(params["file_id"])
             if file_id not in self.user_files:

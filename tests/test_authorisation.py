@@ -93,7 +93,13 @@ def button(data: str) -> Action:
 CASES: list[tuple[str, Action, bool, set[str], str | None]] = [
     ("/concerns", command("/concerns"), False, {"officer of the quarter", "admin"}, "BV-0001"),
     ("/reply", command("/reply {ref} Hello"), True, {"officer of the quarter", "admin"}, None),
-    ("/status", command("/status {ref} done"), True, {"officer of the quarter", "admin"}, None),
+    (
+        "/status",
+        command("/status {ref} done Fixed."),
+        True,
+        {"officer of the quarter", "admin"},
+        None,
+    ),
     ("/note", command("/note {ref} internal"), True, {"officer of the quarter", "admin"}, None),
     (
         "/export",
@@ -190,3 +196,33 @@ async def test_an_officer_learns_that_an_admin_command_is_for_admins(
     assert texts(calls) == ["This command is for admins only. Please ask an admin of your office."]
     calls = await world.person(RESIDENT).send(text)
     assert texts(calls) == ["Sorry, this command is only for staff."]  # residents learn no more
+
+
+async def test_staff_add_tells_the_new_officer_and_lists_names(world: World) -> None:
+    admin = world.person(ADMIN_ID)
+    new_officer = world.person(800077)
+    await new_officer.send("/start")
+    await new_officer.press("English")
+    calls = await admin.send("/staff add 800077 huenertshagen")
+    told = [c for c in calls if c.params.get("chat_id") == 800077 and c.method == "sendMessage"]
+    assert told and str(told[0].params["text"]).startswith(
+        "You are now an officer of the quarter office for Hünertshagen."
+    )
+    listing = texts(await admin.send("/staff"))[0]
+    assert "Officer Person 800077 (800077): huenertshagen" in listing
+    (answer,) = texts(await admin.send("/staff add @newcolleague huenertshagen"))
+    assert answer.startswith("Telegram does not tell bots who @newcolleague is.")
+    # A forwarded message of theirs, answered with /staff add <quarter>, names them.
+    forwarded = {
+        "message_id": 5,
+        "date": 0,
+        "chat": {"id": ADMIN_ID, "type": "private"},
+        "text": "hi",
+        "forward_origin": {
+            "type": "user",
+            "date": 0,
+            "sender_user": {"id": 800088, "is_bot": False, "first_name": "Ana"},
+        },
+    }
+    await admin.send("/staff add bahnhofsvorstadt", extra={"reply_to_message": forwarded})
+    assert 800088 in await world.repos.staff.officers_by_user()

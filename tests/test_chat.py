@@ -140,3 +140,22 @@ def test_photos_replies_and_menus_across_personas(tmp_path: Path) -> None:
     assert "📷 A photo is attached." in out and "Your concern has the number BV-0001." in out
     assert "Opening hours" in out  # m1 pressed the resident's "Office hours"
     assert "Thank you. Your message was added to BV-0001." in out  # the reply joined the thread
+
+
+def test_a_number_is_a_button_only_under_the_newest_message(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(TEST_CONFIG, encoding="utf-8")
+    script = [
+        "/start",
+        "2",  # English
+        "1",  # Bahnhofsvorstadt
+        "/concern",
+        "5",  # Safety
+        "'1",  # the text "1", not a button
+        "/quit",
+    ]
+    result = run_chat(config, script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "you: '1" in result.stdout
+    # Taken as the description: the next question is the contact one.
+    assert "May the quarter office answer you" in result.stdout

@@ -519,3 +519,50 @@ async def test_emergency_numbers_only_where_someone_may_be_in_danger(resident: P
     assert "112" not in texts(calls)[0]
     calls = await resident.send("/help")
     assert texts(calls)[0].startswith("🚨 In an emergency, call 110 (police) or 112")
+
+
+async def test_what_was_written_is_not_lost_to_one_tap(
+    resident: Person, repos: Repositories
+) -> None:
+    await onboard(resident)
+    await resident.send("/concern")
+    await resident.press("Housing")
+    await resident.send("The heating in the stairwell is off.")
+    calls = await resident.press("Cancel")
+    assert texts(calls) == ["Throw away what you have written so far?"]
+    calls = await resident.press("No, keep it")
+    assert texts(calls)[0].startswith("May the quarter office answer you")  # where they were
+    # /concern over the unsent draft: they choose.
+    calls = await resident.send("/concern")
+    assert texts(calls) == ["You have a concern you have not sent yet."]
+    await resident.press("Continue it")
+    draft = await repos.concerns.draft(resident.user_id)
+    assert draft is not None and draft.text == "The heating in the stairwell is off."
+    await resident.send("/concern")
+    calls = await resident.press("Start a new one")
+    assert texts(calls)[0] == "What is your concern about? Choose a topic."
+    draft = await repos.concerns.draft(resident.user_id)
+    assert draft is not None and draft.text is None
+    await resident.press("Housing")
+    await resident.send("Something else.")
+    await resident.press("Cancel")
+    calls = await resident.press("Yes, throw it away")
+    assert texts(calls)[0] == "Cancelled. Nothing was sent."
+    assert await repos.concerns.draft(resident.user_id) is None
+
+
+async def test_a_photo_or_location_after_the_description_is_still_taken(
+    resident: Person, repos: Repositories
+) -> None:
+    await onboard(resident)
+    await resident.send("/concern")
+    await resident.press("Green")
+    calls = await resident.send("The bench in the park is broken.")
+    assert "(You can still add a photo or share a location now.)" in texts(calls)[0]
+    calls = await resident.send_extra(PHOTO)
+    assert texts(calls)[0] == "📷 A photo is attached."
+    assert texts(calls)[1].startswith("May the quarter office answer you")
+    await resident.send_extra(LOCATION)
+    draft = await repos.concerns.draft(resident.user_id)
+    assert draft is not None and draft.photo_file_id == "ph-big"
+    assert draft.latitude is not None and draft.step == "contact"

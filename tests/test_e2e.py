@@ -91,7 +91,9 @@ def test_resident_in_english(api: FakeBotApi, bot: BotProcess) -> None:
     assert "Hans-Wendt-Stiftung" in privacy and "Your rights" in privacy
     assert "/hours — Office hours and address" in texts(chat.say("/help"))
     assert "I don't know the command /nope" in texts(chat.say("/nope"))
-    assert "I did not understand that." in texts(chat.say("Hello?"))
+    # Free text is offered to the office as a question (declined here).
+    assert "the quarter office can" in texts(chat.say("Hello?"))
+    assert "Cancelled. Nothing was sent." in texts(chat.press("No, thanks"))
     assert "Welcome back!" in texts(chat.say("/start"))
 
     # The command menu was published for each language and as a default.

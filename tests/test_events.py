@@ -106,6 +106,9 @@ async def test_rsvp_waiting_list_and_promotion(officer: Person, repos: Repositor
     assert toasts(calls)[0].startswith("The event is fully booked. You are on the waiting list")
     assert "You are on the waiting list." in texts(calls)[0]
     calls = await people[0].press("I can't come any more")
+    assert texts(calls)[-1].startswith("Give up your place for “Street festival”?")
+    assert await repos.events.rsvp_state(1, people[0].user_id) == "going"  # asked first
+    calls = await people[0].press("Yes, I can't come")
     promoted = [c for c in calls if str(c.params.get("chat_id")) == str(people[2].user_id)]
     assert promoted[0].params["text"].startswith("Good news: a place became free")
     assert await repos.events.rsvp_state(1, people[2].user_id) == "going"
@@ -300,3 +303,48 @@ async def test_a_cancelled_event_offers_no_calendar_file_and_far_events_show_the
     cancelled = replace(event, cancelled_at=event.starts_at)
     _, keyboard = render_card(cancelled, EventCounts(0, 0), None, "BV", None, EN)
     assert "ev:ics" not in str(keyboard.to_dict()) and "ev:go" not in str(keyboard.to_dict())
+
+
+async def test_edit_and_cancel_without_a_number_list_the_coming_events(
+    officer: Person, repos: Repositories
+) -> None:
+    await create_event(officer)
+    for command, expected in (
+        ("/event_edit", "What would you like to change?"),
+        ("/event_cancel", "Cancel “Street festival”?"),
+    ):
+        calls = await officer.send(command)
+        assert texts(calls) == ["Which event?"]
+        assert "#1 · Saturday 5 December · Street festival" in str(calls[-1].params["reply_markup"])
+        calls = await officer.press("Street festival")
+        assert texts(calls)[-1].startswith(expected)
+
+
+async def test_a_new_time_reaches_the_registered_with_a_calendar_file(
+    officer: Person, repos: Repositories
+) -> None:
+    await create_event(officer, capacity="2")
+    person = resident_named(officer, 700400, "en")
+    await onboard(person, "English")
+    await person.send("/events")
+    await person.press("I'll come")
+    await officer.send("/event_edit 1")
+    await officer.press("Start")
+    await officer.send("2026-12-06 16:00")
+    calls = await officer.press("Save")
+    (notice,) = [c for c in calls if c.method == "sendDocument" and c.params["chat_id"] == 700400]
+    assert str(notice.params["caption"]).startswith(
+        "“Street festival” has changed: it is now on Sunday 6 December at 16:00, at Bahnhofsplatz."
+    )
+    (_, content) = person.request.files[
+        (700400, max(mid for (cid, mid) in person.request.files if cid == 700400))
+    ]
+    event = icalendar.Calendar.from_ical(content).walk("VEVENT")[0]
+    # The same UID as the file from the card: calendars replace the entry.
+    assert event.decoded("dtstart").hour == 16 and str(event["uid"]) == "event-1@quartierbot"
+    # A change of the title alone is not worth a message.
+    await officer.send("/event_edit 1")
+    await officer.press("Title")
+    await officer.send("Street party")
+    calls = await officer.press("Save")
+    assert not [c for c in calls if c.params.get("chat_id") == 700400]

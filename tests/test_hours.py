@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.hours.status import render_week
 from bot.hours.week import (
     BREMEN_HOLIDAY_NAMES,
     WEEKDAY_KEYS,
@@ -22,6 +23,7 @@ from bot.hours.week import (
     parse_day,
     upcoming_closed_periods,
 )
+from bot.i18n import Catalogs
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -880,3 +882,11 @@ def test_bremen_holidays_only_requested_years() -> None:
     assert {day.year for day in bremen_holidays([2026])} == {2026}
     assert bremen_holidays([]) == {}
     assert bremen_holidays(iter([2027, 2027])) == bremen_holidays([2027])
+
+
+def test_arabic_office_hours_are_24_hour_with_the_arabic_comma() -> None:
+    catalogs = Catalogs.load(("de", "ar"), "de", ZoneInfo("Europe/Berlin"))
+    hours = WeeklyHours.from_mapping({"mon": "10:00-13:00, 14:00-16:00"})
+    (monday, *_) = render_week(hours, catalogs.translator("ar"))
+    assert "10:00–13:00، 14:00–16:00" in monday  # not "1:00 م", not a Latin comma
+    assert "م" not in monday.split(":", 1)[1]

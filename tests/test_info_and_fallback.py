@@ -54,8 +54,9 @@ async def test_unknown_command_and_free_text_point_to_the_menu(resident: Person)
         "I don't know the command /frobnicate. Use the buttons below or send /help."
     ]
     assert "🕒 Office hours" in reply_keyboard(calls)
-    calls = await resident.send("hello, is anybody there?")
-    assert texts(calls)[0].startswith("I did not understand that.")
+    calls = await resident.send("hello, is anybody there?")  # offered to the office instead
+    assert texts(calls)[0].startswith("I cannot answer that myself, but the quarter office can.")
+    await resident.press("No, thanks")
     calls = await resident.process(
         message_update(
             resident.user_id,

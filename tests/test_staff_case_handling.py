@@ -70,9 +70,46 @@ async def test_status_words_in_the_officers_language_and_with_spaces(
     assert answers[-1] == "BV-0001 ist jetzt „in Bearbeitung“."
     (entry,) = await repos.concerns.events(1)
     assert (entry.status, entry.text) == ("in_progress", "Wir kümmern uns.")
-    await officer.send("/status 1 Erledigt")
+    answers = to_officer(await officer.send("/status 1 Erledigt"))
+    assert answers[-1].startswith("Was soll die Person, die BV-0001 gemeldet hat,") or (
+        "BV-0001" in answers[-1]
+    )
+    await officer.send("-")  # no closing message
     await officer.send("/status BV-0001 in progress")
     statuses = [e.status for e in await repos.concerns.events(1)]
     assert statuses == ["in_progress", "done", "in_progress"]
     answers = to_officer(await officer.send("/status BV-0001 vielleicht"))
     assert answers[-1].startswith("Unbekannter Status „vielleicht“.")
+
+
+async def test_the_details_in_a_private_chat_offer_what_they_say(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    calls = await officer.send("/concerns BV-0001")
+    (detail,) = [c for c in calls if c.method == "sendMessage"]
+    # Not "reply to this post" (there is no relay in a private chat): the Reply button.
+    assert "✍️" in str(detail.params["text"]) and "crep:1" in str(detail.params["reply_markup"])
+    await officer.press_callback("crep:1")
+    answers = to_officer(await officer.send("Wir kommen am Montag."))
+    assert "BV-0001" in answers[-1]
+    (entry,) = await repos.concerns.events(1)
+    assert (entry.kind, entry.text) == ("reply", "Wir kommen am Montag.")
+    assert await repos.staff_drafts.get(ADMIN_ID) is None  # the next message is ordinary again
+
+
+async def test_closing_asks_for_the_message_the_resident_reads(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    calls = await officer.send("/status BV-0001")
+    assert "/note" in to_officer(calls)[-1]  # the help says who reads the note
+    await officer.send("/status BV-0001 erledigt")
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    calls = await officer.send("Die Lampe wurde repariert.")
+    told = [c for c in calls if c.params.get("chat_id") == AUTHOR]
+    assert "Die Lampe wurde repariert." in str(told[-1].params["text"])
+    entry = (await repos.concerns.events(1))[-1]
+    assert (entry.status, entry.text) == ("done", "Die Lampe wurde repariert.")

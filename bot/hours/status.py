@@ -202,7 +202,7 @@ def render_week(hours: WeeklyHours, t: Translator) -> list[str]:
     for weekday in range(7):
         intervals = hours.for_weekday(weekday)
         if intervals:
-            spans = ", ".join(render_interval(interval, t) for interval in intervals)
+            spans = t.fmt_series([render_interval(interval, t) for interval in intervals])
         else:
             spans = t._("closed")
         lines.append(t._("{weekday}: {hours}", weekday=t.weekday(weekday), hours=spans))
