@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     poster.add_argument("--lang", help="languages, comma-separated (default: all offered)")
     poster.add_argument("--out", type=Path, help="PDF file (default: poster-<quarter>.pdf)")
     poster.add_argument("--username", help="the bot's username (default: asked from Telegram)")
+    poster.add_argument(
+        "--allow-example",
+        action="store_true",
+        help="print even while the office still has EXAMPLE values (a test print)",
+    )
     health = commands.add_parser(
         "health", help="exit 0 if the running bot polled Telegram recently (for health checks)"
     )
@@ -524,7 +529,7 @@ def health(config_path: Path, max_age: float) -> int:
 def poster(config_path: Path, args: argparse.Namespace) -> int:
     """Make the notice-board poster for one quarter."""
     # Imported here: the PDF and image libraries cost 25 MB and 0.2 s that no other command needs.
-    from bot.poster import PosterError, find_font, make_poster
+    from bot.poster import PosterError, example_values, find_font, make_poster
 
     config = _load(config_path)
     if config is None:
@@ -534,6 +539,15 @@ def poster(config_path: Path, args: argparse.Namespace) -> int:
         print(
             f"quartierbot: unknown quarter {args.quarter!r}; use one of "
             f"{', '.join(config.quarter_ids)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    examples = example_values(quarter)
+    if examples and not args.allow_example:
+        # A poster on a notice board with "EXAMPLE: Musterstraße 1" sends people nowhere.
+        print(
+            f"quartierbot: {', '.join(examples)} still holds an EXAMPLE value; replace it in "
+            "the config first (or add --allow-example for a test print)",
             file=sys.stderr,
         )
         return EXIT_USAGE

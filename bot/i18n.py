@@ -231,6 +231,10 @@ class Translator:
         """A number of days as people say it: '2 weeks', '3 months', '1 year'."""
         return format_timedelta(timedelta(days=days), locale=self.locale)
 
+    def fmt_hours(self, hours: float) -> str:
+        """A span of time as people say it: '3 hours', '2 days'."""
+        return format_timedelta(timedelta(hours=hours), locale=self.locale)
+
     def fmt_number(self, value: float) -> str:
         """Number with the locale's separators."""
         return format_decimal(value, locale=self.locale)

@@ -30,6 +30,11 @@ CALL_TO_ACTION = N_(
     "help with your concerns, in your language."
 )
 HOURS_HEADING = N_("Opening hours")
+#: For those without Telegram (or a smartphone): the office is there all the same.
+WITHOUT_TELEGRAM = N_("Without Telegram: come by during the opening hours.")
+WITHOUT_TELEGRAM_CONTACT = N_(
+    "Without Telegram: come by during the opening hours, or call or write: {contacts}"
+)
 
 
 class PosterError(Exception):
@@ -52,6 +57,16 @@ def find_font(override: str | None = None) -> Path:
         "no font with Latin, Cyrillic and Arabic letters found: install DejaVu Sans "
         "(Debian/Ubuntu: apt-get install fonts-dejavu-core) or set QUARTIERBOT_FONT to a .ttf file"
     )
+
+
+def example_values(quarter: Quarter) -> list[str]:
+    """Office fields still holding config.example.toml's EXAMPLE text: never to be printed."""
+    office = quarter.office
+    return [
+        f"quarters.{quarter.id}.office.{name}"
+        for name in ("name", "address", "phone", "email")
+        if "EXAMPLE" in getattr(office, name)
+    ]
 
 
 def make_poster(
@@ -105,7 +120,8 @@ def _qr_code(pdf: FPDF, link: str) -> None:
 def _calls_to_action(pdf: FPDF, catalogs: Catalogs, languages: Sequence[str]) -> None:
     """One short paragraph per language, each introduced by the language's own name."""
     y = 133.0
-    size = 10.5 if len(languages) <= 5 else 9.0
+    # As large as the languages leave room for: read from a metre away on a notice board.
+    size = 12.5 if len(languages) <= 4 else 11.0 if len(languages) <= 6 else 9.5
     pdf.set_font("poster", size=size)
     for code in languages:
         t = catalogs.translator(code)
@@ -117,12 +133,18 @@ def _calls_to_action(pdf: FPDF, catalogs: Catalogs, languages: Sequence[str]) ->
 
 def _hours(pdf: FPDF, quarter: Quarter, t: Translator) -> None:
     """The weekly opening hours and the address at the bottom."""
-    pdf.set_font("poster", size=11)
-    y = max(pdf.get_y() + 4, 228.0)
+    pdf.set_font("poster", size=12.5)
+    y = max(pdf.get_y() + 4, 222.0)
     lines = [t._(HOURS_HEADING), *render_week(quarter.office.hours, t)]
-    if quarter.office.address:
-        lines.append(quarter.office.address)
-    height = 4.6
+    office = quarter.office
+    if office.address:
+        lines.append(office.address)
+    contacts = [value for value in (office.phone, office.email) if value]
+    if contacts:
+        lines.append(t._(WITHOUT_TELEGRAM_CONTACT, contacts=", ".join(contacts)))
+    else:
+        lines.append(t._(WITHOUT_TELEGRAM))
+    height = 5.4
     if y + height * len(lines) > 290:
         y = 290 - height * len(lines)
     for line in lines:

@@ -6,7 +6,7 @@ in the middle of typing an event loses nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -89,6 +89,31 @@ async def ask(message: Message, context: BotContext, draft: StaffDraft) -> None:
         rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([skip_button(t), cancel_button(t)] if step in OPTIONAL else [cancel_button(t)])
     await message.reply_text(question(step, t), reply_markup=InlineKeyboardMarkup(rows))
+
+
+#: Events longer than this are confirmed before they are taken.
+LONG_EVENT = timedelta(days=1)
+
+
+async def confirm_long_event(
+    message: Message, context: BotContext, start: datetime, end: datetime
+) -> None:
+    """Ask whether an event really lasts more than a day."""
+    t = context.t
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t._("Yes, it lasts that long"), callback_data="evf:longok")],
+            [InlineKeyboardButton(t._("No, change the end"), callback_data="evf:reend")],
+        ]
+    )
+    await message.reply_text(
+        t._(
+            "This event would last {span}, until {end}. Is that right?",
+            span=t.fmt_hours((end - start).total_seconds() / 3600),
+            end=t.fmt_datetime(end),
+        ),
+        reply_markup=keyboard,
+    )
 
 
 def next_step(draft: StaffDraft) -> str:
@@ -312,7 +337,13 @@ async def take_input(update: Update, context: BotContext, draft: StaffDraft) -> 
                 data["ends_at"] = None  # an end before the new start would be wrong: ask again
         elif draft.step == "end":
             start = datetime.fromisoformat(str(data["starts_at"]))
-            data["ends_at"] = parse_end(text, start, t, tz).isoformat()
+            end = parse_end(text, start, t, tz)
+            data["ends_at"] = end.isoformat()
+            if end - start > LONG_EVENT:
+                # More than a day is possible (a festival weekend) but more often a typo.
+                await repos.staff_drafts.save(draft.user_id, draft.kind, "end", data)
+                await confirm_long_event(message, context, start, end)
+                return
         elif draft.step == "place":
             data["place"] = validate_place(text, t)
         elif draft.step == "description":
@@ -352,6 +383,17 @@ async def flow_button(update: Update, context: BotContext) -> None:
         return
     if query.data == "evf:save":
         await save(update, context, draft)
+        return
+    if query.data == "evf:longok" and draft.step == "end" and data.get("ends_at"):
+        draft = await repos.staff_drafts.save(user.id, draft.kind, next_step(draft), data)
+        if message:
+            await ask(message, context, draft)
+        return
+    if query.data == "evf:reend" and draft.step == "end":
+        data["ends_at"] = None
+        draft = await repos.staff_drafts.save(user.id, draft.kind, "end", data)
+        if message:
+            await ask(message, context, draft)
         return
     if query.data == "evf:change":
         data["editing"] = True

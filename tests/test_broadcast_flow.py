@@ -18,6 +18,7 @@ from bot.app import build_application
 from bot.broadcasts import BroadcastService, SendOutcome, classify
 from bot.context import QuartierApplication
 from bot.repositories import Repositories
+from storage.events import EventInput
 from tests.conftest import ADMIN_ID
 from tests.recording import TOKEN, Person, RecordingRequest, texts, toasts
 
@@ -220,10 +221,36 @@ async def test_stats_for_staff(
     await repos.concerns.update_draft(720000, topic_id="health", text="x", contact_allowed=0)
     await repos.concerns.submit(720000, "BV", "tr")
     admin = Person(application, request, ADMIN_ID, "en")
-    (text,) = texts(await admin.send("/stats"))
-    assert "Residents by quarter: Bahnhofsvorstadt 3" in text
+    await admin.send("/start q-bahnhofsvorstadt")
+    await admin.press("English")  # staff are residents of the bot too, but not of the report
+    await admin.send("/reply BV-0001 We are on it.")
+    # Concerns carry the real clock; the bot's clock is pinned to 23 November in tests.
+    today = datetime.now(UTC).date().isoformat()
+    (text,) = texts(await admin.send(f"/stats Bahnhofsvorstadt 2026-11-01 {today}"))
+    assert text.startswith("Figures for Bahnhofsvorstadt\nPeriod: 1 Nov 2026 – ")
+    assert "Residents by quarter: Bahnhofsvorstadt 3" in text  # not 4: the admin is staff
     assert "Subscribers by quarter: Bahnhofsvorstadt 3" in text
     assert "by topic: Health 1" in text and "by status: new 1" in text
+    assert "Median time to the office's first reply: " in text and "; to done: –" in text
+    festival = EventInput(
+        "bahnhofsvorstadt",
+        "Street festival",
+        datetime(2026, 11, 28, 14, 0, tzinfo=UTC),
+        None,
+        "Bahnhofsplatz",
+        "",
+        1,
+        None,
+    )
+    event = await repos.events.create(ADMIN_ID, festival)
+    for user_id in (720001, 720002):
+        await repos.events.rsvp(event.id, user_id, datetime(2026, 11, 23, tzinfo=UTC))
+    (text,) = texts(await admin.send(f"/stats 2026-11-01 {today}"))
+    assert "Events: 1; sign-ups: 1, on waiting lists: 1" in text
+    (outside,) = texts(await admin.send("/stats 2026-01-01 2026-01-31"))
+    assert "by topic: –" in outside and "Median time to the office's first reply: –" in outside
+    (wrong,) = texts(await admin.send("/stats yesterday"))
+    assert wrong.startswith("I don't understand “yesterday”.\nUsage: /stats [quarter] [from] [to]")
     resident = Person(application, request, 730005, "en")
     assert texts(await resident.send("/stats")) == ["Sorry, this command is only for staff."]
 

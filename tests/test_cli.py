@@ -113,7 +113,7 @@ def test_a_base_url_without_bot_is_refused_without_printing_the_token(
     # Before, python-telegram-bot appended the token to "…:9" and httpx printed it as a port.
     config = tmp_path / "config.toml"
     config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    extra = ["bahnhofsvorstadt"] if command == "poster" else []
+    extra = ["bahnhofsvorstadt", "--allow-example"] if command == "poster" else []
     result = quartierbot(
         command,
         "--config",

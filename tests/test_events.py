@@ -348,3 +348,20 @@ async def test_a_new_time_reaches_the_registered_with_a_calendar_file(
     await officer.send("Street party")
     calls = await officer.press("Save")
     assert not [c for c in calls if c.params.get("chat_id") == 700400]
+
+
+async def test_an_event_longer_than_a_day_is_confirmed_first(
+    officer: Person, repos: Repositories
+) -> None:
+    await officer.send("/event_new")
+    await officer.send("Street festival")
+    await officer.send("2026-12-05 15:00")
+    calls = await officer.send("2026-12-08 18:00")  # a typo for 05.12.?
+    assert texts(calls)[-1].startswith("This event would last 3 days, until")
+    calls = await officer.press("No, change the end")
+    assert "end" in texts(calls)[-1].lower()
+    await officer.send("2026-12-07 18:00")
+    await officer.press("Yes, it lasts that long")
+    draft = await repos.staff_drafts.get(OFFICER)
+    assert draft is not None and draft.step == "place"
+    assert draft.data["ends_at"].startswith("2026-12-07T17:00")

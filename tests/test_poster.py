@@ -38,6 +38,7 @@ def test_poster_qr_code_decodes_to_the_deep_link(tmp_path: Path) -> None:
             "quartier_test_bot",
             "--out",
             str(out),
+            "--allow-example",  # the example config's addresses are placeholders
         ],
         capture_output=True,
         text=True,
@@ -61,6 +62,7 @@ def test_poster_qr_code_decodes_to_the_deep_link(tmp_path: Path) -> None:
     assert "Kodu telefonunuzla tarayın" in text  # Turkish
     assert "Відскануйте код" in text  # Ukrainian (Cyrillic)
     assert "Öffnungszeiten" in text and "Montag: 10:00–13:00, 14:00–16:00" in text
+    assert "Ohne Telegram" in text  # how to reach the office without it
     # Arabic is set with shaped (joined) letters; the PDF carries the Arabic text.
     assert any("\u0600" <= ch <= "\u06ff" or "\ufe70" <= ch <= "\ufeff" for ch in text)
 
@@ -77,7 +79,7 @@ def test_poster_refuses_unknown_quarter_and_missing_username(tmp_path: Path) -> 
     )
     assert unknown.returncode == 2 and "unknown quarter 'atlantis'" in unknown.stderr
     nameless = subprocess.run(
-        [*base, "huenertshagen"],
+        [*base, "huenertshagen", "--allow-example"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -91,3 +93,15 @@ def test_missing_font_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("bot.poster.FONT_CANDIDATES", ())
     with pytest.raises(PosterError, match="fonts-dejavu-core"):
         find_font(str(tmp_path / "nope.ttf"))
+
+
+def test_a_poster_with_example_values_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "poster.pdf"
+    command = [sys.executable, "-m", "bot", "poster", "bahnhofsvorstadt"]
+    command += ["--config", str(ROOT / "config.example.toml"), "--username", "quartier_test_bot"]
+    result = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "quarters.bahnhofsvorstadt.office.address still holds an EXAMPLE value" in result.stderr
+    assert not out.exists()
