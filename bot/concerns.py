@@ -6,7 +6,7 @@ import html
 import logging
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
@@ -365,10 +365,17 @@ PAGE_ENTRY_ROOM = 500
 
 
 def resident_page(
-    concern: Concern, events: Sequence[ConcernEvent], config: Config, t: Translator
+    concern: Concern,
+    events: Sequence[ConcernEvent],
+    config: Config,
+    t: Translator,
+    translations: Mapping[int, StoredTranslation] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The resident's own view of a concern (HTML): what they wrote, the office's replies and
-    status changes (internal notes stay internal), and a button to add information."""
+    status changes (internal notes stay internal), and a button to add information.
+
+    `translations`: the office's texts in the resident's language, as they were delivered.
+    """
     if concern.kind == "question":
         title = t._("Question {reference}", reference=concern.reference)
     else:
@@ -392,11 +399,12 @@ def resident_page(
             what = t._("You:")
         if event.voice:
             what += " " + voice_line(event.voice, event.transcribed, t)
-        text = shorten(event.text or "", PAGE_ENTRY_ROOM)
-        lines += [
-            "",
-            html.escape(f"{when} · {what}") + (f"\n{resident_quote(text)}" if text else ""),
-        ]
+        # A status note on an anonymous concern stays internal (the outbox never sent it).
+        internal = event.kind == "status" and concern.anonymous
+        text = "" if internal else event.text or ""
+        translation = (translations or {}).get(event.id) if event.kind != "resident" else None
+        quote = translated_quote(text, translation, t, limit=PAGE_ENTRY_ROOM) if text else ""
+        lines += ["", html.escape(f"{when} · {what}") + (f"\n{quote}" if quote else "")]
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(t._("✍️ Add information"), callback_data=f"mypage:add:{concern.id}")]]
     )

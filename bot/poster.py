@@ -149,5 +149,6 @@ def _hours(pdf: FPDF, quarter: Quarter, t: Translator) -> None:
         y = 290 - height * len(lines)
     for line in lines:
         pdf.set_xy(18, y)
-        pdf.cell(174, height, line, align="R" if t.rtl else "L")
-        y += height
+        # Wrapped, not cut: the address and the contact line may be longer than the page.
+        pdf.multi_cell(174, height, line, align="R" if t.rtl else "L")
+        y = pdf.get_y()

@@ -26,6 +26,7 @@ from bot.i18n import Translator, utf16_length
 from bot.menu import main_menu
 from storage.concerns import Concern, Voice
 from storage.events import Event, EventCounts
+from storage.translations import entry_subject
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,14 @@ async def translator_for(update: Update, context: BotContext) -> Translator:
 
 async def send_resident_page(message: Message, context: BotContext, concern: Concern) -> None:
     """A resident's concern page; a Telegram reply to it adds information (it is linked)."""
-    events = await context.repos.concerns.events(concern.id)
-    text, keyboard = resident_page(concern, events, context.repos.config, context.t)
+    repos = context.repos
+    events = await repos.concerns.events(concern.id)
+    translations = {}
+    for event in events:
+        if event.kind in ("reply", "status") and event.text:
+            stored = await repos.translations.get(entry_subject(event.id), context.t.language)
+            if stored is not None:
+                translations[event.id] = stored
+    text, keyboard = resident_page(concern, events, repos.config, context.t, translations)
     sent = await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     await context.repos.concerns.link(sent.chat_id, sent.message_id, concern.id)

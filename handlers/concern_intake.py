@@ -607,6 +607,10 @@ async def cancel_draft(update: Update, context: BotContext, edit: bool = False) 
     t = context.t
     user = user_of(update)
     had = await context.repos.concerns.discard_draft(user.id)
+    # An officer's pending answer (✍️ Reply, a closing message) is cancelled by /cancel too.
+    staff_draft = await context.repos.staff_drafts.get(user.id)
+    if staff_draft is not None and staff_draft.kind in ("reply", "closing"):
+        had = await context.repos.staff_drafts.discard(user.id) or had
     text = t._("Cancelled. Nothing was sent.") if had else t._("There is nothing to cancel.")
     query = update.callback_query
     if edit and query is not None:
@@ -710,7 +714,7 @@ async def offer_question(update: Update, context: BotContext) -> None:
                     t._("📨 Send it to the quarter office"), callback_data="cq:send"
                 )
             ],
-            [InlineKeyboardButton(t._("No, thanks"), callback_data="cflow:discard")],
+            [InlineKeyboardButton(t._("No, thanks"), callback_data="cq:no")],
         ]
     )
     await message.reply_text(
@@ -720,6 +724,19 @@ async def offer_question(update: Update, context: BotContext) -> None:
         ),
         reply_markup=keyboard,
     )
+
+
+async def on_question_decline(update: Update, context: BotContext) -> None:
+    """'No, thanks' to sending free text: the question goes, nothing else (an old button must
+    not throw away a concern written since)."""
+    query = update.callback_query
+    assert query is not None
+    user = user_of(update)
+    draft = await context.repos.concerns.draft(user.id)
+    await query.answer()
+    if draft is not None and draft.kind == "question":
+        await context.repos.concerns.discard_draft(user.id)
+    await edit_text(query, context.t._("Cancelled. Nothing was sent."))
 
 
 async def on_question_send(update: Update, context: BotContext) -> None:
@@ -943,3 +960,4 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_flow, pattern=r"^cflow:"))
     app.add_handler(CallbackQueryHandler(on_change, pattern=r"^cchange:"))
     app.add_handler(CallbackQueryHandler(on_question_send, pattern=r"^cq:send$"))
+    app.add_handler(CallbackQueryHandler(on_question_decline, pattern=r"^cq:no$"))

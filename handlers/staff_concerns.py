@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatAction, ParseMode
@@ -42,6 +44,7 @@ from handlers.common import (
     voice_of,
 )
 from storage.concerns import STATUSES, Concern, ConcernEvent, Voice
+from storage.db import utc_now
 from storage.drafts import StaffDraft
 from storage.translations import StoredTranslation, concern_subject, entry_subject
 
@@ -223,16 +226,22 @@ async def status_command(update: Update, context: BotContext) -> None:
     closing = status in ("done", "rejected") and not concern.anonymous
     if closing and not note and concern.resident_id is not None:
         # Closing without a word is rarely meant: ask for what the resident will read.
-        await context.repos.staff_drafts.save(
-            user_of(update).id, "closing", "text", {"concern_id": concern.id, "status": status}
-        )
+        data = {
+            "concern_id": concern.id,
+            "status": status,
+            "changed": concern.status_changed_at.isoformat(),
+            "was": concern.status,
+        }
+        if not await start_answer(update, context, "closing", data):
+            return
         await message_of(update).reply_text(
             t._(
                 "What should the resident of {reference} read with “{status}”? Send the "
                 "closing message, or “-” for none.",
                 reference=concern.reference,
                 status=status_label(status, t),
-            )
+            ),
+            reply_markup=answer_cancel_keyboard(t),
         )
         return
     updated = await apply_status(context, user_of(update), concern, status, note)
@@ -442,24 +451,62 @@ async def reply_button(update: Update, context: BotContext) -> None:
     raw = query.data.removeprefix("crep:")
     if raw == "x":
         await query.answer()
-        await context.repos.staff_drafts.discard(user.id)
+        draft = await context.repos.staff_drafts.get(user.id)
+        if draft is not None and draft.kind in ANSWER_DRAFTS:  # never an event or broadcast
+            await context.repos.staff_drafts.discard(user.id)
         await edit_text(query, t._("Cancelled. Nothing was sent."))
         return
     concern = await button_concern(update, context, raw, "concern.reply")
     if concern is None:
         return
     await query.answer()
-    await context.repos.staff_drafts.save(user.id, "reply", "text", {"concern_id": concern.id})
+    if not await start_answer(update, context, "reply", {"concern_id": concern.id}):
+        return
     if isinstance(query.message, Message):
         await query.message.reply_text(
             t._(
                 "Write your answer to {reference} now. The resident gets it in their language.",
                 reference=concern.reference,
             ),
-            reply_markup=InlineKeyboardMarkup(
-                [[InlineKeyboardButton(t._("✖️ Cancel"), callback_data="crep:x")]]
-            ),
+            reply_markup=answer_cancel_keyboard(t),
         )
+
+
+#: Staff drafts that only wait for one typed answer, and how long they wait for it.
+ANSWER_DRAFTS = ("reply", "closing")
+ANSWER_WAIT = timedelta(minutes=30)
+
+
+def answer_cancel_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """Cancel under a prompt for an answer (/cancel works too)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t._("✖️ Cancel"), callback_data="crep:x")]])
+
+
+async def start_answer(
+    update: Update, context: BotContext, kind: str, data: dict[str, Any]
+) -> bool:
+    """Wait for the officer's next message as an answer — unless an event or a broadcast is
+    being prepared, which must not be lost (False, and they are told)."""
+    user = user_of(update)
+    current = await context.repos.staff_drafts.get(user.id)
+    if current is not None and current.kind not in ANSWER_DRAFTS:
+        await message_of(update).reply_text(
+            context.t._("Please finish or cancel the event or broadcast you are preparing first.")
+        )
+        return False
+    await context.repos.staff_drafts.save(user.id, kind, "text", data)
+    return True
+
+
+async def answer_expired(update: Update, context: BotContext, draft: StaffDraft) -> bool:
+    """A prompt left unanswered for long: the message is not taken as the answer."""
+    if utc_now() - draft.updated_at <= ANSWER_WAIT:
+        return False
+    await context.repos.staff_drafts.discard(draft.user_id)
+    application = context.application
+    if isinstance(application, QuartierApplication) and application.resident_input is not None:
+        await application.resident_input(update, context)
+    return True
 
 
 async def take_closing(update: Update, context: BotContext, draft: StaffDraft) -> None:
@@ -468,9 +515,16 @@ async def take_closing(update: Update, context: BotContext, draft: StaffDraft) -
     user = user_of(update)
     t = context.t
     repos = context.repos
+    if await answer_expired(update, context, draft):
+        return
     text = (message.text or "").strip()
     if not text:
         await message.reply_text(t._("Please send your answer as text."))
+        return
+    if len(text) > MAX_DESCRIPTION:
+        await message.reply_text(
+            t._("The text is too long (at most {count} characters).", count=MAX_DESCRIPTION)
+        )
         return
     await repos.staff_drafts.discard(user.id)
     concern = await repos.concerns.get(int(draft.data.get("concern_id", 0)))
@@ -483,7 +537,20 @@ async def take_closing(update: Update, context: BotContext, draft: StaffDraft) -
         await audit_denied(context, user.id, "concern.status", str(draft.data.get("concern_id")))
         await message.reply_text(t._("Sorry, you may not change this concern."))
         return
-    note = "" if text in ("-", "–") else text[:MAX_DESCRIPTION]
+    if (concern.status, concern.status_changed_at.isoformat()) != (
+        draft.data.get("was"),
+        draft.data.get("changed"),
+    ):
+        # Someone else changed it meanwhile: their decision is not overwritten unseen.
+        await message.reply_text(
+            t._(
+                "{reference} was changed meanwhile (now “{status}”); nothing was sent.",
+                reference=concern.reference,
+                status=status_label(concern.status, t),
+            )
+        )
+        return
+    note = "" if text in ("-", "–") else text
     updated = await apply_status(context, user, concern, status, note)
     await message.reply_text(
         t._(
@@ -500,6 +567,8 @@ async def take_reply(update: Update, context: BotContext, draft: StaffDraft) -> 
     user = user_of(update)
     t = context.t
     repos = context.repos
+    if await answer_expired(update, context, draft):
+        return
     text = (message.text or "").strip()
     if not text:
         await message.reply_text(t._("Please send your answer as text."))

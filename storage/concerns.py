@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -231,6 +232,10 @@ _CONCERN_COLUMNS = (
 )
 
 
+#: A reference as people type it: 'BV-0042', 'bv-42'.
+_REFERENCE = re.compile(r"[A-Za-z]{1,4}-[0-9]{1,9}")
+
+
 def format_reference(prefix: str, number: int) -> str:
     """'BV-0042': the quarter's prefix and its running number."""
     return f"{prefix}-{number:04d}"
@@ -384,9 +389,9 @@ class ConcernRepository:
 
     async def by_reference(self, reference: str) -> Concern | None:
         """A concern by its reference, ignoring case ('bv-42' finds 'BV-0042')."""
+        if not _REFERENCE.fullmatch(reference.strip()):
+            return None  # only ASCII letters and digits: "BV-²" is no reference
         prefix, _, number = reference.strip().upper().partition("-")
-        if not number.isdigit():
-            return None
         row = await self.db.fetchone(
             f"SELECT {_CONCERN_COLUMNS} FROM concerns WHERE reference = ?",  # noqa: S608
             (format_reference(prefix, int(number)),),

@@ -57,7 +57,7 @@ class StatsRepository:
         end = to_db_time(until) if until is not None else "9999"
         # Staff are people too, but they are not the residents a funding report counts.
         staff = tuple(staff_ids)
-        not_staff = f"user_id NOT IN ({', '.join('?' for _ in staff) or 'NULL'})"
+        not_staff = f"user_id NOT IN ({', '.join('?' for _ in staff)})" if staff else "1"
         inactive = await self.db.fetchone(
             f"SELECT count(*) FROM residents WHERE inactive_since IS NOT NULL "  # noqa: S608
             f"AND quarter_id IN ({marks}) AND {not_staff}",
@@ -103,7 +103,7 @@ class StatsRepository:
             ),
             concerns_by_status=await self._grouped(
                 f"SELECT status, count(*) FROM concerns WHERE {period} "  # noqa: S608
-                f"AND quarter_id IN ({marks}) GROUP BY status",
+                f"AND kind = 'concern' AND quarter_id IN ({marks}) GROUP BY status",
                 (start, end, *quarters),
             ),
             broadcasts=len(broadcast_ids),
@@ -119,25 +119,26 @@ class StatsRepository:
             hours_to_first_reply=await self._median_hours(
                 "SELECT c.created_at, min(e.created_at) FROM concerns c JOIN concern_events e "  # noqa: S608
                 "ON e.concern_id = c.id AND e.kind = 'reply' WHERE c.created_at >= ? "
-                "AND c.created_at < ? "
+                "AND c.created_at < ? AND c.kind = 'concern' "
                 f"AND c.quarter_id IN ({marks}) GROUP BY c.id",
                 (start, end, *quarters),
             ),
             hours_to_done=await self._median_hours(
                 f"SELECT created_at, closed_at FROM concerns WHERE {period} "  # noqa: S608
-                f"AND status = 'done' AND quarter_id IN ({marks})",
+                f"AND status = 'done' AND kind = 'concern' AND quarter_id IN ({marks})",
                 (start, end, *quarters),
             ),
         )
 
     async def _broadcasts(self, quarters: tuple[str, ...], start: str, end: str) -> list[int]:
-        """Broadcasts created in the period that went to any of these quarters."""
+        """Broadcasts created in the period to these quarters only (one also sent elsewhere
+        would count deliveries in quarters the report is not about)."""
         rows = await self.db.fetchall(
             "SELECT id, quarters FROM broadcasts WHERE created_at >= ? AND created_at < ? "
             "AND status != 'cancelled'",
             (start, end),
         )
-        return [int(row[0]) for row in rows if set(json.loads(row[1])) & set(quarters)]
+        return [int(row[0]) for row in rows if set(json.loads(row[1])) <= set(quarters)]
 
     async def _median_hours(self, sql: str, params: tuple[object, ...]) -> float | None:
         """The median of (second − first) in hours over the rows; None without rows."""

@@ -92,3 +92,38 @@ async def test_a_concern_page_shows_the_thread_and_takes_more_information(
     await onboarded(stranger)
     calls = await stranger.send("/concern BV-0001")
     assert texts(calls) == ["There is no concern with the number “BV-0001”."]
+
+
+async def test_an_old_no_thanks_does_not_throw_away_a_concern_written_since(
+    resident: Person, repos: Repositories
+) -> None:
+    await onboarded(resident)
+    await resident.send(QUESTION)
+    await resident.send("/concern")
+    await resident.press("Housing")
+    await resident.send("The door does not lock.")
+    await resident.press_callback("cq:no")  # the old offer's button
+    draft = await repos.concerns.draft(resident.user_id)
+    assert draft is not None and draft.text == "The door does not lock."
+
+
+async def test_a_reference_with_odd_digits_is_no_reference(resident: Person) -> None:
+    await onboarded(resident)
+    calls = await resident.send("/concern BV-²")
+    assert texts(calls) == ["There is no concern with the number “BV-²”."]
+
+
+async def test_a_status_note_of_an_anonymous_concern_stays_off_the_page(
+    resident: Person, admin: Person, repos: Repositories
+) -> None:
+    await onboarded(resident)
+    await resident.send("/concern")
+    await resident.press("Housing")
+    await resident.send("Noise at night.")
+    await resident.press("No, stay anonymous")
+    await resident.press("I agree")
+    await resident.press("Submit")
+    await admin.send("/status BV-0001 in_progress Caller seems to be from flat 3.")
+    calls = await resident.send("/concern BV-0001")
+    page = str(calls[-1].params["text"])
+    assert "in progress" in page and "flat 3" not in page

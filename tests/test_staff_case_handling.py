@@ -71,9 +71,7 @@ async def test_status_words_in_the_officers_language_and_with_spaces(
     (entry,) = await repos.concerns.events(1)
     assert (entry.status, entry.text) == ("in_progress", "Wir kümmern uns.")
     answers = to_officer(await officer.send("/status 1 Erledigt"))
-    assert answers[-1].startswith("Was soll die Person, die BV-0001 gemeldet hat,") or (
-        "BV-0001" in answers[-1]
-    )
+    assert "BV-0001" in answers[-1] and "„-“" in answers[-1]  # asks for the closing message
     await officer.send("-")  # no closing message
     await officer.send("/status BV-0001 in progress")
     statuses = [e.status for e in await repos.concerns.events(1)]
@@ -113,3 +111,39 @@ async def test_closing_asks_for_the_message_the_resident_reads(
     assert "Die Lampe wurde repariert." in str(told[-1].params["text"])
     entry = (await repos.concerns.events(1))[-1]
     assert (entry.status, entry.text) == ("done", "Die Lampe wurde repariert.")
+
+
+async def test_a_pending_closing_message_can_be_cancelled_and_never_hijacks_later_text(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    await officer.send("/status BV-0001 erledigt")
+    answers = to_officer(await officer.send("/cancel"))
+    assert answers[-1] == "Abgebrochen. Es wurde nichts gesendet."
+    await officer.send("Hallo, ganz etwas anderes.")
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    assert not [e for e in await repos.concerns.events(1) if e.kind == "status"]
+
+
+async def test_a_closing_message_does_not_overwrite_a_change_made_meanwhile(
+    admin: Person, repos: Repositories
+) -> None:
+    concern = await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    await officer.send("/status BV-0001 abgelehnt")
+    await repos.concerns.set_status(concern, "in_progress", 800001, "")  # another officer
+    answers = to_officer(await officer.send("Wir können nicht helfen."))
+    assert "BV-0001" in answers[-1] and "in Bearbeitung" in answers[-1]
+    assert (await repos.concerns.get(1)).status == "in_progress"  # type: ignore[union-attr]
+
+
+async def test_an_answer_prompt_does_not_replace_an_event_being_prepared(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    await officer.send("/event_new")
+    await officer.send("/status BV-0001 erledigt")
+    draft = await repos.staff_drafts.get(ADMIN_ID)
+    assert draft is not None and draft.kind == "event"  # still there

@@ -158,3 +158,14 @@ async def test_the_example_in_the_help_is_accepted_as_it_stands(
     assert saved.startswith(("Saved.", "Gespeichert."))
     (closure,) = await repos.closures.upcoming(date(2026, 11, 23))
     assert closure.first_day.day > 12 and closure.first_day > date(2026, 11, 23)  # the clock
+
+
+async def test_two_closures_around_a_weekend_both_stay_visible(
+    german_admin: Person, resident: Person
+) -> None:
+    await german_admin.send("/closed 30.11.2026 4.12.2026")
+    await german_admin.send("/closed 7.12.2026 11.12.2026")
+    await resident.send("/start q-bahnhofsvorstadt")
+    await resident.press("English")
+    (hours,) = texts(await resident.send("/hours"))
+    assert "Monday 30 November – Friday 11 December: Office closed" in hours

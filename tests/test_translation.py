@@ -602,3 +602,17 @@ async def test_a_translation_too_long_for_one_message_leaves_the_original(
     await finish(app)
     for user_id in readers["tr"] + readers["de"]:
         assert await delivered_text(recording, user_id) == long_news
+
+
+async def test_the_concern_page_shows_the_office_in_the_residents_language(
+    world: tuple[QuartierApplication, RecordingRequest, Repositories],
+) -> None:
+    app, recording, _ = world
+    resident = Person(app, recording, 707021, "tr")
+    await turkish_concern(resident)
+    officer = Person(app, recording, ADMIN_ID, "de")
+    await officer.send("/reply BV-0001 Wir kommen morgen vorbei.")
+    calls = await resident.send("/concern BV-0001")
+    page = str(calls[-1].params["text"])
+    assert "<blockquote>Yarın uğrayacağız.</blockquote>" in page  # as it was delivered
+    assert "<blockquote expandable>Wir kommen morgen vorbei.</blockquote>" in page

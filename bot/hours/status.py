@@ -113,17 +113,18 @@ def as_entered(
     """
     shown: list[ClosedPeriod] = []
     for period in periods:
-        closure = next(
-            (
-                c
-                for c in closures
-                if c.first_day <= period.first <= c.last_day
-                and (c.reason or t._("Office closed")) == period.reason
-            ),
-            None,
-        )
-        if closure is not None:
-            period = ClosedPeriod(max(closure.first_day, today), closure.last_day, period.reason)
+        # Every closure with this reason inside the run: two weeks with a weekend between are
+        # one run of opening days, and both stay visible.
+        within = [
+            c
+            for c in closures
+            if c.first_day <= period.last
+            and c.last_day >= period.first
+            and (c.reason or t._("Office closed")) == period.reason
+        ]
+        if within:
+            first = max(min(c.first_day for c in within), today)
+            period = ClosedPeriod(first, max(c.last_day for c in within), period.reason)
         if not shown or shown[-1] != period:
             shown.append(period)
     return shown
