@@ -91,9 +91,16 @@ def status_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
     ]
     rows = [buttons]
     if concern.latitude is not None and concern.anonymised_at is None:
-        location = t._("📍 Send me the location")
-        rows.append([InlineKeyboardButton(location, callback_data=f"cloc:{concern.id}")])
+        rows += [list(row) for row in location_keyboard(concern, t).inline_keyboard]
     return InlineKeyboardMarkup(rows)
+
+
+def location_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
+    """The button that sends a concern's location privately to the officer who presses it."""
+    location = t._("📍 Send me the location")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(location, callback_data=f"cloc:{concern.id}")]]
+    )
 
 
 def placeholder_image() -> bytes:
@@ -399,6 +406,7 @@ def resident_page(
             what = t._("You:")
         if event.voice:
             what += " " + voice_line(event.voice, event.transcribed, t)
+        what += attachment_marks(event, t)
         # A status note on an anonymous concern stays internal (the outbox never sent it).
         internal = event.kind == "status" and concern.anonymous
         text = "" if internal else event.text or ""
@@ -409,3 +417,13 @@ def resident_page(
         [[InlineKeyboardButton(t._("✍️ Add information"), callback_data=f"mypage:add:{concern.id}")]]
     )
     return "\n".join(lines), keyboard
+
+
+def attachment_marks(event: ConcernEvent, t: Translator) -> str:
+    """' 📷 A photo is attached.' and the like, for an entry that brought a photo or a place."""
+    marks = ""
+    if event.photo_file_id:
+        marks += " " + t._("📷 A photo is attached.")
+    if event.latitude is not None:
+        marks += " " + t._("📍 A location is attached.")
+    return marks

@@ -29,6 +29,7 @@ from telegram.ext import ExtBot
 from bot.broadcasts import NO_RETRY, Pacer, SendOutcome, classify
 from bot.concerns import (
     ensure_translated,
+    location_keyboard,
     quarter_name,
     resident_translator,
     staff_post,
@@ -303,10 +304,12 @@ class OutboxService:
             return await self._photo(message.chat_id, concern)
         if message.kind == "concern_voice" and concern.voice:
             return await self._voice(message.chat_id, concern, concern.voice)
-        if message.kind == "followup" and entry is not None and (entry.text or entry.voice):
+        if message.kind == "followup" and entry is not None and has_content(entry):
             return await self._followup(message.chat_id, concern, entry)
         if message.kind == "reply" and entry is not None and (entry.text or entry.voice):
             return await self._reply(message.chat_id, concern, entry)
+        if message.kind == "followup_photo" and entry is not None and entry.photo_file_id:
+            return await self._photo(message.chat_id, concern, entry.photo_file_id)
         if message.kind in ("followup_voice", "reply_voice") and entry and entry.voice:
             return await self._voice(message.chat_id, concern, entry.voice)
         if message.kind == "status" and entry is not None:
@@ -348,15 +351,15 @@ class OutboxService:
         links = await self.repos.concerns.links(concern.id, chat_id)
         return next((link.message_id for link in links if link.kind == "text"), None)
 
-    async def _photo(self, chat_id: int, concern: Concern) -> Send:
-        """The concern's photo under its post."""
+    async def _photo(self, chat_id: int, concern: Concern, file_id: str | None = None) -> Send:
+        """The concern's photo (or one added later) under its post."""
         post = await self._under_post(chat_id, concern)
 
         async def send() -> Delivered:
             """One sendPhoto."""
             sent = await self.bot.send_photo(
                 chat_id,
-                str(concern.photo_file_id),
+                file_id or str(concern.photo_file_id),
                 caption=concern.reference,
                 reply_to_message_id=post,
                 allow_sending_without_reply=True,
@@ -434,6 +437,15 @@ class OutboxService:
             parts.append(translated_quote(text, translation, t, failed))
         if entry.voice:
             parts.append(html.escape(voice_line(entry.voice, entry.transcribed, t)))
+        if entry.photo_file_id:
+            parts.append(html.escape(t._("📷 Photo below")))
+        keyboard = None
+        if entry.latitude is not None and concern.latitude is not None:
+            # Never the place itself in the group: the button sends it to the officer who asks.
+            parts.append(
+                html.escape(t._("📍 With a location: the button below sends it to you privately."))
+            )
+            keyboard = location_keyboard(concern, t)
         body = t._(
             "💬 Message about {reference}:\n\n{text}",
             reference=concern.reference,
@@ -448,6 +460,7 @@ class OutboxService:
                 parse_mode=ParseMode.HTML,
                 reply_to_message_id=post,
                 allow_sending_without_reply=True,
+                reply_markup=keyboard,
                 rate_limit_args=NO_RETRY,
             )
             return Delivered(sent, "followup")
@@ -557,3 +570,8 @@ class OutboxService:
             return Delivered(sent, link_kind)
 
         return send
+
+
+def has_content(entry: ConcernEvent) -> bool:
+    """A follow-up with something left to tell (erasure empties them)."""
+    return bool(entry.text or entry.voice or entry.photo_file_id or entry.latitude is not None)

@@ -634,7 +634,9 @@ async def on_input(update: Update, context: BotContext) -> None:
     user = user_of(update)
     repos = context.repos
     reply_to = message.reply_to_message
-    if reply_to is not None and (message.text or voice_of(message)):
+    if reply_to is not None and (
+        message.text or voice_of(message) or message.photo or message.location
+    ):
         concern = await repos.concerns.linked(message.chat_id, reply_to.message_id)
         if concern is not None and concern.resident_id == user.id:
             await resident_follow_up(update, context, concern)
@@ -911,8 +913,11 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
     t = context.t
     repos = context.repos
     heard = voice_of(message)
-    text = plain_text((message.caption if heard else message.text) or "")
-    if not text and heard is None:
+    photo = message.photo[-1].file_id if message.photo else None
+    place = message.location
+    captioned = heard is not None or photo is not None
+    text = plain_text((message.caption if captioned else message.text) or "")
+    if not text and heard is None and photo is None and place is None:
         return
     if len(text) > MAX_DESCRIPTION:
         await message.reply_text(too_long(text, t))
@@ -935,6 +940,8 @@ async def resident_follow_up(update: Update, context: BotContext, concern: Conce
         staff_chat,
         voice=heard[0] if heard else None,
         transcribed=transcript is not None,
+        photo_file_id=photo,
+        location=(place.latitude, place.longitude) if place is not None else None,
     )
     # The staff group gets it through the outbox, under the concern's post.
     context.outbox.wake()

@@ -96,7 +96,8 @@ async def page_button(update: Update, context: BotContext) -> None:
     if len(parts) == 3 and parts[1] == "add":
         prompt = await query.message.reply_text(
             t._(
-                "Write what you would like to add to {reference} (or send a voice message).",
+                "Write what you would like to add to {reference}, or send a voice message, a "
+                "photo or a location.",
                 reference=concern.reference,
             ),
             reply_markup=ForceReply(selective=True),
@@ -168,6 +169,12 @@ async def collect_personal_data(context: BotContext, user_id: int) -> dict[str, 
                         "text": event.text,
                         "status": event.status,
                         "voice_message": voice_record(event.voice, event.transcribed),
+                        "photo_telegram_file_id": event.photo_file_id,
+                        "location": (
+                            {"latitude": event.latitude, "longitude": event.longitude}
+                            if event.latitude is not None
+                            else None
+                        ),
                         "at": to_db_time(event.created_at),
                     }
                     for event in events

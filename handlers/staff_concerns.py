@@ -20,6 +20,7 @@ from bot.concerns import (
     MAX_DESCRIPTION,
     STATUS_LABELS,
     StatusStamp,
+    attachment_marks,
     ensure_all_translated,
     plain_text,
     refresh_staff_post,
@@ -426,6 +427,7 @@ def detail_entry(
         "status": t._("Status"),
     }
     voice = (" " + voice_line(event.voice, event.transcribed, t)) if event.voice else ""
+    voice += attachment_marks(event, t)
     if event.kind == "resident" and event.text and context.repos.translation.enabled:
         quote = translated_quote(event.text, translation, t, failed, DETAIL_ENTRY_ROOM)
         return html.escape(f"{when} · {kinds[event.kind]}:{voice}") + "\n" + quote

@@ -121,6 +121,10 @@ class ConcernEvent:
     voice: Voice | None = None
     #: The text is the transcript of the voice message (not typed).
     transcribed: bool = False
+    #: A photo or a location the resident added later.
+    photo_file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,9 @@ def _event(row: aiosqlite.Row) -> ConcernEvent:
         created_at=from_db_time(row["created_at"]),
         voice=_voice(row),
         transcribed=bool(row["transcribed"]),
+        photo_file_id=row["photo_file_id"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
     )
 
 
@@ -483,14 +490,19 @@ class ConcernRepository:
         staff_chat: int | None = None,
         voice: Voice | None = None,
         transcribed: bool = False,
+        photo_file_id: str | None = None,
+        location: tuple[float, float] | None = None,
     ) -> None:
-        """A resident's follow-up (text, a voice message or both), added to the thread (and,
-        with a staff chat, to the outbox)."""
+        """A resident's follow-up (text, a voice message, a photo or a location), added to the
+        thread (and, with a staff chat, to the outbox). A location becomes the concern's: the
+        staff's "send me the location" button sends the newest."""
+        latitude, longitude = location if location is not None else (None, None)
         async with self.db.transaction() as conn:
             (row,) = await conn.execute_fetchall(
                 "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at, "
-                "voice_file_id, voice_kind, voice_seconds, transcribed) "
-                "VALUES (?, 'resident', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "voice_file_id, voice_kind, voice_seconds, transcribed, photo_file_id, "
+                "latitude, longitude) "
+                "VALUES (?, 'resident', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     concern_id,
                     user_id,
@@ -498,8 +510,17 @@ class ConcernRepository:
                     to_db_time(utc_now()),
                     *_voice_values(voice),
                     int(transcribed),
+                    photo_file_id,
+                    latitude,
+                    longitude,
                 ),
             )
+            if location is not None:
+                await conn.execute(
+                    "UPDATE concerns SET latitude = ?, longitude = ? "
+                    "WHERE id = ? AND anonymised_at IS NULL",
+                    (latitude, longitude, concern_id),
+                )
             if staff_chat is not None:
                 entry_id = int(row[0])
                 await enqueue(
@@ -508,6 +529,10 @@ class ConcernRepository:
                 if voice is not None:
                     await enqueue(
                         conn, staff_chat, "followup_voice", concern_id=concern_id, entry_id=entry_id
+                    )
+                if photo_file_id is not None:
+                    await enqueue(
+                        conn, staff_chat, "followup_photo", concern_id=concern_id, entry_id=entry_id
                     )
 
     async def add_staff_entry(

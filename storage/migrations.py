@@ -346,6 +346,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE concerns ADD COLUMN kind TEXT NOT NULL DEFAULT 'concern' "
         "CHECK (kind IN ('concern', 'question'))",
     ),
+    # 9: a resident may add a photo or a location to a concern later (from its page).
+    (
+        "ALTER TABLE concern_events ADD COLUMN photo_file_id TEXT",
+        "ALTER TABLE concern_events ADD COLUMN latitude REAL",
+        "ALTER TABLE concern_events ADD COLUMN longitude REAL",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,7 @@ OUTBOX_KINDS: frozenset[str] = frozenset(
         "concern_voice",  # its voice message, under the post
         "followup",  # a resident's follow-up to the staff group
         "followup_voice",  # the voice message of a follow-up, under the post
+        "followup_photo",  # a photo a resident added later, under the post
         "reply",  # a staff reply to the resident
         "reply_voice",  # the voice message of a staff reply, after its text
         "status",  # a status change (with its note) to the resident

@@ -21,7 +21,7 @@ _ANONYMISE_CONCERNS = (
 # thread of an anonymised concern keeps only who on staff did what, and when.
 _ANONYMISE_EVENTS = (
     "UPDATE concern_events SET text = NULL, voice_file_id = NULL, voice_kind = NULL, "
-    "voice_seconds = NULL, "
+    "voice_seconds = NULL, photo_file_id = NULL, latitude = NULL, longitude = NULL, "
     "author_id = CASE WHEN kind = 'resident' THEN NULL ELSE author_id END "
     "WHERE concern_id IN ({ids})"
 )

@@ -127,3 +127,36 @@ async def test_a_status_note_of_an_anonymous_concern_stays_off_the_page(
     calls = await resident.send("/concern BV-0001")
     page = str(calls[-1].params["text"])
     assert "in progress" in page and "flat 3" not in page
+
+
+async def test_a_photo_and_a_location_can_be_added_to_a_sent_concern(
+    resident: Person, admin: Person, repos: Repositories
+) -> None:
+    await onboarded(resident)
+    await resident.send("/concern")
+    await resident.press("Housing")
+    await resident.send("Mould in the bathroom.")
+    await resident.press("Yes, you may write to me")
+    await resident.press("I agree")
+    await resident.press("Submit")
+    await resident.send("/myconcerns")
+    await resident.press_callback("mypage:BV-0001")
+    await resident.press_callback("mypage:add:1")
+    prompt = resident.last_message_to()
+    photo = {"photo": [{"file_id": "later-photo", "file_unique_id": "lp", "width": 9, "height": 9}]}
+    calls = await resident.send_extra({**photo, "reply_to_message": prompt}, "")
+    assert "Thank you. Your message was added to BV-0001." in texts(calls)
+    sent = [c for c in calls if c.method == "sendPhoto" and c.params["chat_id"] == GROUP_ID]
+    assert sent and sent[0].params["photo"] == "later-photo"  # under the post, for staff
+    place = {"location": {"latitude": 53.07, "longitude": 8.8}}
+    calls = await resident.send_extra({**place, "reply_to_message": prompt}, "")
+    note = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == GROUP_ID]
+    assert "cloc:1" in str(note[-1].params["reply_markup"])  # sent privately on request only
+    assert "53.07" not in str(note[-1].params)
+    concern = await repos.concerns.get(1)
+    assert concern is not None and concern.latitude == 53.07
+    # /deleteme takes them with everything else.
+    await resident.send("/deleteme")
+    await resident.press("Yes, delete my data")
+    entries = await repos.concerns.events(1)
+    assert all(e.photo_file_id is None and e.latitude is None for e in entries)
