@@ -224,26 +224,7 @@ async def status_command(update: Update, context: BotContext) -> None:
     if concern is None:
         return
     note = note[:MAX_DESCRIPTION]
-    closing = status in ("done", "rejected") and not concern.anonymous
-    if closing and not note and concern.resident_id is not None:
-        # Closing without a word is rarely meant: ask for what the resident will read.
-        data = {
-            "concern_id": concern.id,
-            "status": status,
-            "changed": concern.status_changed_at.isoformat(),
-            "was": concern.status,
-        }
-        if not await start_answer(update, context, "closing", data):
-            return
-        await message_of(update).reply_text(
-            t._(
-                "What should the resident of {reference} read with “{status}”? Send the "
-                "closing message, or “-” for none.",
-                reference=concern.reference,
-                status=status_label(status, t),
-            ),
-            reply_markup=answer_cancel_keyboard(t),
-        )
+    if not note and await ask_closing(update, context, concern, status):
         return
     updated = await apply_status(context, user_of(update), concern, status, note)
     await message_of(update).reply_text(
@@ -253,6 +234,32 @@ async def status_command(update: Update, context: BotContext) -> None:
             status=status_label(updated.status, t),
         )
     )
+
+
+async def ask_closing(update: Update, context: BotContext, concern: Concern, status: str) -> bool:
+    """Closing (done, rejected) a concern whose resident can be answered: ask for the message
+    they will read, instead of closing without a word. False: nothing to ask."""
+    closing = status in ("done", "rejected") and not concern.anonymous
+    if not closing or concern.resident_id is None:
+        return False
+    t = context.t
+    data = {
+        "concern_id": concern.id,
+        "status": status,
+        "changed": concern.status_changed_at.isoformat(),
+        "was": concern.status,
+    }
+    if await start_answer(update, context, "closing", data):
+        await message_of(update).reply_text(
+            t._(
+                "What should the resident of {reference} read with “{status}”? Send the "
+                "closing message, or “-” for none.",
+                reference=concern.reference,
+                status=status_label(status, t),
+            ),
+            reply_markup=answer_cancel_keyboard(t),
+        )
+    return True
 
 
 def parse_status(text: str, t: Translator) -> tuple[str, str] | None:
@@ -670,6 +677,11 @@ async def status_button(update: Update, context: BotContext) -> None:
         return
     if status == concern.status:
         await query.answer()  # a double tap: nothing to change
+        return
+    private = query.message is not None and query.message.chat.id > 0
+    if private and await ask_closing(update, context, concern, status):
+        # In the officer's own chat, closing asks for the resident's message, as /status does.
+        await query.answer()
         return
     updated = await apply_status(context, user_of(update), concern, status, "")
     await query.answer(context.t._("Status: {status}", status=status_label(status, context.t)))

@@ -147,3 +147,18 @@ async def test_an_answer_prompt_does_not_replace_an_event_being_prepared(
     await officer.send("/status BV-0001 erledigt")
     draft = await repos.staff_drafts.get(ADMIN_ID)
     assert draft is not None and draft.kind == "event"  # still there
+
+
+async def test_the_done_button_in_a_private_chat_asks_for_the_closing_message(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    await officer.send("/concerns BV-0001")
+    calls = await officer.press_callback("cst:1:done")
+    assert "„-“" in to_officer(calls)[-1]  # asks what the resident will read
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    calls = await officer.send("Die Heizung läuft wieder.")
+    told = [c for c in calls if c.params.get("chat_id") == AUTHOR]
+    assert "Die Heizung läuft wieder." in str(told[-1].params["text"])
+    assert (await repos.concerns.get(1)).status == "done"  # type: ignore[union-attr]
