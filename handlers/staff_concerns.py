@@ -518,24 +518,35 @@ async def answer_expired(update: Update, context: BotContext, draft: StaffDraft)
     return True
 
 
+async def answer_text(update: Update, context: BotContext, draft: StaffDraft) -> str | None:
+    """The officer's typed answer to a prompt, the prompt then done; None (and they are told,
+    or the message goes its ordinary way) when it expired, is empty or too long."""
+    message = message_of(update)
+    t = context.t
+    if await answer_expired(update, context, draft):
+        return None
+    text = (message.text or "").strip()
+    if not text:
+        await message.reply_text(t._("Please send your answer as text."))
+        return None
+    if len(text) > MAX_DESCRIPTION:
+        await message.reply_text(
+            t._("The text is too long (at most {count} characters).", count=MAX_DESCRIPTION)
+        )
+        return None
+    await context.repos.staff_drafts.discard(draft.user_id)
+    return text
+
+
 async def take_closing(update: Update, context: BotContext, draft: StaffDraft) -> None:
     """The closing message asked for by /status … done|rejected (authorised again)."""
     message = message_of(update)
     user = user_of(update)
     t = context.t
     repos = context.repos
-    if await answer_expired(update, context, draft):
+    text = await answer_text(update, context, draft)
+    if text is None:
         return
-    text = (message.text or "").strip()
-    if not text:
-        await message.reply_text(t._("Please send your answer as text."))
-        return
-    if len(text) > MAX_DESCRIPTION:
-        await message.reply_text(
-            t._("The text is too long (at most {count} characters).", count=MAX_DESCRIPTION)
-        )
-        return
-    await repos.staff_drafts.discard(user.id)
     concern = await repos.concerns.get(int(draft.data.get("concern_id", 0)))
     status = str(draft.data.get("status"))
     if (
@@ -576,18 +587,9 @@ async def take_reply(update: Update, context: BotContext, draft: StaffDraft) -> 
     user = user_of(update)
     t = context.t
     repos = context.repos
-    if await answer_expired(update, context, draft):
+    text = await answer_text(update, context, draft)
+    if text is None:
         return
-    text = (message.text or "").strip()
-    if not text:
-        await message.reply_text(t._("Please send your answer as text."))
-        return
-    if len(text) > MAX_DESCRIPTION:
-        await message.reply_text(
-            t._("The text is too long (at most {count} characters).", count=MAX_DESCRIPTION)
-        )
-        return
-    await repos.staff_drafts.discard(user.id)
     concern = await repos.concerns.get(int(draft.data.get("concern_id", 0)))
     if concern is None or not await repos.staff.can_handle(user.id, concern):
         await audit_denied(context, user.id, "concern.reply", str(draft.data.get("concern_id")))

@@ -15,6 +15,19 @@ async def onboarded(resident: Person) -> None:
     await resident.press("English")
 
 
+async def sent_concern(
+    resident: Person, text: str, contact: str = "Yes, you may write to me"
+) -> None:
+    """An onboarded resident's first concern (housing), sent."""
+    await onboarded(resident)
+    await resident.send("/concern")
+    await resident.press("Housing")
+    await resident.send(text)
+    await resident.press(contact)
+    await resident.press("I agree")
+    await resident.press("Submit")
+
+
 async def test_a_free_question_reaches_the_office_and_the_answer_comes_back(
     resident: Person, admin: Person, repos: Repositories
 ) -> None:
@@ -62,13 +75,7 @@ async def test_before_onboarding_free_text_is_not_taken(resident: Person) -> Non
 async def test_a_concern_page_shows_the_thread_and_takes_more_information(
     resident: Person, admin: Person, repos: Repositories
 ) -> None:
-    await onboarded(resident)
-    await resident.send("/concern")
-    await resident.press("Housing")
-    await resident.send("Mould in the bathroom.")
-    await resident.press("Yes, you may write to me")
-    await resident.press("I agree")
-    await resident.press("Submit")
+    await sent_concern(resident, "Mould in the bathroom.")
     await admin.send("/reply BV-0001 We will send someone on Monday.")
     await admin.send("/note BV-0001 Landlord is Gewoba.")  # internal: never on the page
     calls = await resident.send("/myconcerns")
@@ -116,13 +123,7 @@ async def test_a_reference_with_odd_digits_is_no_reference(resident: Person) -> 
 async def test_a_status_note_of_an_anonymous_concern_stays_off_the_page(
     resident: Person, admin: Person, repos: Repositories
 ) -> None:
-    await onboarded(resident)
-    await resident.send("/concern")
-    await resident.press("Housing")
-    await resident.send("Noise at night.")
-    await resident.press("No, stay anonymous")
-    await resident.press("I agree")
-    await resident.press("Submit")
+    await sent_concern(resident, "Noise at night.", "No, stay anonymous")
     await admin.send("/status BV-0001 in_progress Caller seems to be from flat 3.")
     calls = await resident.send("/concern BV-0001")
     page = str(calls[-1].params["text"])
@@ -132,13 +133,7 @@ async def test_a_status_note_of_an_anonymous_concern_stays_off_the_page(
 async def test_a_photo_and_a_location_can_be_added_to_a_sent_concern(
     resident: Person, admin: Person, repos: Repositories
 ) -> None:
-    await onboarded(resident)
-    await resident.send("/concern")
-    await resident.press("Housing")
-    await resident.send("Mould in the bathroom.")
-    await resident.press("Yes, you may write to me")
-    await resident.press("I agree")
-    await resident.press("Submit")
+    await sent_concern(resident, "Mould in the bathroom.")
     await resident.send("/myconcerns")
     await resident.press_callback("mypage:BV-0001")
     await resident.press_callback("mypage:add:1")
