@@ -13,12 +13,12 @@ from telegram import (
     Update,
     User,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import filters
 
 from bot.catalogcheck import MESSAGE_LIMIT
-from bot.concerns import quarter_name, resident_page, topic_label
+from bot.concerns import MAX_DESCRIPTION, quarter_name, resident_page, topic_label
 from bot.config import Quarter
 from bot.context import BotContext
 from bot.events import event_for_reader, original_button, render_event
@@ -291,3 +291,15 @@ async def send_resident_page(message: Message, context: BotContext, concern: Con
     text, keyboard = resident_page(concern, events, repos.config, context.t, translations)
     sent = await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     await context.repos.concerns.link(sent.chat_id, sent.message_id, concern.id)
+
+
+async def hear(update: Update, context: BotContext, voice: Voice, size: int | None) -> str | None:
+    """The voice message's transcript, when a service is configured and can give one (in the
+    sender's language as a hint; at most a description's length)."""
+    service = context.repos.transcription
+    if not service.enabled:
+        return None
+    # Transcribing takes a few seconds: show that the bot is at work.
+    await message_of(update).chat.send_action(ChatAction.TYPING)
+    transcript = await service.transcribe_voice(context.bot, voice, size, context.t.language)
+    return transcript[:MAX_DESCRIPTION] if transcript else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.concerns import MAX_DESCRIPTION, plain_text, quarter_name, topic_label
@@ -23,6 +22,7 @@ from handlers.common import (
     answer_unrecognised,
     edit_text,
     fits_one_message,
+    hear,
     message_of,
     send_resident_page,
     user_of,
@@ -842,17 +842,6 @@ def voice_too_long(voice: Voice, context: BotContext) -> str:
         duration=t.fmt_duration(voice.seconds),
         limit=t.fmt_duration(context.repos.transcription.settings.max_seconds),
     )
-
-
-async def hear(update: Update, context: BotContext, voice: Voice, size: int | None) -> str | None:
-    """The voice message's transcript, when a service is configured and can give one."""
-    service = context.repos.transcription
-    if not service.enabled:
-        return None
-    # Transcribing takes a few seconds: show that the bot is at work.
-    await message_of(update).chat.send_action(ChatAction.TYPING)
-    transcript = await service.transcribe_voice(context.bot, voice, size, context.t.language)
-    return transcript[:MAX_DESCRIPTION] if transcript else None
 
 
 async def take_voice(

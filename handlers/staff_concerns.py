@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -39,6 +39,7 @@ from handlers.common import (
     command_argument,
     edit_text,
     fits_one_message,
+    hear,
     message_of,
     parse_id,
     user_of,
@@ -736,11 +737,8 @@ async def voice_reply(
             limit=t.fmt_duration(service.settings.max_seconds),
         )
     text = plain_text(message.caption or "")[:MAX_DESCRIPTION]
-    transcript = None
-    if not text and service.enabled:
-        await message.chat.send_action(ChatAction.TYPING)
-        transcript = await service.transcribe_voice(context.bot, voice, size, t.language)
-    text = text or (transcript or "")[:MAX_DESCRIPTION]
+    transcript = None if text else await hear(update, context, voice, size)
+    text = text or transcript or ""
     outcome = await apply_reply(
         context, user_of(update), concern, text, t, voice, transcript is not None
     )
