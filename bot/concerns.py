@@ -37,6 +37,8 @@ STATUS_LABELS: dict[str, str] = {
     "done": N_("done"),
     # TRANSLATORS: status of a concern: the office will not take it up.
     "rejected": N_("rejected"),
+    # TRANSLATORS: status of a concern: the resident took it back (agrees with "concern").
+    "withdrawn": N_("withdrawn"),
 }
 
 STATUS_BUTTONS: tuple[tuple[str, str], ...] = (
@@ -379,7 +381,8 @@ def resident_page(
     translations: Mapping[int, StoredTranslation] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The resident's own view of a concern (HTML): what they wrote, the office's replies and
-    status changes (internal notes stay internal), and a button to add information.
+    status changes (internal notes stay internal), and buttons to add information or, while it
+    is open, to withdraw it.
 
     `translations`: the office's texts in the resident's language, as they were delivered.
     """
@@ -413,10 +416,15 @@ def resident_page(
         translation = (translations or {}).get(event.id) if event.kind != "resident" else None
         quote = translated_quote(text, translation, t, limit=PAGE_ENTRY_ROOM) if text else ""
         lines += ["", html.escape(f"{when} · {what}") + (f"\n{quote}" if quote else "")]
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t._("✍️ Add information"), callback_data=f"mypage:add:{concern.id}")]]
-    )
-    return "\n".join(lines), keyboard
+    rows = [
+        [InlineKeyboardButton(t._("✍️ Add information"), callback_data=f"mypage:add:{concern.id}")]
+    ]
+    if not concern.is_closed:
+        # Asks first (mypage:wd → mypage:wdy): a withdrawal cannot be taken back by the resident.
+        rows.append(
+            [InlineKeyboardButton(t._("↩️ Withdraw"), callback_data=f"mypage:wd:{concern.id}")]
+        )
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 def attachment_marks(event: ConcernEvent, t: Translator) -> str:

@@ -31,6 +31,7 @@ from bot.concerns import (
     ensure_translated,
     location_keyboard,
     quarter_name,
+    refresh_staff_post,
     resident_translator,
     staff_post,
     staff_translator,
@@ -314,6 +315,8 @@ class OutboxService:
             return await self._voice(message.chat_id, concern, entry.voice)
         if message.kind == "status" and entry is not None:
             return await self._status(message.chat_id, concern, entry)
+        if message.kind == "withdrawn":
+            return await self._withdrawn(message.chat_id, concern)
         return None
 
     async def _entry(self, concern: Concern, entry_id: int | None) -> ConcernEvent | None:
@@ -513,6 +516,30 @@ class OutboxService:
             return self._plain(chat_id, body, "text")
         note = t._(OFFICE_NOTE, note=translated_quote(entry.text, translation, t))
         return self._plain(chat_id, html.escape(body) + "\n\n" + note, "text", html=True)
+
+    async def _withdrawn(self, chat_id: int, concern: Concern) -> Send:
+        """The resident withdrew the concern: a notice under its staff post, and the post's
+        status brought up to date (a Telegram reply to the notice still answers them)."""
+        t = staff_translator(self.repos)
+        post = await self._under_post(chat_id, concern)
+        body = t._(
+            "↩️ The resident withdrew {reference}; it is closed now.",
+            reference=concern.reference,
+        )
+
+        async def send() -> Delivered:
+            """One sendMessage, then the post's edit (best effort)."""
+            sent = await self.bot.send_message(
+                chat_id,
+                body,
+                reply_to_message_id=post,
+                allow_sending_without_reply=True,
+                rate_limit_args=NO_RETRY,
+            )
+            await refresh_staff_post(self.bot, self.repos, concern, None)
+            return Delivered(sent, "followup")
+
+        return send
 
     async def _event_notice(self, message: OutboxMessage) -> Send | None:
         """A waiting-list place, or a called-off event, in the resident's language."""

@@ -7,7 +7,14 @@ import io
 import json
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -23,7 +30,7 @@ from handlers.common import (
     send_resident_page,
     user_of,
 )
-from storage.concerns import Voice
+from storage.concerns import Concern, Voice
 from storage.db import to_db_time
 
 #: Concerns /myconcerns lists: one Telegram message holds 4,096 characters, about 80 lines.
@@ -74,14 +81,20 @@ async def my_concerns(update: Update, context: BotContext) -> None:
     )
 
 
+#: Page buttons that name a concern by id: add information, withdraw (ask, yes, no).
+PAGE_ACTIONS = ("add", "wd", "wdy", "wdn")
+
+
 async def page_button(update: Update, context: BotContext) -> None:
-    """A concern from /myconcerns: its page; or "Add information": a reply prompt."""
+    """A concern from /myconcerns: its page; or a button on it ("Add information", "Withdraw"
+    with its confirmation)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     t = context.t
     parts = query.data.split(":")
     repository = context.repos.concerns
-    if len(parts) == 3 and parts[1] == "add":
+    action = parts[1] if len(parts) == 3 and parts[1] in PAGE_ACTIONS else None
+    if action is not None:
         concern_id = parse_id(parts[2])
         concern = await repository.get(concern_id) if concern_id is not None else None
     else:
@@ -93,7 +106,7 @@ async def page_button(update: Update, context: BotContext) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
         return
-    if len(parts) == 3 and parts[1] == "add":
+    if action == "add":
         prompt = await query.message.reply_text(
             t._(
                 "Write what you would like to add to {reference}, or send a voice message, a "
@@ -104,8 +117,63 @@ async def page_button(update: Update, context: BotContext) -> None:
         )
         # The answer is a Telegram reply to this prompt: it joins the concern's thread.
         await context.repos.concerns.link(prompt.chat_id, prompt.message_id, concern.id)
+    elif action in ("wd", "wdy", "wdn"):
+        await withdraw_step(query, context, concern, action)
+    else:
+        await send_resident_page(query.message, context, concern)
+
+
+async def withdraw_step(
+    query: CallbackQuery, context: BotContext, concern: Concern, action: str
+) -> None:
+    """ "↩️ Withdraw" asks first; "Yes" closes the concern and tells the office, "No" keeps it."""
+    t = context.t
+    if action == "wd":
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t._("Yes, withdraw it"), callback_data=f"mypage:wdy:{concern.id}"
+                    ),
+                    InlineKeyboardButton(
+                        t._("No, keep it"), callback_data=f"mypage:wdn:{concern.id}"
+                    ),
+                ]
+            ]
+        )
+        assert isinstance(query.message, Message)
+        await query.message.reply_text(
+            t._(
+                "Withdraw {reference}? The office stops working on it and is told so. You can "
+                "still read it here, but not reopen it yourself.",
+                reference=concern.reference,
+            ),
+            reply_markup=keyboard,
+        )
         return
-    await send_resident_page(query.message, context, concern)
+    if action == "wdn":
+        await edit_text(query, t._("{reference} stays open.", reference=concern.reference))
+        return
+    staff_chat = context.repos.config.staff_group_for(concern.quarter_id)
+    if await context.repos.concerns.withdraw(concern, concern.resident_id or 0, staff_chat):
+        context.outbox.wake()  # the staff group's notice was committed with the withdrawal
+        await edit_text(
+            query,
+            t._(
+                "{reference} is withdrawn. Thank you for letting the office know.",
+                reference=concern.reference,
+            ),
+        )
+        return
+    current = await context.repos.concerns.get(concern.id)
+    await edit_text(
+        query,
+        t._(
+            "{reference} is already closed (“{status}”); nothing was changed.",
+            reference=concern.reference,
+            status=status_label(current.status if current else concern.status, t),
+        ),
+    )
 
 
 async def my_data(update: Update, context: BotContext) -> None:
@@ -298,5 +366,7 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CommandHandler("deleteme", delete_me, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(delete_me_button, pattern=r"^delme:(yes|no)$"))
     app.add_handler(
-        CallbackQueryHandler(page_button, pattern=r"^mypage:(add:[0-9]+|[A-Z]{1,4}-[0-9]+)$")
+        CallbackQueryHandler(
+            page_button, pattern=r"^mypage:((add|wd|wdy|wdn):[0-9]+|[A-Z]{1,4}-[0-9]+)$"
+        )
     )

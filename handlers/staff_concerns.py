@@ -6,6 +6,7 @@ press can be forged or forwarded), and written to the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from datetime import timedelta
@@ -239,28 +240,66 @@ async def status_command(update: Update, context: BotContext) -> None:
 
 async def ask_closing(update: Update, context: BotContext, concern: Concern, status: str) -> bool:
     """Closing (done, rejected) a concern whose resident can be answered: ask for the message
-    they will read, instead of closing without a word. False: nothing to ask."""
+    they will read, instead of closing without a word. False: nothing to ask.
+
+    Asked in the officer's private chat, also for a status button in the staff group: there the
+    answer would have to be told apart from everyone's messages. A button press is acknowledged
+    here (the toast says where the question went).
+    """
     closing = status in ("done", "rejected") and not concern.anonymous
     if not closing or concern.resident_id is None:
         return False
     t = context.t
+    user = user_of(update)
+    query = update.callback_query
     data = {
         "concern_id": concern.id,
         "status": status,
         "changed": concern.status_changed_at.isoformat(),
         "was": concern.status,
     }
-    if await start_answer(update, context, "closing", data):
-        await message_of(update).reply_text(
-            t._(
-                "What should the resident of {reference} read with “{status}”? Send the "
-                "closing message, or “-” for none.",
-                reference=concern.reference,
-                status=status_label(status, t),
-            ),
-            reply_markup=answer_cancel_keyboard(t),
+    if not await start_answer(update, context, "closing", data):
+        if query is not None:
+            await query.answer()
+        return True
+    prompt = t._(
+        "What should the resident of {reference} read with “{status}”? Send the closing "
+        "message, or “-” for none.",
+        reference=concern.reference,
+        status=status_label(status, t),
+    )
+    try:
+        await context.bot.send_message(user.id, prompt, reply_markup=closing_keyboard(concern, t))
+    except Forbidden:
+        await context.repos.staff_drafts.discard(user.id)
+        if query is not None:
+            await query.answer(
+                t._("Please start a private chat with the bot first (/start), then press again."),
+                show_alert=True,
+            )
+        return True
+    if query is not None:
+        in_group = query.message is not None and query.message.chat.id < 0
+        await query.answer(
+            t._("The closing message is asked for in your private chat with the bot.")
+            if in_group
+            else None
         )
     return True
+
+
+def closing_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
+    """Under the question for a closing message: close without one, or cancel."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t._("Close without a message"), callback_data=f"ccl:{concern.id}"
+                ),
+                InlineKeyboardButton(t._("✖️ Cancel"), callback_data="crep:x"),
+            ]
+        ]
+    )
 
 
 def parse_status(text: str, t: Translator) -> tuple[str, str] | None:
@@ -500,9 +539,14 @@ async def start_answer(
     user = user_of(update)
     current = await context.repos.staff_drafts.get(user.id)
     if current is not None and current.kind not in ANSWER_DRAFTS:
-        await message_of(update).reply_text(
-            context.t._("Please finish or cancel the event or broadcast you are preparing first.")
-        )
+        # In their private chat, where the event or broadcast waits (the press may be a group's).
+        with contextlib.suppress(Forbidden):
+            await context.bot.send_message(
+                user.id,
+                context.t._(
+                    "Please finish or cancel the event or broadcast you are preparing first."
+                ),
+            )
         return False
     await context.repos.staff_drafts.save(user.id, kind, "text", data)
     return True
@@ -540,14 +584,41 @@ async def answer_text(update: Update, context: BotContext, draft: StaffDraft) ->
 
 
 async def take_closing(update: Update, context: BotContext, draft: StaffDraft) -> None:
-    """The closing message asked for by /status … done|rejected (authorised again)."""
-    message = message_of(update)
-    user = user_of(update)
-    t = context.t
-    repos = context.repos
+    """The closing message asked for by /status … done|rejected or a status button."""
     text = await answer_text(update, context, draft)
     if text is None:
         return
+    note = "" if text in ("-", "–") else text
+    await message_of(update).reply_text(await finish_closing(update, context, draft, note))
+
+
+async def closing_button(update: Update, context: BotContext) -> None:
+    """ "Close without a message" under the question for a closing message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = user_of(update)
+    t = context.t
+    draft = await context.repos.staff_drafts.get(user.id)
+    raw = query.data.removeprefix("ccl:")
+    if (
+        draft is None
+        or draft.kind != "closing"
+        or str(draft.data.get("concern_id")) != raw
+        or utc_now() - draft.updated_at > ANSWER_WAIT
+    ):
+        await query.answer(t._("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await context.repos.staff_drafts.discard(user.id)
+    await edit_text(query, await finish_closing(update, context, draft, ""))
+
+
+async def finish_closing(update: Update, context: BotContext, draft: StaffDraft, note: str) -> str:
+    """Close the concern a closing draft names, with the resident's message (authorised again:
+    rights may have changed); returns what the officer is told."""
+    user = user_of(update)
+    t = context.t
+    repos = context.repos
     concern = await repos.concerns.get(int(draft.data.get("concern_id", 0)))
     status = str(draft.data.get("status"))
     if (
@@ -556,29 +627,22 @@ async def take_closing(update: Update, context: BotContext, draft: StaffDraft) -
         or not await repos.staff.can_handle(user.id, concern)
     ):
         await audit_denied(context, user.id, "concern.status", str(draft.data.get("concern_id")))
-        await message.reply_text(t._("Sorry, you may not change this concern."))
-        return
+        return t._("Sorry, you may not change this concern.")
     if (concern.status, concern.status_changed_at.isoformat()) != (
         draft.data.get("was"),
         draft.data.get("changed"),
     ):
-        # Someone else changed it meanwhile: their decision is not overwritten unseen.
-        await message.reply_text(
-            t._(
-                "{reference} was changed meanwhile (now “{status}”); nothing was sent.",
-                reference=concern.reference,
-                status=status_label(concern.status, t),
-            )
+        # Someone else (or the resident) changed it meanwhile: not overwritten unseen.
+        return t._(
+            "{reference} was changed meanwhile (now “{status}”); nothing was sent.",
+            reference=concern.reference,
+            status=status_label(concern.status, t),
         )
-        return
-    note = "" if text in ("-", "–") else text
     updated = await apply_status(context, user, concern, status, note)
-    await message.reply_text(
-        t._(
-            "{reference} is now “{status}”.",
-            reference=updated.reference,
-            status=status_label(updated.status, t),
-        )
+    return t._(
+        "{reference} is now “{status}”.",
+        reference=updated.reference,
+        status=status_label(updated.status, t),
     )
 
 
@@ -681,11 +745,8 @@ async def status_button(update: Update, context: BotContext) -> None:
     if status == concern.status:
         await query.answer()  # a double tap: nothing to change
         return
-    private = query.message is not None and query.message.chat.id > 0
-    if private and await ask_closing(update, context, concern, status):
-        # In the officer's own chat, closing asks for the resident's message, as /status does.
-        await query.answer()
-        return
+    if await ask_closing(update, context, concern, status):
+        return  # closing asks for the resident's message first, as /status does
     updated = await apply_status(context, user_of(update), concern, status, "")
     await query.answer(context.t._("Status: {status}", status=status_label(status, context.t)))
     group = context.repos.config.staff_group_for(updated.quarter_id)
@@ -758,6 +819,7 @@ def register(app: QuartierApplication) -> None:
     app.add_handler(CallbackQueryHandler(show_button, pattern=r"^cshow:"))
     app.add_handler(CallbackQueryHandler(location_button, pattern=r"^cloc:"))
     app.add_handler(CallbackQueryHandler(reply_button, pattern=r"^crep:"))
+    app.add_handler(CallbackQueryHandler(closing_button, pattern=r"^ccl:"))
     app.staff_input["reply"] = take_reply
     app.staff_input["closing"] = take_closing
     groups = list(app.repos.config.staff_groups)

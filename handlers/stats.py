@@ -12,7 +12,7 @@ from bot.context import BotContext, QuartierApplication
 from bot.dateparse import parse_date, typed_date
 from bot.i18n import Translator, native_name
 from handlers.common import PRIVATE, audit_denied, message_of, user_of
-from storage.concerns import STATUSES
+from storage.concerns import ALL_STATUSES
 from storage.outbox import OutboxCounts
 from storage.stats import Figures
 
@@ -105,7 +105,7 @@ def stats_lines(
     quarter_labels = {q: quarter_name(q, config) for q in quarters}
     languages = {code: native_name(code) for code in figures.residents_by_language if code != "?"}
     topics = {topic.id: topic_label(topic.id, config, t) for topic in config.topics}
-    statuses = {status: status_label(status, t) for status in STATUSES}
+    statuses = {status: status_label(status, t) for status in ALL_STATUSES}
     delivered = figures.deliveries_by_state.get("sent", 0)
     total = sum(figures.deliveries_by_state.values())
     rate = f"{t.fmt_number(round(100 * delivered / total))} %" if total else "–"

@@ -14,8 +14,12 @@ from storage.audit import write_audit
 from storage.db import Database, from_db_time, to_db_time, utc_now
 from storage.outbox import enqueue
 
+#: The statuses staff set.
 STATUSES: tuple[str, ...] = ("new", "in_progress", "done", "rejected")
-CLOSED_STATUSES: frozenset[str] = frozenset({"done", "rejected"})
+#: Only the resident sets this one (from the concern's page); staff may still reopen it.
+WITHDRAWN = "withdrawn"
+ALL_STATUSES: tuple[str, ...] = (*STATUSES, WITHDRAWN)
+CLOSED_STATUSES: frozenset[str] = frozenset({"done", "rejected", WITHDRAWN})
 DRAFT_STEPS: tuple[str, ...] = ("topic", "text", "contact", "consent", "summary", "change")
 
 
@@ -103,7 +107,7 @@ class Concern:
 
     @property
     def is_closed(self) -> bool:
-        """Done or rejected."""
+        """Done, rejected or withdrawn."""
         return self.status in CLOSED_STATUSES
 
 
@@ -624,6 +628,32 @@ class ConcernRepository:
         updated = await self.get(concern.id)
         assert updated is not None
         return updated
+
+    async def withdraw(self, concern: Concern, user_id: int, staff_chat: int | None) -> bool:
+        """The resident withdraws their open concern: closed (the retention clock starts), a
+        status entry in the thread, and the staff group told. False when it is not theirs or
+        no longer open (staff may have closed it meanwhile)."""
+        stamp = to_db_time(utc_now())
+        async with self.db.transaction() as conn:
+            changed = await conn.execute_fetchall(
+                "UPDATE concerns SET status = ?, status_changed_at = ?, closed_at = ? "
+                "WHERE id = ? AND resident_id = ? AND status IN ('new', 'in_progress') "
+                "RETURNING id",
+                (WITHDRAWN, stamp, stamp, concern.id, user_id),
+            )
+            if not list(changed):
+                return False
+            # No author: the resident is the concern's, and anonymising it keeps staff ids only.
+            (entry,) = await conn.execute_fetchall(
+                "INSERT INTO concern_events (concern_id, kind, status, created_at) "
+                "VALUES (?, 'status', ?, ?) RETURNING id",
+                (concern.id, WITHDRAWN, stamp),
+            )
+            if staff_chat is not None:
+                await enqueue(
+                    conn, staff_chat, "withdrawn", concern_id=concern.id, entry_id=int(entry[0])
+                )
+        return True
 
     async def mark_posted(self, concern_id: int) -> None:
         """The staff group has seen the concern."""

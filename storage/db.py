@@ -221,18 +221,30 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
             f"{path} has schema version {current}, but this quartierbot only knows up to "
             f"{SCHEMA_VERSION}: upgrade quartierbot or restore a backup made by this version"
         )
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[version - 1]:
-                await conn.execute(statement)
-            # PRAGMA user_version is transactional: it commits or rolls back with the schema.
-            await conn.execute(f"PRAGMA user_version = {version:d}")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
-        log.info("database migrated to schema version %d", version)
+    if current == SCHEMA_VERSION:
+        return
+    # SQLite's procedure for changing a table: rebuild it with foreign keys off (the pragma
+    # works outside a transaction only), so dropping the old table cascades into no child
+    # rows; the check before each commit proves every reference still holds.
+    await conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[version - 1]:
+                    await conn.execute(statement)
+                async with conn.execute("PRAGMA foreign_key_check") as cursor:
+                    if await cursor.fetchone() is not None:
+                        raise StorageError(f"migration {version} would break references")
+                # PRAGMA user_version is transactional: it commits or rolls back with the schema.
+                await conn.execute(f"PRAGMA user_version = {version:d}")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+            log.info("database migrated to schema version %d", version)
+    finally:
+        await conn.execute("PRAGMA foreign_keys=ON")
 
 
 def _create_private(path: Path) -> None:

@@ -5,6 +5,13 @@ from __future__ import annotations
 # Each migration is a tuple of single statements, run in one transaction together with the
 # `PRAGMA user_version` bump, so a crash leaves the database either before or after it.
 # Never edit a released migration: append a new one.
+#: The concerns table's columns as of schema 9, copied when migration 10 rebuilds it.
+_CONCERN_COLUMNS = (
+    "id, reference, quarter_id, number, topic_id, resident_id, language, text, photo_file_id, "
+    "latitude, longitude, contact_allowed, status, created_at, status_changed_at, closed_at, "
+    "anonymised_at, posted_at, voice_file_id, voice_kind, voice_seconds, transcribed, kind"
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: residents, office closures, the staff audit log.
     (
@@ -351,6 +358,54 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE concern_events ADD COLUMN photo_file_id TEXT",
         "ALTER TABLE concern_events ADD COLUMN latitude REAL",
         "ALTER TABLE concern_events ADD COLUMN longitude REAL",
+    ),
+    # 10: a resident may withdraw their concern. SQLite cannot change a CHECK, so the table is
+    # rebuilt (SQLite's documented procedure: `_migrate` turns foreign keys off around it, so
+    # dropping the old table cascades into no thread, link or outbox row).
+    (
+        """
+        CREATE TABLE concerns_v10 (
+            id                 INTEGER PRIMARY KEY,
+            reference          TEXT NOT NULL UNIQUE,
+            quarter_id         TEXT NOT NULL,
+            number             INTEGER NOT NULL,
+            topic_id           TEXT NOT NULL,
+            resident_id        INTEGER,
+            language           TEXT,
+            text               TEXT,
+            photo_file_id      TEXT,
+            latitude           REAL,
+            longitude          REAL,
+            contact_allowed    INTEGER NOT NULL CHECK (contact_allowed IN (0, 1)),
+            status             TEXT NOT NULL
+                               CHECK (status IN ('new', 'in_progress', 'done', 'rejected',
+                                                 'withdrawn')),
+            created_at         TEXT NOT NULL,
+            status_changed_at  TEXT NOT NULL,
+            closed_at          TEXT,
+            anonymised_at      TEXT,
+            posted_at          TEXT,
+            voice_file_id      TEXT,
+            voice_kind         TEXT,
+            voice_seconds      INTEGER,
+            transcribed        INTEGER NOT NULL DEFAULT 0,
+            kind               TEXT NOT NULL DEFAULT 'concern'
+                               CHECK (kind IN ('concern', 'question')),
+            UNIQUE (quarter_id, number)
+        ) STRICT
+        """,
+        f"INSERT INTO concerns_v10 ({_CONCERN_COLUMNS}) "  # noqa: S608 - constant names
+        f"SELECT {_CONCERN_COLUMNS} FROM concerns",
+        "DROP TABLE concerns",
+        "ALTER TABLE concerns_v10 RENAME TO concerns",
+        "CREATE INDEX concerns_by_resident ON concerns (resident_id) WHERE resident_id IS NOT NULL",
+        "CREATE INDEX concerns_by_quarter_status ON concerns (quarter_id, status)",
+        "CREATE INDEX concerns_by_created ON concerns (created_at)",
+        """
+        CREATE INDEX concerns_to_anonymise ON concerns (closed_at)
+        WHERE anonymised_at IS NULL AND closed_at IS NOT NULL
+        """,
+        "CREATE INDEX concerns_unposted ON concerns (id) WHERE posted_at IS NULL",
     ),
 )
 

@@ -31,6 +31,7 @@ OUTBOX_KINDS: frozenset[str] = frozenset(
         "reply",  # a staff reply to the resident
         "reply_voice",  # the voice message of a staff reply, after its text
         "status",  # a status change (with its note) to the resident
+        "withdrawn",  # the resident withdrew a concern: the staff group hears of it
         "promoted",  # a waiting resident got a place
         "event_cancelled",  # an event a resident registered for was called off
         "event_changed",  # its time or place changed (with a new calendar file)

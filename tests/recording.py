@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 
 from bot.app import build_application
 from bot.broadcasts import BroadcastService, Pacer, SystemClock
@@ -46,8 +46,8 @@ class RecordingRequest(OfflineRequest):
     files: dict[tuple[int, int], tuple[str, bytes]] = field(default_factory=dict)
     #: Files users sent, by file id, for getFile and the download after it.
     user_files: dict[str, bytes] = field(default_factory=dict)
-    #: (method, chat id) → the Bad Request Telegram answers, e.g. for a user who does not
-    #: accept voice messages.
+    #: (method, chat id) → the error Telegram answers: a Bad Request, e.g. for a user who does
+    #: not accept voice messages, or "Forbidden: …" for one who never started the bot.
     refusals: dict[tuple[str, int], str] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -56,6 +56,8 @@ class RecordingRequest(OfflineRequest):
         self.calls.append(Call(method, params))
         refusal = self.refusals.get((method, int(params.get("chat_id", 0) or 0)))
         if refusal is not None:
+            if refusal.startswith("Forbidden:"):
+                raise Forbidden(refusal)  # e.g. a user who never started the bot
             raise BadRequest(refusal)
         result = self.result_for(method, params)
         if files and isinstance(result, dict):
