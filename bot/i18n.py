@@ -176,6 +176,10 @@ class Translator:
         """Full weekday name, Monday == 0."""
         return str(get_day_names("wide", locale=self.locale)[weekday])
 
+    def weekday_abbreviated(self, weekday: int) -> str:
+        """Abbreviated weekday name ('Mo.', 'Pzt'), Monday == 0: for a timetable's columns."""
+        return str(get_day_names("abbreviated", locale=self.locale)[weekday])
+
     def fmt_time(self, value: time | datetime) -> str:
         """Short local time in the 24-hour form a German office's door shows, e.g. '14:00'
         (the locale's own form where it is 24-hour already; Arabic would say '2:00 م')."""

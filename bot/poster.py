@@ -12,7 +12,8 @@ import segno
 from fpdf import FPDF
 
 from bot.config import Quarter
-from bot.hours.status import office_title, render_week
+from bot.hours.status import office_title
+from bot.hours.week import format_day
 from bot.i18n import N_, Catalogs, Translator, native_name
 
 # Fonts that cover Latin, Cyrillic and Arabic; DejaVu ships with most Linux systems
@@ -89,7 +90,7 @@ def make_poster(
     _title(pdf, quarter, first)
     _qr_code(pdf, link)
     _calls_to_action(pdf, catalogs, languages)
-    _hours(pdf, quarter, first)
+    _hours(pdf, quarter, catalogs, languages)
     out.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(out))
     return link
@@ -131,24 +132,74 @@ def _calls_to_action(pdf: FPDF, catalogs: Catalogs, languages: Sequence[str]) ->
         y = pdf.get_y() + 2.2
 
 
-def _hours(pdf: FPDF, quarter: Quarter, t: Translator) -> None:
-    """The weekly opening hours and the address at the bottom."""
-    pdf.set_font("poster", size=12.5)
-    y = max(pdf.get_y() + 4, 222.0)
-    lines = [t._(HOURS_HEADING), *render_week(quarter.office.hours, t)]
+def _hours(pdf: FPDF, quarter: Quarter, catalogs: Catalogs, languages: Sequence[str]) -> None:
+    """The weekly opening hours as a timetable every poster language can read, then the address
+    and how to reach the office without Telegram (in the first language)."""
+    first = catalogs.translator(languages[0])
     office = quarter.office
-    if office.address:
-        lines.append(office.address)
+    lines = [office.address] if office.address else []
     contacts = [value for value in (office.phone, office.email) if value]
     if contacts:
-        lines.append(t._(WITHOUT_TELEGRAM_CONTACT, contacts=", ".join(contacts)))
+        lines.append(first._(WITHOUT_TELEGRAM_CONTACT, contacts=", ".join(contacts)))
     else:
-        lines.append(t._(WITHOUT_TELEGRAM))
-    height = 5.4
-    if y + height * len(lines) > 290:
-        y = 290 - height * len(lines)
+        lines.append(first._(WITHOUT_TELEGRAM))
+    open_days = [day for day in range(7) if office.hours.for_weekday(day)]
+    time_lines = max((len(office.hours.for_weekday(day)) for day in open_days), default=0)
+    rows = len(languages) + time_lines + len(lines) + 1  # +1: the address may wrap
+    top = max(pdf.get_y() + 4, 200.0)
+    # As large as the room left allows, but never more than the calls to action's size.
+    height = min(7.0, (290 - top) / rows)
+    size = height / 0.45
+    y = _timetable(pdf, catalogs, languages, quarter, open_days, top, height, size)
+    pdf.set_font("poster", size=size)
     for line in lines:
         pdf.set_xy(18, y)
         # Wrapped, not cut: the address and the contact line may be longer than the page.
-        pdf.multi_cell(174, height, line, align="R" if t.rtl else "L")
+        pdf.multi_cell(174, height, line, align="R" if first.rtl else "L")
         y = pdf.get_y()
+
+
+def _timetable(
+    pdf: FPDF,
+    catalogs: Catalogs,
+    languages: Sequence[str],
+    quarter: Quarter,
+    open_days: list[int],
+    y: float,
+    height: float,
+    size: float,
+) -> float:
+    """One row per language ("Opening hours" and the open days' names in it) over one row of
+    times, which read the same in every language; returns where the table ends."""
+    hours = quarter.office.hours
+    label_width = 44.0
+    column = (174 - label_width) / max(len(open_days), 1)
+    # '10:00–13:00': the 24-hour form every poster language reads, one interval a line.
+    spans = {
+        day: [format_day([interval]) for interval in hours.for_weekday(day)] for day in open_days
+    }
+    # The times must fit their column: a week of long days gets a smaller type.
+    pdf.set_font("poster", size=size)
+    widest = max((pdf.get_string_width(s) for day in open_days for s in spans[day]), default=0)
+    times_size = size * min(1.0, (column - 2) / widest) if widest else size
+    for code in languages:
+        t = catalogs.translator(code)
+        pdf.set_font("poster", size=size)
+        pdf.set_xy(18, y)
+        pdf.cell(label_width, height, t._(HOURS_HEADING), align="R" if t.rtl else "L")
+        if not open_days:
+            pdf.cell(column, height, t._("closed"), align="L")
+        for index, day in enumerate(open_days):
+            pdf.set_xy(18 + label_width + index * column, y)
+            pdf.cell(column, height, t.weekday_abbreviated(day), align="C")
+        y += height
+    if open_days:
+        pdf.line(18 + label_width, y + 0.4, 192, y + 0.4)
+        pdf.set_font("poster", size=times_size)
+        for line in range(max(len(spans[day]) for day in open_days)):
+            for index, day in enumerate(open_days):
+                if line < len(spans[day]):
+                    pdf.set_xy(18 + label_width + index * column, y + 0.8)
+                    pdf.cell(column, height, spans[day][line], align="C")
+            y += height
+    return y + 1.5
