@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.hours.week import HoursError, WeeklyHours
-from bot.i18n import folded
+from bot.i18n import Translator, folded
 from bot.topics import DEFAULT_TOPICS, Topic
 
 CONFIG_ENV = "QUARTIERBOT_CONFIG"
@@ -60,6 +60,18 @@ class Quarter:
     office: Office
     #: This quarter's own staff group; None: the group of [staff].group_chat_id.
     staff_group_chat_id: int | None = None
+    #: How "in <the quarter>" reads per language where it needs an article or a case
+    #: (de: "in der Bahnhofsvorstadt"), as (language, phrase) pairs.
+    in_name: tuple[tuple[str, str], ...] = ()
+
+    def in_phrase(self, t: Translator) -> str:
+        """'in der Bahnhofsvorstadt': the configured phrase for the reader's language, else the
+        catalog's form that needs no article ('im Quartier Bahnhofsvorstadt')."""
+        configured = dict(self.in_name).get(t.language)
+        # TRANSLATORS: "in" a city quarter, used as {in_quarter} in other messages. The name
+        # takes no article or case ending here: where your language needs one, say "in the
+        # quarter {quarter}" (German: "im Quartier {quarter}").
+        return configured or t._("in {quarter}", quarter=self.name)
 
 
 @dataclass(frozen=True)
@@ -418,7 +430,9 @@ class _Parser:
 
     def quarter(self, item: Mapping[str, Any], key: str) -> Quarter:
         """One quarter with its office."""
-        self.check_unknown(item, key, {"id", "name", "prefix", "office", "staff_group_chat_id"})
+        self.check_unknown(
+            item, key, {"id", "name", "prefix", "office", "staff_group_chat_id", "in_name"}
+        )
         quarter_id = self.string(item, f"{key}.id", "id")
         if not _QUARTER_ID.match(quarter_id):
             raise self.fail(
@@ -445,7 +459,19 @@ class _Parser:
             prefix=prefix,
             office=office,
             staff_group_chat_id=group,
+            in_name=self.in_name(item.get("in_name", {}), f"{key}.in_name"),
         )
+
+    def in_name(self, value: Any, key: str) -> tuple[tuple[str, str], ...]:
+        """`in_name = { de = "in der Bahnhofsvorstadt" }`: "in <quarter>" per language."""
+        if not isinstance(value, dict):
+            raise self.fail(key, 'must be a table like { de = "in der Bahnhofsvorstadt" }')
+        for code, text in value.items():
+            if code not in KNOWN_LANGUAGES:
+                raise self.fail(f"{key}.{code}", f"unknown language {code!r}")
+            if not isinstance(text, str) or not text.strip() or len(text) > 80:
+                raise self.fail(f"{key}.{code}", "must be a phrase of 1 to 80 characters")
+        return tuple(sorted((code, text.strip()) for code, text in value.items()))
 
     def office(self, item: Mapping[str, Any], key: str) -> Office:
         """A quarter's office: address and weekly hours."""

@@ -119,7 +119,11 @@ async def offer_news(message: Message, t: Translator, quarter: Quarter) -> None:
         ]
     )
     await message.reply_text(
-        t._("Would you like news about events and changes in {quarter}?", quarter=quarter.name),
+        # TRANSLATORS: {in_quarter} is a whole phrase, e.g. "in der Bahnhofsvorstadt".
+        t._(
+            "Would you like news about events and changes {in_quarter}?",
+            in_quarter=quarter.in_phrase(t),
+        ),
         reply_markup=offer,
     )
 
