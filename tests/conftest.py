@@ -40,6 +40,7 @@ contact = "datenschutz@example.org"
 id = "bahnhofsvorstadt"
 name = "Bahnhofsvorstadt"
 prefix = "BV"
+in_name = {{ de = "in der Bahnhofsvorstadt" }}
 [quarters.office]
 address = "Teststraße 1, 28195 Bremen"
 [quarters.office.hours]

@@ -179,6 +179,24 @@ BAD_CONFIGS = [
         "between 1 and 3600",
     ),
     (
+        "in_name in an unknown language",
+        TEST_CONFIG.replace("in_name = { de =", "in_name = { xx ="),
+        "quarters.bahnhofsvorstadt.in_name.xx",
+        "unknown language 'xx'",
+    ),
+    (
+        "in_name empty",
+        TEST_CONFIG.replace('"in der Bahnhofsvorstadt"', '" "'),
+        "quarters.bahnhofsvorstadt.in_name.de",
+        "1 to 80 characters",
+    ),
+    (
+        "in_name not a table",
+        TEST_CONFIG.replace('in_name = { de = "in der Bahnhofsvorstadt" }', 'in_name = "in der"'),
+        "quarters.bahnhofsvorstadt.in_name",
+        "must be a table",
+    ),
+    (
         "transcription key unknown",
         TEST_CONFIG + "\n[transcription]\napi_key = 'x'\n",
         "transcription.api_key",

@@ -26,14 +26,21 @@ async def test_new_resident_picks_language_then_quarter_and_gets_menu(
     welcome, offer = texts(calls)[-2:]
     assert welcome.startswith("Willkommen!") and "Bahnhofsvorstadt" in welcome
     assert (
-        offer == "Möchten Sie Neuigkeiten zu Veranstaltungen und Änderungen in Ihrem Quartier "
-        "(Bahnhofsvorstadt) bekommen?"
+        # The config says how "in <quarter>" reads in German: with its article.
+        offer == "Möchten Sie Neuigkeiten zu Veranstaltungen und Änderungen in der "
+        "Bahnhofsvorstadt bekommen?"
     )
     assert "🕒 Öffnungszeiten" in reply_keyboard(calls)
 
     stored = await repos.residents.get(resident.user_id)
     assert (
         stored is not None and stored.language == "de" and stored.quarter_id == "bahnhofsvorstadt"
+    )
+    # A quarter without one is named without an article.
+    calls = await resident.send("/quarter huenertshagen")
+    assert texts(calls)[-1] == (
+        "Möchten Sie Neuigkeiten zu Veranstaltungen und Änderungen im Quartier Hünertshagen "
+        "bekommen?"
     )
 
 

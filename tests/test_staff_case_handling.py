@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.repositories import Repositories
 from storage.concerns import Concern
-from tests.conftest import ADMIN_ID
-from tests.recording import Call, Person, texts
+from tests.conftest import ADMIN_ID, GROUP_ID
+from tests.recording import Call, Person, texts, toasts
 
 AUTHOR = 700777
 
@@ -162,3 +162,57 @@ async def test_the_done_button_in_a_private_chat_asks_for_the_closing_message(
     told = [c for c in calls if c.params.get("chat_id") == AUTHOR]
     assert "Die Heizung läuft wieder." in str(told[-1].params["text"])
     assert (await repos.concerns.get(1)).status == "done"  # type: ignore[union-attr]
+
+
+async def in_group(officer: Person, data: str) -> list[Call]:
+    """A status button under the concern's post in the staff group."""
+    group = officer.in_chat(GROUP_ID)
+    return await group.press_data(group.old_bot_message(), data)
+
+
+async def test_the_done_button_in_the_staff_group_asks_privately_for_the_closing_message(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    calls = await in_group(officer, "cst:1:done")
+    # Asked in the officer's own chat: in the group, the answer would be lost among everyone's.
+    assert toasts(calls) == [
+        "Die Abschlussnachricht wird in Ihrem privaten Chat mit dem Bot abgefragt."
+    ]
+    (question,) = [c for c in calls if c.method == "sendMessage"]
+    assert question.params["chat_id"] == ADMIN_ID and "„-“" in str(question.params["text"])
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    calls = await officer.send("Die Heizung läuft wieder.")
+    told = [c for c in calls if c.params.get("chat_id") == AUTHOR]
+    assert "Die Heizung läuft wieder." in str(told[-1].params["text"])
+    assert to_officer(calls)[-1] == "BV-0001 ist jetzt „erledigt“."
+    assert (await repos.concerns.get(1)).status == "done"  # type: ignore[union-attr]
+
+
+async def test_closing_without_a_message_is_one_tap(admin: Person, repos: Repositories) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    await in_group(officer, "cst:1:rejected")
+    calls = await officer.press("Ohne Nachricht abschließen")
+    assert to_officer(calls) == ["BV-0001 ist jetzt „abgelehnt“."]
+    told = [c for c in calls if c.params.get("chat_id") == AUTHOR]
+    assert len(told) == 1 and "Update on your concern BV-0001" in str(told[0].params["text"])
+    assert (await repos.concerns.get(1)).status == "rejected"  # type: ignore[union-attr]
+    assert await repos.staff_drafts.get(ADMIN_ID) is None
+    # The button is spent: a second tap changes nothing.
+    calls = await officer.press_data(officer.old_bot_message(), "ccl:1")
+    assert toasts(calls) == ["Dieser Button funktioniert nicht mehr."]
+
+
+async def test_an_officer_without_a_private_chat_is_told_to_start_one(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    officer.request.refusals[("sendMessage", ADMIN_ID)] = "Forbidden: bot was blocked by the user"
+    calls = await in_group(officer, "cst:1:done")
+    (alert,) = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert alert.params["show_alert"] is True and "/start" in str(alert.params["text"])
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    assert await repos.staff_drafts.get(ADMIN_ID) is None

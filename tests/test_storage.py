@@ -13,7 +13,7 @@ import pytest
 from storage.audit import AuditRepository
 from storage.closures import ClosureRepository
 from storage.db import Database, StorageError
-from storage.migrations import SCHEMA_VERSION
+from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 from storage.residents import ResidentRepository
 
 
@@ -262,3 +262,54 @@ async def test_cancelled_writers_never_leave_the_connection_in_a_transaction(db:
     await residents.set_language(1, "en")
     assert (await residents.get(1)) is not None
     assert not db.conn.in_transaction
+
+
+async def test_rebuilding_the_concerns_table_keeps_every_thread_link_and_outbox_row(
+    tmp_path: Path,
+) -> None:
+    # A database of schema 9 with a concern that has a thread, links and an outbox row: the
+    # children reference it with ON DELETE CASCADE, which dropping the old table must not fire.
+    path = tmp_path / "v9.sqlite3"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA foreign_keys=ON")
+        for statements in MIGRATIONS[:9]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(
+            "INSERT INTO concerns (id, reference, quarter_id, number, topic_id, resident_id, "
+            "text, contact_allowed, status, created_at, status_changed_at, kind) VALUES "
+            "(1, 'BV-0001', 'bahnhofsvorstadt', 1, 'housing', 42, 'Mould', 1, 'in_progress', "
+            "'2026-11-01T10:00:00Z', '2026-11-02T10:00:00Z', 'question')"
+        )
+        conn.execute(
+            "INSERT INTO concern_events (concern_id, kind, author_id, text, created_at) "
+            "VALUES (1, 'reply', 9, 'We come on Monday.', '2026-11-02T10:00:00Z')"
+        )
+        conn.execute("INSERT INTO concern_links VALUES (-100, 7, 1, 'text')")
+        conn.execute(
+            "INSERT INTO outbox (chat_id, kind, concern_id, entry_id, not_before, created_at) "
+            "VALUES (42, 'reply', 1, 1, '2026-11-02T10:00:00Z', '2026-11-02T10:00:00Z')"
+        )
+        conn.execute("PRAGMA user_version = 9")
+    db = Database(path)
+    await db.open()
+    try:
+        from storage.concerns import ConcernRepository
+
+        concerns = ConcernRepository(db)
+        concern = await concerns.get(1)
+        assert concern is not None and (concern.kind, concern.status) == ("question", "in_progress")
+        assert [e.text for e in await concerns.events(1)] == ["We come on Monday."]
+        assert [link.message_id for link in await concerns.links(1, -100)] == [7]
+        assert (await db.fetchone("SELECT count(*) FROM outbox"))[0] == 1  # type: ignore[index]
+        assert await concerns.withdraw(concern, 42, None)  # the new status is allowed
+        assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
+        indexes = {row["name"] for row in await db.fetchall("PRAGMA index_list(concerns)")}
+        assert {"concerns_by_resident", "concerns_to_anonymise", "concerns_unposted"} <= indexes
+        # The children still cascade from the new table.
+        await db.execute("DELETE FROM outbox")
+        await db.execute("DELETE FROM concerns WHERE id = 1")
+        assert await concerns.events(1) == [] and await concerns.links(1, -100) == []
+    finally:
+        await db.close()

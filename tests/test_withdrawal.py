@@ -1,0 +1,117 @@
+"""A resident withdraws a concern from its page; the office is told and can still answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.repositories import Repositories
+from storage.db import utc_now
+from tests.conftest import GROUP_ID
+from tests.recording import Call, Person, texts, toasts
+from tests.test_questions import sent_concern
+
+CONFIRM = (
+    "Withdraw BV-0001? The office stops working on it and is told so. You can still read it "
+    "here, but not reopen it yourself."
+)
+
+
+def in_group(calls: list[Call], method: str) -> list[Call]:
+    """The calls of one method into the staff group."""
+    return [c for c in calls if c.method == method and c.params.get("chat_id") == GROUP_ID]
+
+
+async def test_a_resident_withdraws_an_open_concern_and_the_office_is_told(
+    resident: Person, admin: Person, repos: Repositories
+) -> None:
+    await sent_concern(resident, "Mould in the bathroom.")
+    post = resident.last_message_to(GROUP_ID)
+    calls = await resident.send("/concern BV-0001")
+    assert "mypage:wd:1" in str(calls[-1].params["reply_markup"])
+    calls = await resident.press("↩️ Withdraw")
+    assert texts(calls) == [CONFIRM]  # asks first: nothing changed yet
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    calls = await resident.press("Yes, withdraw it")
+    assert texts(calls)[0] == "BV-0001 is withdrawn. Thank you for letting the office know."
+    concern = await repos.concerns.get(1)
+    assert concern is not None and concern.status == "withdrawn" and concern.closed_at
+    # The staff group: a notice under the post, in the staff's language, and the post's status.
+    (notice,) = in_group(calls, "sendMessage")
+    assert (
+        notice.params["text"]
+        == "↩️ Die Person hat BV-0001 zurückgezogen; das Anliegen ist jetzt abgeschlossen."
+    )
+    assert notice.params["reply_parameters"]["message_id"] == post["message_id"]
+    (edit,) = in_group(calls, "editMessageText")
+    assert edit.params["message_id"] == post["message_id"]
+    assert "Status: zurückgezogen" in str(edit.params["text"])
+    # No "update on your concern" for what the resident did themselves.
+    assert [c for c in calls if c.params.get("chat_id") == resident.user_id][1:] == []
+    # The page says so, and offers no second withdrawal.
+    calls = await resident.send("/concern BV-0001")
+    page = calls[-1].params
+    assert "Status: withdrawn" in str(page["text"]) and "mypage:wd:" not in str(page)
+    # An officer may still answer, by replying to the notice.
+    officer = admin.in_chat(GROUP_ID)
+    calls = await officer.reply(resident.last_message_to(GROUP_ID), "Schade, melden Sie sich.")
+    relayed = [c for c in calls if c.params.get("chat_id") == resident.user_id]
+    assert "Schade, melden Sie sich." in str(relayed[0].params["text"])
+    # The thread keeps the withdrawal without naming anyone: anonymising leaves no id.
+    entry = [e for e in await repos.concerns.events(1) if e.kind == "status"][-1]
+    assert (entry.status, entry.author_id) == ("withdrawn", None)
+
+
+async def test_keeping_it_changes_nothing(resident: Person, repos: Repositories) -> None:
+    await sent_concern(resident, "Mould in the bathroom.")
+    await resident.send("/concern BV-0001")
+    await resident.press("↩️ Withdraw")
+    calls = await resident.press("No, keep it")
+    assert texts(calls) == ["BV-0001 stays open."]
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    assert in_group(calls, "sendMessage") == []
+
+
+async def test_a_concern_the_office_closed_meanwhile_is_not_withdrawn(
+    resident: Person, admin: Person, repos: Repositories
+) -> None:
+    await sent_concern(resident, "Mould in the bathroom.")
+    await resident.send("/concern BV-0001")
+    await resident.press("↩️ Withdraw")
+    await admin.send("/start")
+    await admin.send("/status BV-0001 done Der Vermieter hat es behoben.")
+    calls = await resident.press("Yes, withdraw it")
+    assert texts(calls) == ["BV-0001 is already closed (“done”); nothing was changed."]
+    concern = await repos.concerns.get(1)
+    assert concern is not None and concern.status == "done"
+    assert in_group(calls, "sendMessage") == []
+
+
+async def test_only_the_resident_may_withdraw(
+    resident: Person, admin: Person, repos: Repositories
+) -> None:
+    await sent_concern(resident, "Mould in the bathroom.")
+    stranger = Person(resident.app, resident.request, 700999, "en")
+    for data in ("mypage:wd:1", "mypage:wdy:1", "mypage:wdy:01", "mypage:wdy:x"):
+        calls = await stranger.press_data(stranger.old_bot_message(), data)
+        assert toasts(calls) in (["This button is no longer active."], [])
+    # Staff cannot withdraw for the resident either (they close with a status of their own).
+    await admin.press_data(admin.old_bot_message(), "mypage:wdy:1")
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+
+
+async def test_a_withdrawn_concern_is_forgotten_on_time_and_counted(
+    resident: Person, admin: Person, repos: Repositories
+) -> None:
+    await sent_concern(resident, "Mould in the bathroom.")
+    await resident.send("/concern BV-0001")
+    await resident.press("↩️ Withdraw")
+    await resident.press("Yes, withdraw it")
+    # Withdrawn is closed: the retention clock runs as for done or rejected.
+    days = repos.config.privacy.retention_days
+    await repos.privacy.anonymise_closed(utc_now() + timedelta(days=days + 1))
+    concern = await repos.concerns.get(1)
+    assert concern is not None and concern.anonymised_at and concern.resident_id is None
+    assert concern.text is None
+    today = utc_now().date()
+    calls = await admin.send(f"/stats bahnhofsvorstadt {today - timedelta(days=1)} {today}")
+    assert "… nach Status: zurückgezogen 1" in texts(calls)[-1]
