@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.i18n import N_, Translator, shorten, utf16_length
 from bot.ratelimit import RateLimitArgs
 from bot.repositories import Repositories
-from storage.concerns import Concern, ConcernEvent, Link, Voice
+from storage.concerns import WITHDRAWN, Concern, ConcernEvent, Link, Voice
 from storage.translations import StoredTranslation, concern_subject
 
 log = logging.getLogger(__name__)
@@ -86,12 +86,13 @@ def status_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
     A location is never posted where a whole group reads it: a button sends it privately to
     the officer who presses it (handlers/staff_concerns.py checks the quarter and audits).
     """
+    # A withdrawn concern offers none: taking it up again is a deliberate /status.
     buttons = [
         InlineKeyboardButton(t._(label), callback_data=f"cst:{concern.id}:{status}")
         for status, label in STATUS_BUTTONS
-        if status != concern.status
+        if status != concern.status and concern.status != WITHDRAWN
     ]
-    rows = [buttons]
+    rows = [buttons] if buttons else []
     if concern.latitude is not None and concern.anonymised_at is None:
         rows += [list(row) for row in location_keyboard(concern, t).inline_keyboard]
     return InlineKeyboardMarkup(rows)

@@ -536,7 +536,11 @@ class OutboxService:
                 allow_sending_without_reply=True,
                 rate_limit_args=NO_RETRY,
             )
-            await refresh_staff_post(self.bot, self.repos, concern, None)
+            # As stored now, not as rendered: erased meanwhile (/deleteme, retention), the post
+            # must not get the resident's text back.
+            current = await self.repos.concerns.get(concern.id)
+            if current is not None:
+                await refresh_staff_post(self.bot, self.repos, current, None)
             return Delivered(sent, "followup")
 
         return send

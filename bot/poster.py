@@ -10,6 +10,7 @@ from pathlib import Path
 
 import segno
 from fpdf import FPDF
+from fpdf.enums import MethodReturnValue
 
 from bot.config import Quarter
 from bot.hours.status import office_title
@@ -145,10 +146,16 @@ def _hours(pdf: FPDF, quarter: Quarter, catalogs: Catalogs, languages: Sequence[
         lines.append(first._(WITHOUT_TELEGRAM))
     open_days = [day for day in range(7) if office.hours.for_weekday(day)]
     time_lines = max((len(office.hours.for_weekday(day)) for day in open_days), default=0)
-    rows = len(languages) + time_lines + len(lines) + 1  # +1: the address may wrap
     top = max(pdf.get_y() + 4, 200.0)
-    # As large as the room left allows, but never more than the calls to action's size.
-    height = min(7.0, (290 - top) / rows)
+    # As large as the room left allows (at most 15.5 pt). The address and contact lines wrap
+    # at a given size, and the size depends on the lines: counted twice, the second count at
+    # the smaller size of the first can only need as many lines or fewer.
+    height = 7.0
+    for _ in range(2):
+        pdf.set_font("poster", size=height / 0.45)
+        wrapped = sum(_wrapped_lines(pdf, line, height) for line in lines)
+        # 2.5 mm: the rule above the times and the gap under the table.
+        height = min(7.0, (290 - top - 2.5) / (len(languages) + time_lines + wrapped))
     size = height / 0.45
     y = _timetable(pdf, catalogs, languages, quarter, open_days, top, height, size)
     pdf.set_font("poster", size=size)
@@ -157,6 +164,12 @@ def _hours(pdf: FPDF, quarter: Quarter, catalogs: Catalogs, languages: Sequence[
         # Wrapped, not cut: the address and the contact line may be longer than the page.
         pdf.multi_cell(174, height, line, align="R" if first.rtl else "L")
         y = pdf.get_y()
+
+
+def _wrapped_lines(pdf: FPDF, text: str, height: float) -> int:
+    """How many lines `text` takes across the page at the current font."""
+    lines = pdf.multi_cell(174, height, text, dry_run=True, output=MethodReturnValue.LINES)
+    return len(lines) if isinstance(lines, list) else 1
 
 
 def _timetable(
@@ -172,7 +185,10 @@ def _timetable(
     """One row per language ("Opening hours" and the open days' names in it) over one row of
     times, which read the same in every language; returns where the table ends."""
     hours = quarter.office.hours
-    label_width = 44.0
+    # The headings' column is as wide as the longest, while each day keeps at least 19 mm.
+    pdf.set_font("poster", size=size)
+    longest = max(pdf.get_string_width(catalogs.translator(c)._(HOURS_HEADING)) for c in languages)
+    label_width = max(30.0, min(longest + 3, 174 - 19 * len(open_days)))
     column = (174 - label_width) / max(len(open_days), 1)
     # '10:00–13:00': the 24-hour form every poster language reads, one interval a line.
     spans = {
@@ -184,9 +200,15 @@ def _timetable(
     times_size = size * min(1.0, (column - 2) / widest) if widest else size
     for code in languages:
         t = catalogs.translator(code)
+        heading = t._(HOURS_HEADING)
         pdf.set_font("poster", size=size)
+        # A long word for it ("Programul biroului") gets a smaller type, not the day's column.
+        pdf.set_font(
+            "poster", size=size * min(1.0, (label_width - 2) / pdf.get_string_width(heading))
+        )
         pdf.set_xy(18, y)
-        pdf.cell(label_width, height, t._(HOURS_HEADING), align="R" if t.rtl else "L")
+        pdf.cell(label_width, height, heading, align="R" if t.rtl else "L")
+        pdf.set_font("poster", size=size)
         if not open_days:
             pdf.cell(column, height, t._("closed"), align="L")
         for index, day in enumerate(open_days):

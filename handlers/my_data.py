@@ -20,7 +20,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.concerns import redact_staff_posts, status_label, topic_label
 from bot.context import BotContext, QuartierApplication
-from bot.i18n import bold, native_name
+from bot.i18n import Translator, bold, native_name
 from bot.menu import MENU_MY_CONCERNS
 from handlers.common import (
     PRIVATE,
@@ -118,16 +118,25 @@ async def page_button(update: Update, context: BotContext) -> None:
         # The answer is a Telegram reply to this prompt: it joins the concern's thread.
         await context.repos.concerns.link(prompt.chat_id, prompt.message_id, concern.id)
     elif action in ("wd", "wdy", "wdn"):
-        await withdraw_step(query, context, concern, action)
+        await withdraw_step(query, context, concern, action, user_of(update).id)
     else:
         await send_resident_page(query.message, context, concern)
 
 
 async def withdraw_step(
-    query: CallbackQuery, context: BotContext, concern: Concern, action: str
+    query: CallbackQuery, context: BotContext, concern: Concern, action: str, user_id: int
 ) -> None:
-    """ "↩️ Withdraw" asks first; "Yes" closes the concern and tells the office, "No" keeps it."""
+    """ "↩️ Withdraw" asks first; "Yes" closes the concern and tells the office, "No" keeps it.
+    A concern closed meanwhile (a page or question left open for a while) is said to be."""
     t = context.t
+    assert isinstance(query.message, Message)
+    if concern.is_closed:
+        closed = already_closed(concern, t)
+        if action == "wd":
+            await query.message.reply_text(closed)
+        else:
+            await edit_text(query, closed)
+        return
     if action == "wd":
         keyboard = InlineKeyboardMarkup(
             [
@@ -141,7 +150,6 @@ async def withdraw_step(
                 ]
             ]
         )
-        assert isinstance(query.message, Message)
         await query.message.reply_text(
             t._(
                 "Withdraw {reference}? The office stops working on it and is told so. You can "
@@ -155,7 +163,7 @@ async def withdraw_step(
         await edit_text(query, t._("{reference} stays open.", reference=concern.reference))
         return
     staff_chat = context.repos.config.staff_group_for(concern.quarter_id)
-    if await context.repos.concerns.withdraw(concern, concern.resident_id or 0, staff_chat):
+    if await context.repos.concerns.withdraw(concern, user_id, staff_chat):
         context.outbox.wake()  # the staff group's notice was committed with the withdrawal
         await edit_text(
             query,
@@ -165,14 +173,17 @@ async def withdraw_step(
             ),
         )
         return
+    # Closed by the office between the read above and the (conditional) write.
     current = await context.repos.concerns.get(concern.id)
-    await edit_text(
-        query,
-        t._(
-            "{reference} is already closed (“{status}”); nothing was changed.",
-            reference=concern.reference,
-            status=status_label(current.status if current else concern.status, t),
-        ),
+    await edit_text(query, already_closed(current or concern, t))
+
+
+def already_closed(concern: Concern, t: Translator) -> str:
+    """'BV-0001 is already closed (“done”); nothing was changed.'"""
+    return t._(
+        "{reference} is already closed (“{status}”); nothing was changed.",
+        reference=concern.reference,
+        status=status_label(concern.status, t),
     )
 
 

@@ -6,7 +6,6 @@ press can be forged or forwarded), and written to the audit log.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import re
 from datetime import timedelta
@@ -14,7 +13,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
-from telegram.error import Forbidden
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.concerns import (
@@ -33,7 +32,7 @@ from bot.concerns import (
     voice_line,
 )
 from bot.context import BotContext, QuartierApplication
-from bot.i18n import Translator, folded, shorten
+from bot.i18n import N_, Translator, folded, shorten
 from handlers.common import (
     PRIVATE,
     audit_denied,
@@ -46,7 +45,7 @@ from handlers.common import (
     user_of,
     voice_of,
 )
-from storage.concerns import STATUSES, Concern, ConcernEvent, Voice
+from storage.concerns import STATUSES, WITHDRAWN, Concern, ConcernEvent, Voice
 from storage.db import utc_now
 from storage.drafts import StaffDraft
 from storage.translations import StoredTranslation, concern_subject, entry_subject
@@ -103,15 +102,35 @@ async def concern_for(
 
 async def apply_status(
     context: BotContext, actor: User, concern: Concern, status: str, note: str
-) -> Concern:
-    """Store the new status, tell the resident, and update the staff-group post."""
+) -> Concern | None:
+    """Store the new status, tell the resident, and update the staff-group post; None (nothing
+    changed) when the status is no longer the one `concern` was read with."""
     repos = context.repos
     updated = await repos.concerns.set_status(concern, status, actor.id, note)
+    if updated is None:
+        return None
     context.outbox.wake()  # the resident's notice was committed with the status
     await refresh_staff_post(
         context.bot, repos, updated, StatusStamp(by=actor.first_name, status=status)
     )
     return updated
+
+
+async def status_outcome(context: BotContext, concern: Concern, updated: Concern | None) -> str:
+    """'BV-0001 is now “done”.', or that someone changed it meanwhile (and nothing was sent)."""
+    t = context.t
+    if updated is not None:
+        return t._(
+            "{reference} is now “{status}”.",
+            reference=updated.reference,
+            status=status_label(updated.status, t),
+        )
+    current = await context.repos.concerns.get(concern.id)
+    return t._(
+        "{reference} was changed meanwhile (now “{status}”); nothing was sent.",
+        reference=concern.reference,
+        status=status_label(current.status if current else concern.status, t),
+    )
 
 
 #: How long an officer's reply waits to learn whether it was delivered (it is committed anyway).
@@ -229,13 +248,7 @@ async def status_command(update: Update, context: BotContext) -> None:
     if not note and await ask_closing(update, context, concern, status):
         return
     updated = await apply_status(context, user_of(update), concern, status, note)
-    await message_of(update).reply_text(
-        t._(
-            "{reference} is now “{status}”.",
-            reference=updated.reference,
-            status=status_label(updated.status, t),
-        )
-    )
+    await message_of(update).reply_text(await status_outcome(context, concern, updated))
 
 
 async def ask_closing(update: Update, context: BotContext, concern: Concern, status: str) -> bool:
@@ -259,8 +272,11 @@ async def ask_closing(update: Update, context: BotContext, concern: Concern, sta
         "was": concern.status,
     }
     if not await start_answer(update, context, "closing", data):
+        busy = t._(BUSY_WITH_DRAFT)
         if query is not None:
-            await query.answer()
+            await query.answer(busy, show_alert=True)
+        else:
+            await message_of(update).reply_text(busy)
         return True
     prompt = t._(
         "What should the resident of {reference} read with “{status}”? Send the closing "
@@ -269,14 +285,19 @@ async def ask_closing(update: Update, context: BotContext, concern: Concern, sta
         status=status_label(status, t),
     )
     try:
-        await context.bot.send_message(user.id, prompt, reply_markup=closing_keyboard(concern, t))
-    except Forbidden:
+        await context.bot.send_message(
+            user.id, prompt, reply_markup=closing_keyboard(concern, status, t)
+        )
+    except TelegramError as exc:
+        # Unasked, the officer's next private message must not become the resident's message.
         await context.repos.staff_drafts.discard(user.id)
-        if query is not None:
-            await query.answer(
-                t._("Please start a private chat with the bot first (/start), then press again."),
-                show_alert=True,
-            )
+        if query is None:
+            raise
+        if isinstance(exc, Forbidden):
+            why = t._("Please start a private chat with the bot first (/start), then press again.")
+        else:
+            why = t._("Telegram did not take the question; please press again.")
+        await query.answer(why, show_alert=True)
         return True
     if query is not None:
         in_group = query.message is not None and query.message.chat.id < 0
@@ -288,13 +309,14 @@ async def ask_closing(update: Update, context: BotContext, concern: Concern, sta
     return True
 
 
-def closing_keyboard(concern: Concern, t: Translator) -> InlineKeyboardMarkup:
-    """Under the question for a closing message: close without one, or cancel."""
+def closing_keyboard(concern: Concern, status: str, t: Translator) -> InlineKeyboardMarkup:
+    """Under the question for a closing message: close without one, or cancel. The button names
+    the status it was asked for: an older question's button cannot close with a newer one's."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    t._("Close without a message"), callback_data=f"ccl:{concern.id}"
+                    t._("Close without a message"), callback_data=f"ccl:{concern.id}:{status}"
                 ),
                 InlineKeyboardButton(t._("✖️ Cancel"), callback_data="crep:x"),
             ]
@@ -510,6 +532,8 @@ async def reply_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     if not await start_answer(update, context, "reply", {"concern_id": concern.id}):
+        if isinstance(query.message, Message):
+            await query.message.reply_text(t._(BUSY_WITH_DRAFT))
         return
     if isinstance(query.message, Message):
         await query.message.reply_text(
@@ -521,6 +545,7 @@ async def reply_button(update: Update, context: BotContext) -> None:
         )
 
 
+BUSY_WITH_DRAFT = N_("Please finish or cancel the event or broadcast you are preparing first.")
 #: Staff drafts that only wait for one typed answer, and how long they wait for it.
 ANSWER_DRAFTS = ("reply", "closing")
 ANSWER_WAIT = timedelta(minutes=30)
@@ -535,18 +560,10 @@ async def start_answer(
     update: Update, context: BotContext, kind: str, data: dict[str, Any]
 ) -> bool:
     """Wait for the officer's next message as an answer — unless an event or a broadcast is
-    being prepared, which must not be lost (False, and they are told)."""
+    being prepared, which must not be lost (False: the caller tells them, BUSY_WITH_DRAFT)."""
     user = user_of(update)
     current = await context.repos.staff_drafts.get(user.id)
     if current is not None and current.kind not in ANSWER_DRAFTS:
-        # In their private chat, where the event or broadcast waits (the press may be a group's).
-        with contextlib.suppress(Forbidden):
-            await context.bot.send_message(
-                user.id,
-                context.t._(
-                    "Please finish or cancel the event or broadcast you are preparing first."
-                ),
-            )
         return False
     await context.repos.staff_drafts.save(user.id, kind, "text", data)
     return True
@@ -603,9 +620,10 @@ async def closing_button(update: Update, context: BotContext) -> None:
     if (
         draft is None
         or draft.kind != "closing"
-        or str(draft.data.get("concern_id")) != raw
+        or raw != f"{draft.data.get('concern_id')}:{draft.data.get('status')}"
         or utc_now() - draft.updated_at > ANSWER_WAIT
     ):
+        await audit_denied(context, user.id, "concern.status", raw[:30])
         await query.answer(t._("This button is no longer active."), show_alert=True)
         return
     await query.answer()
@@ -633,16 +651,10 @@ async def finish_closing(update: Update, context: BotContext, draft: StaffDraft,
         draft.data.get("changed"),
     ):
         # Someone else (or the resident) changed it meanwhile: not overwritten unseen.
-        return t._(
-            "{reference} was changed meanwhile (now “{status}”); nothing was sent.",
-            reference=concern.reference,
-            status=status_label(concern.status, t),
-        )
-    updated = await apply_status(context, user, concern, status, note)
-    return t._(
-        "{reference} is now “{status}”.",
-        reference=updated.reference,
-        status=status_label(updated.status, t),
+        return await status_outcome(context, concern, None)
+    # Compared again when writing: a change between this read and the write is not lost either.
+    return await status_outcome(
+        context, concern, await apply_status(context, user, concern, status, note)
     )
 
 
@@ -745,9 +757,23 @@ async def status_button(update: Update, context: BotContext) -> None:
     if status == concern.status:
         await query.answer()  # a double tap: nothing to change
         return
+    if concern.status == WITHDRAWN:
+        # A button on a post not yet updated must not undo the resident's withdrawal unseen.
+        await query.answer(
+            context.t._(
+                "The resident withdrew {reference}. To take it up again anyway: /status "
+                "{reference} in_progress",
+                reference=concern.reference,
+            ),
+            show_alert=True,
+        )
+        return
     if await ask_closing(update, context, concern, status):
         return  # closing asks for the resident's message first, as /status does
     updated = await apply_status(context, user_of(update), concern, status, "")
+    if updated is None:
+        await query.answer(await status_outcome(context, concern, None), show_alert=True)
+        return
     await query.answer(context.t._("Status: {status}", status=status_label(status, context.t)))
     group = context.repos.config.staff_group_for(updated.quarter_id)
     chat = query.message.chat.id if query.message else None

@@ -591,18 +591,32 @@ class ConcernRepository:
 
     async def set_status(
         self, concern: Concern, status: str, actor_id: int, note: str = ""
-    ) -> Concern:
-        """Change the status (audited); closing sets closed_at for the retention clock."""
+    ) -> Concern | None:
+        """Change the status (audited); closing sets closed_at for the retention clock.
+
+        Only from the status `concern` was read with: None, and nothing changed, when someone
+        else (another officer, the resident withdrawing) changed it meanwhile.
+        """
         if status not in STATUSES:
             raise ValueError(status)
         now = utc_now()
         stamp = to_db_time(now)
         closed_at = stamp if status in CLOSED_STATUSES else None
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE concerns SET status = ?, status_changed_at = ?, closed_at = ? WHERE id = ?",
-                (status, stamp, closed_at, concern.id),
+            changed = await conn.execute_fetchall(
+                "UPDATE concerns SET status = ?, status_changed_at = ?, closed_at = ? "
+                "WHERE id = ? AND status = ? AND status_changed_at = ? RETURNING id",
+                (
+                    status,
+                    stamp,
+                    closed_at,
+                    concern.id,
+                    concern.status,
+                    to_db_time(concern.status_changed_at),
+                ),
             )
+            if not list(changed):
+                return None
             (entry,) = await conn.execute_fetchall(
                 "INSERT INTO concern_events (concern_id, kind, author_id, text, status, "
                 "created_at) VALUES (?, 'status', ?, ?, ?, ?) RETURNING id",

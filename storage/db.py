@@ -234,8 +234,12 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
                 for statement in MIGRATIONS[version - 1]:
                     await conn.execute(statement)
                 async with conn.execute("PRAGMA foreign_key_check") as cursor:
-                    if await cursor.fetchone() is not None:
-                        raise StorageError(f"migration {version} would break references")
+                    broken = await cursor.fetchone()
+                if broken is not None:
+                    raise StorageError(
+                        f"migration {version} stopped: a row of {broken[0]} (rowid {broken[1]}) "
+                        f"refers to a missing row of {broken[2]}; restore a backup"
+                    )
                 # PRAGMA user_version is transactional: it commits or rolls back with the schema.
                 await conn.execute(f"PRAGMA user_version = {version:d}")
             except BaseException:

@@ -146,3 +146,27 @@ def test_every_language_reads_the_hours_and_everything_stays_on_the_page(tmp_pat
     table = range(first_row, times)
     arabic = [i for i in table if "\u0600" <= textpage.get_text_range(i, 1) <= "\ufeff"]
     assert arabic and all(boxes[times][3] < boxes[i][1] < boxes[first_row][3] for i in arabic)
+
+
+def test_a_long_heading_never_runs_into_the_day_names(tmp_path: Path) -> None:
+    config = load_config(ROOT / "config.example.toml")
+    catalogs = Catalogs.load(config.languages, config.default_language, config.timezone)
+    quarter = config.quarter("huenertshagen")
+    assert quarter is not None
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    week = WeeklyHours.from_mapping(dict.fromkeys(days, "10:00-13:00"))
+    quarter = replace(quarter, office=replace(quarter.office, hours=week))
+    out = tmp_path / "poster.pdf"
+    # Few languages: the largest type, with the longest words for "Opening hours".
+    make_poster(quarter, catalogs, ["ro", "pl", "de"], "quartier_test_bot", out, find_font())
+    textpage = pypdfium2.PdfDocument(str(out))[0].get_textpage()
+    for code in ("ro", "pl", "de"):
+        t = catalogs.translator(code)
+        heading, monday = t._("Opening hours"), t.weekday_abbreviated(0)
+        # The table's heading is the last one: the calls to action above name the hours too.
+        searcher = textpage.search(heading)
+        found = list(iter(searcher.get_next, None))
+        start, count = found[-1]
+        heading_right = max(textpage.get_charbox(i)[2] for i in range(start, start + count))
+        day, _ = textpage.search(monday, index=start + count).get_next()
+        assert heading_right < textpage.get_charbox(day)[0], code

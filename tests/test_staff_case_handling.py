@@ -194,14 +194,14 @@ async def test_closing_without_a_message_is_one_tap(admin: Person, repos: Reposi
     await concern_in(repos, "bahnhofsvorstadt", "BV")
     officer = await german(admin)
     await in_group(officer, "cst:1:rejected")
-    calls = await officer.press("Ohne Nachricht abschließen")
+    calls = await officer.press("Ohne Nachricht abschließen")  # ccl:1:rejected
     assert to_officer(calls) == ["BV-0001 ist jetzt „abgelehnt“."]
     told = [c for c in calls if c.params.get("chat_id") == AUTHOR]
     assert len(told) == 1 and "Update on your concern BV-0001" in str(told[0].params["text"])
     assert (await repos.concerns.get(1)).status == "rejected"  # type: ignore[union-attr]
     assert await repos.staff_drafts.get(ADMIN_ID) is None
     # The button is spent: a second tap changes nothing.
-    calls = await officer.press_data(officer.old_bot_message(), "ccl:1")
+    calls = await officer.press_data(officer.old_bot_message(), "ccl:1:rejected")
     assert toasts(calls) == ["Dieser Button funktioniert nicht mehr."]
 
 
@@ -216,3 +216,45 @@ async def test_an_officer_without_a_private_chat_is_told_to_start_one(
     assert alert.params["show_alert"] is True and "/start" in str(alert.params["text"])
     assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
     assert await repos.staff_drafts.get(ADMIN_ID) is None
+
+
+async def test_an_older_closing_question_cannot_close_with_a_newer_status(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    await in_group(officer, "cst:1:done")
+    first_question = officer.last_message_to()
+    await in_group(officer, "cst:1:rejected")  # changed their mind: a second question
+    calls = await officer.press_data(first_question, "ccl:1:done")
+    assert toasts(calls) == ["Dieser Button funktioniert nicht mehr."]
+    assert (await repos.concerns.get(1)).status == "new"  # type: ignore[union-attr]
+    denied = [e for e in await repos.audit.recent() if e.action == "concern.status.denied"]
+    assert denied, "a refused button press is audited"
+    calls = await officer.press_callback("ccl:1:rejected")
+    assert to_officer(calls) == ["BV-0001 ist jetzt „abgelehnt“."]
+
+
+async def test_a_failed_question_leaves_no_answer_waiting(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    officer.request.refusals[("sendMessage", ADMIN_ID)] = "Bad Request: message is too long"
+    calls = await in_group(officer, "cst:1:done")
+    (alert,) = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert alert.params["show_alert"] is True
+    assert await repos.staff_drafts.get(ADMIN_ID) is None  # the next message is no answer
+
+
+async def test_closing_from_the_group_while_preparing_an_event_says_why(
+    admin: Person, repos: Repositories
+) -> None:
+    await concern_in(repos, "bahnhofsvorstadt", "BV")
+    officer = await german(admin)
+    await officer.send("/event_new")
+    calls = await in_group(officer, "cst:1:done")
+    (alert,) = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert alert.params["show_alert"] is True and "Veranstaltung" in alert.params["text"]
+    draft = await repos.staff_drafts.get(ADMIN_ID)
+    assert draft is not None and draft.kind == "event"

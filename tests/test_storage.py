@@ -306,7 +306,13 @@ async def test_rebuilding_the_concerns_table_keeps_every_thread_link_and_outbox_
         assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
         assert await db.fetchall("PRAGMA foreign_key_check") == []
         indexes = {row["name"] for row in await db.fetchall("PRAGMA index_list(concerns)")}
-        assert {"concerns_by_resident", "concerns_to_anonymise", "concerns_unposted"} <= indexes
+        assert {
+            "concerns_by_resident",
+            "concerns_by_quarter_status",
+            "concerns_by_created",
+            "concerns_to_anonymise",
+            "concerns_unposted",
+        } <= indexes
         # The children still cascade from the new table.
         await db.execute("DELETE FROM outbox")
         await db.execute("DELETE FROM concerns WHERE id = 1")
