@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -123,8 +124,10 @@ async def test_a_withdrawn_concern_is_forgotten_on_time_and_counted(
     concern = await repos.concerns.get(1)
     assert concern is not None and concern.anonymised_at and concern.resident_id is None
     assert concern.text is None
-    today = utc_now().date()
-    calls = await admin.send(f"/stats bahnhofsvorstadt {today - timedelta(days=1)} {today}")
+    # Days as the office counts them, in Bremen (around midnight UTC is another day there).
+    today = utc_now().astimezone(ZoneInfo("Europe/Berlin")).date()
+    first, last = today - timedelta(days=1), today + timedelta(days=1)
+    calls = await admin.send(f"/stats bahnhofsvorstadt {first} {last}")
     assert "… nach Status: zurückgezogen 1" in texts(calls)[-1]
 
 
