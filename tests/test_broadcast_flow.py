@@ -7,8 +7,9 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -224,8 +225,10 @@ async def test_stats_for_staff(
     await admin.send("/start q-bahnhofsvorstadt")
     await admin.press("English")  # staff are residents of the bot too, but not of the report
     await admin.send("/reply BV-0001 We are on it.")
-    # Concerns carry the real clock; the bot's clock is pinned to 23 November in tests.
-    today = datetime.now(UTC).date().isoformat()
+    # Concerns carry the real clock; the bot's clock is pinned to 23 November in tests. The
+    # period is in Bremen's days and ends tomorrow there: between midnight in Berlin and midnight
+    # UTC, a UTC date would end the period before the concern.
+    today = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=1)).date().isoformat()
     (text,) = texts(await admin.send(f"/stats Bahnhofsvorstadt 2026-11-01 {today}"))
     assert text.startswith("Figures for Bahnhofsvorstadt\nPeriod: 1 Nov 2026 – ")
     assert "Residents by quarter: Bahnhofsvorstadt 3" in text  # not 4: the admin is staff
