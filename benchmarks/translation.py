@@ -60,6 +60,7 @@ from bot.context import QuartierApplication
 from bot.repositories import Repositories
 from storage.broadcasts import Broadcast
 from storage.translations import StoredTranslation, broadcast_subject
+from tests.loopback import LoopbackServer, send_json
 
 #: The officer writes German; the audience reads these nine languages (German and eight others).
 STAFF_LANGUAGE = "de"
@@ -117,23 +118,17 @@ class SlowLibreTranslate:
                 try:
                     if fake.delay:
                         time.sleep(fake.delay)
-                    payload = json.dumps(fake.answer(body), ensure_ascii=False).encode()
+                    answer = fake.answer(body)
                 finally:
                     with fake._lock:
                         fake.in_flight -= 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                send_json(self, 200, answer)
 
             def log_message(self, *args: object) -> None:
                 """Quiet."""
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.loopback = LoopbackServer(Handler, _Server)
+        self.url = self.loopback.base
 
     @staticmethod
     def answer(body: dict[str, Any]) -> dict[str, Any]:
@@ -153,8 +148,7 @@ class SlowLibreTranslate:
 
     def close(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 # -- set-up -------------------------------------------------------------------------------------

@@ -7,14 +7,14 @@ knows the transcript of the voice message it sends. `fail` answers 500, `delay` 
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer, send_json
 
 #: How every fake recording begins (Ogg's magic), before the words it "contains".
 _MAGIC = b"OggS\x00fake-opus\x00"
@@ -66,22 +66,14 @@ class FakeTranscription:
                     self.send_response(500 if fake.fail else 400)
                     self.end_headers()
                     return
-                payload = json.dumps({"text": heard(fields["file"][1])}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                send_json(self, 200, {"text": heard(fields["file"][1])})
 
             def log_message(self, *args: object) -> None:
                 """Quiet."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.loopback = LoopbackServer(Handler)
+        self.url = f"{self.loopback.base}/v1"
 
     def close(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()

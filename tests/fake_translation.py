@@ -7,11 +7,12 @@ English. `fail` makes every request answer 500, `delay` slows every answer down.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer, send_json
 
 #: text → (its language, {target: translation})
 PHRASES: dict[str, tuple[str, dict[str, str]]] = {
@@ -84,20 +85,13 @@ class FakeTranslation:
                     self.end_headers()
                     return
                 answer = fake.answer(self.path, body)
-                payload = json.dumps(answer, ensure_ascii=False).encode()
-                self.send_response(200 if answer is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                send_json(self, 200 if answer is not None else 404, answer)
 
             def log_message(self, *args: object) -> None:
                 """Quiet."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.loopback = LoopbackServer(Handler)
+        self.url = self.loopback.base
 
     def answer(self, path: str, body: dict[str, Any]) -> object:
         """LibreTranslate's /translate or DeepL's /v2/translate."""
@@ -133,5 +127,4 @@ class FakeTranslation:
 
     def close(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
