@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,28 @@ class BotProcess:
     def log(self) -> str:
         """Everything the process printed."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def running_bot(
+    api: FakeBotApi, config: Path, env: dict[str, str], private: Iterable[str]
+) -> Iterator[BotProcess]:
+    """`quartierbot run` on this config (its database next to it); afterwards: a clean exit, no
+    traceback, neither the token nor any of `private` in the log, an intact database."""
+    bot = BotProcess(api, config, config.parent / "bot.log")
+    bot.env = env
+    bot.start()
+    try:
+        yield bot
+    finally:
+        if bot.proc is not None:
+            assert bot.stop() == 0, bot.log
+    log = bot.log
+    assert "Traceback" not in log, log
+    for secret in (api.token, *private):
+        assert secret not in log, secret
+    with sqlite3.connect(config.parent / "bot.sqlite3") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 class Chat:

@@ -13,7 +13,6 @@ outage the bot rests from asking for a while.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN_ID, GROUP_ID, TEST_CONFIG
-from tests.e2e import BotProcess, Chat
+from tests.e2e import BotProcess, Chat, running_bot
 from tests.fake_translation import FakeTranslation
 from tests.fakebotapi import FakeBotApi, FakeUser
 
@@ -69,23 +68,10 @@ def running_world(backend: str, directory: Path) -> Iterator[World]:
     )
     path = directory / "config.toml"
     path.write_text(config, encoding="utf-8")
+    env = {"QUARTIERBOT_TRANSLATION_API_KEY": API_KEY}
     try:
-        with FakeBotApi() as api:
-            bot = BotProcess(api, path, directory / "bot.log")
-            bot.env = {"QUARTIERBOT_TRANSLATION_API_KEY": API_KEY}
-            bot.start()
-            try:
-                yield World(api, fake, bot, backend)
-            finally:
-                if bot.proc is not None:
-                    assert bot.stop() == 0, bot.log
-            log = bot.log
-            assert "Traceback" not in log, log
-            assert api.token not in log
-            for private in PRIVATE:
-                assert private not in log, private
-            with sqlite3.connect(directory / "bot.sqlite3") as conn:
-                assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        with FakeBotApi() as api, running_bot(api, path, env, PRIVATE) as bot:
+            yield World(api, fake, bot, backend)
     finally:
         fake.close()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import GROUP_ID, TEST_CONFIG
-from tests.e2e import BotProcess, Chat, texts
+from tests.e2e import BotProcess, Chat, running_bot, texts
 from tests.fake_transcription import FakeTranscription, spoken
 from tests.fake_translation import FakeTranslation
 from tests.fakebotapi import FakeBotApi, FakeUser
@@ -55,22 +55,10 @@ def running_world(directory: Path, transcription: bool) -> Iterator[World]:
         )
     path = directory / "config.toml"
     path.write_text(config, encoding="utf-8")
+    env = {"QUARTIERBOT_TRANSCRIPTION_API_KEY": API_KEY}
     try:
-        with FakeBotApi() as api:
-            bot = BotProcess(api, path, directory / "bot.log")
-            bot.env = {"QUARTIERBOT_TRANSCRIPTION_API_KEY": API_KEY}
-            bot.start()
-            try:
-                yield World(api, stt, bot, directory)
-            finally:
-                if bot.proc is not None:
-                    assert bot.stop() == 0, bot.log
-            log = bot.log
-            assert "Traceback" not in log, log
-            for private in (API_KEY, TURKISH, GERMAN):
-                assert private not in log, private
-            with sqlite3.connect(directory / "bot.sqlite3") as conn:
-                assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        with FakeBotApi() as api, running_bot(api, path, env, (API_KEY, TURKISH, GERMAN)) as bot:
+            yield World(api, stt, bot, directory)
     finally:
         stt.close()
         translation.close()
